@@ -1,0 +1,63 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrPermanent marks a delivery failure that retrying cannot fix: an SMTP
+// 5xx reply, a 4xx answer from the SMS API, an invalid recipient. Senders wrap
+// it with %w; the task handlers turn it into asynq.SkipRetry so the task is
+// archived (dead-lettered) instead of retried. Every other error is treated
+// as temporary and retried with backoff.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// Email is one rendered notification email, ready to hand to an EmailSender.
+type Email struct {
+	From    string // "Shop <noreply@shop.example>"
+	To      string // plain address
+	Subject string
+	Text    string // plain-text part (always present)
+	HTML    string // HTML part (always present)
+	// Language is the BCP 47 tag the message was rendered in; senders put it
+	// in the Content-Language header.
+	Language string
+	// MessageID is a stable id for this notification (without angle
+	// brackets, e.g. "3f2a…@shop.example"), so a retried send carries the
+	// same Message-ID and receiving systems can tell it is the same message.
+	MessageID string
+	// ListUnsubscribe, when set, is the HTTPS one-click unsubscribe URL
+	// (RFC 8058): senders add List-Unsubscribe and List-Unsubscribe-Post.
+	ListUnsubscribe string
+}
+
+// EmailSender delivers one email. An error wrapping ErrPermanent must not be
+// retried; any other error is temporary.
+type EmailSender interface {
+	Send(ctx context.Context, e Email) error
+}
+
+// SMS is one rendered text message.
+type SMS struct {
+	To   string // E.164, "+4915112345678"
+	Body string
+}
+
+// SMSSender delivers one SMS and returns the provider's message id (Twilio's
+// "SM…" sid) when there is one. An error wrapping ErrPermanent must not be
+// retried; any other error is temporary.
+type SMSSender interface {
+	Send(ctx context.Context, m SMS) (providerID string, err error)
+}
+
+// RetryAfterError is a temporary failure for which the provider said when to
+// try again (HTTP 429 or 503 with Retry-After, for example). The worker's
+// retry delay honours After.
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }

@@ -1,0 +1,178 @@
+package tracking
+
+import (
+	"slices"
+	"time"
+)
+
+// Outcome says what applying an event did.
+type Outcome uint8
+
+// The outcomes of Apply.
+const (
+	Created   Outcome = iota + 1 // first event for this tracking
+	Updated                      // state moved forward (or gained data)
+	Stale                        // older than what is known: nothing changed
+	Duplicate                    // this event id was applied before: nothing changed
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Stale:
+		return "stale"
+	case Duplicate:
+		return "duplicate"
+	}
+	return "unknown"
+}
+
+// Policy is what the fold needs to know of the configuration.
+type Policy struct {
+	Triggers       StatusSet // statuses that notify customers
+	MaxCheckpoints int       // newest checkpoints kept per tracking
+	MaxRecipients  int       // per channel; further subscribers from payloads are ignored
+}
+
+// DefaultPolicy is the policy used when none is configured.
+var DefaultPolicy = Policy{Triggers: DefaultTriggers, MaxCheckpoints: 100, MaxRecipients: 10}
+
+// Fold applies ev to cur (nil for a tracking not seen before) and returns the
+// next state and the notifications now due. It is pure: no I/O, no clock
+// (now is passed in), and it does not modify cur.
+//
+// Rules: an event older than the known state changes nothing (Stale);
+// subscribers from the payload are added to the tracking's; a notification
+// is due for each subscriber the first time the tracking enters a status in
+// p.Triggers, and never again for the same (status, channel, recipient).
+func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Outcome) {
+	var next Tracking
+	outcome := Updated
+	if cur == nil {
+		outcome = Created
+		next = Tracking{
+			ID:             ID(ev.Slug, ev.TrackingNumber),
+			Slug:           ev.Slug,
+			TrackingNumber: ev.TrackingNumber,
+			CreatedAt:      now,
+		}
+	} else {
+		if olderThan(ev, cur) {
+			return *cur, nil, Stale
+		}
+		next = cur.clone()
+	}
+	prev := next.Status
+
+	if ev.Status.Valid() {
+		next.Status = ev.Status
+		next.Subtag = ev.Subtag
+		next.SubtagMessage = ev.SubtagMessage
+		next.RawStatus = ev.RawStatus
+	}
+	next.Source = ev.Source
+	if !ev.OccurredAt.IsZero() {
+		next.OccurredAt = ev.OccurredAt
+	}
+	if !ev.SentAt.IsZero() {
+		next.SentAt = ev.SentAt
+	}
+	setIf(&next.Language, ev.Language)
+	setIf(&next.OrderID, ev.OrderID)
+	setIf(&next.OrderNumber, ev.OrderNumber)
+	setIf(&next.Title, ev.Title)
+	setIf(&next.CustomerName, ev.CustomerName)
+	setIf(&next.DestinationCountry, ev.DestinationCountry)
+	setIf(&next.TrackingURL, ev.TrackingURL)
+	if ev.SourceRef != "" {
+		if next.SourceRefs == nil {
+			next.SourceRefs = map[string]string{}
+		}
+		next.SourceRefs[ev.Source] = ev.SourceRef
+	}
+	next.Checkpoints = mergeCheckpoints(next.Checkpoints, ev.Checkpoints, p.MaxCheckpoints)
+	next.Emails = union(next.Emails, ev.Emails, p.MaxRecipients)
+	next.SMSes = union(next.SMSes, ev.SMSes, p.MaxRecipients)
+	next.UpdatedAt = now
+
+	var due []Due
+	if next.Status != prev && p.Triggers.Has(next.Status) {
+		for _, r := range []struct {
+			ch    Channel
+			addrs []string
+		}{{ChannelEmail, next.Emails}, {ChannelSMS, next.SMSes}} {
+			for _, addr := range r.addrs {
+				d := Due{Status: next.Status, Channel: r.ch, Recipient: addr}
+				if k := d.Key(); !slices.Contains(next.Notified, k) {
+					next.Notified = append(next.Notified, k)
+					due = append(due, d)
+				}
+			}
+		}
+	}
+	return next, due, outcome
+}
+
+// olderThan reports whether ev happened before the state in cur.
+func olderThan(ev Event, cur *Tracking) bool {
+	if ev.OccurredAt.IsZero() {
+		return false
+	}
+	if ev.OccurredAt.Before(cur.OccurredAt) {
+		return true
+	}
+	return ev.OccurredAt.Equal(cur.OccurredAt) && ev.SentAt.Before(cur.SentAt)
+}
+
+func (t *Tracking) clone() Tracking {
+	c := *t
+	c.Checkpoints = slices.Clone(t.Checkpoints)
+	c.Emails = slices.Clone(t.Emails)
+	c.SMSes = slices.Clone(t.SMSes)
+	c.Notified = slices.Clone(t.Notified)
+	if t.SourceRefs != nil {
+		c.SourceRefs = make(map[string]string, len(t.SourceRefs))
+		for k, v := range t.SourceRefs {
+			c.SourceRefs[k] = v
+		}
+	}
+	return c
+}
+
+func setIf(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+// union appends the values of add not yet in have, keeping at most max.
+func union(have, add []string, max int) []string {
+	for _, v := range add {
+		if v == "" || slices.Contains(have, v) {
+			continue
+		}
+		if max > 0 && len(have) >= max {
+			break
+		}
+		have = append(have, v)
+	}
+	return have
+}
+
+// mergeCheckpoints adds the checkpoints not already present (same time and
+// message), keeps them sorted oldest first, and keeps the newest max.
+func mergeCheckpoints(have, add []Checkpoint, max int) []Checkpoint {
+	for _, c := range add {
+		if !slices.ContainsFunc(have, func(h Checkpoint) bool { return h.Time.Equal(c.Time) && h.Message == c.Message }) {
+			have = append(have, c)
+		}
+	}
+	slices.SortStableFunc(have, func(a, b Checkpoint) int { return a.Time.Compare(b.Time) })
+	if max > 0 && len(have) > max {
+		have = slices.Clone(have[len(have)-max:])
+	}
+	return have
+}

@@ -1,0 +1,27 @@
+package tracking
+
+// Every Redis key trackhook owns is built here. The keys of one tracking
+// carry its id as a hash tag ({id}), so they share a Cluster slot and every
+// script touching them runs on one node.
+
+const keyPrefix = "trackhook:"
+
+// stateKey is a hash: "v" the version (CAS counter), "d" the Tracking as JSON.
+func stateKey(id string) string { return keyPrefix + "{" + id + "}:state" }
+
+// seenKey is a sorted set of "source:event_id" scored by first receipt (ms),
+// trimmed to the dedupe retention.
+func seenKey(id string) string { return keyPrefix + "{" + id + "}:seen" }
+
+// outboxKey is a hash of notification key → Job JSON: notifications planned
+// but not yet known to be enqueued.
+func outboxKey(id string) string { return keyPrefix + "{" + id + "}:outbox" }
+
+// sentKey is a set of notification keys whose message the provider accepted.
+func sentKey(id string) string { return keyPrefix + "{" + id + "}:sent" }
+
+// outboxIndexKey is a sorted set of tracking ids that may have outbox
+// entries, scored by when they were written (ms). It is written before the
+// outbox itself and only ever touched by single-key commands, so it needs no
+// hash tag.
+func outboxIndexKey() string { return keyPrefix + "outbox" }

@@ -1,0 +1,165 @@
+// Package tracking holds trackhook's canonical model (Status, Event,
+// Tracking), the pure fold of an event into a tracking, and the Redis store
+// that applies it atomically.
+package tracking
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+// Event is one update from a sender, normalised. Adapters produce it; the
+// store folds it into a Tracking.
+type Event struct {
+	Source  string // registry name of the sender, "aftership"
+	EventID string // the sender's idempotency key; "" when it has none
+
+	Slug           string // canonical carrier slug
+	TrackingNumber string
+	Status         Status
+	Subtag         string // open-ended, e.g. "InTransit_003"
+	SubtagMessage  string
+	RawStatus      string // the sender's own status word, kept for support
+
+	// OccurredAt orders events: the latest checkpoint's time, or the time
+	// the sender produced the event when there is no checkpoint. SentAt
+	// breaks ties between events with the same OccurredAt.
+	OccurredAt time.Time
+	SentAt     time.Time
+
+	Checkpoints []Checkpoint
+
+	Emails   []string // subscribers carried by the payload; unioned into the tracking
+	SMSes    []string
+	Language string
+
+	OrderID            string
+	OrderNumber        string
+	Title              string
+	CustomerName       string
+	DestinationCountry string // ISO 3166-1 alpha-3 or alpha-2, as sent
+	TrackingURL        string // sender-provided tracking page, if any
+	SourceRef          string // the sender's id for the tracking (AfterShip msg.id)
+}
+
+// Checkpoint is one scan event.
+type Checkpoint struct {
+	Time          time.Time `json:"checkpoint_time"`
+	Status        Status    `json:"tag,omitempty"`
+	Subtag        string    `json:"subtag,omitempty"`
+	SubtagMessage string    `json:"subtag_message,omitempty"`
+	Message       string    `json:"message,omitempty"`
+	Location      string    `json:"location,omitempty"`
+	City          string    `json:"city,omitempty"`
+	State         string    `json:"state,omitempty"`
+	Zip           string    `json:"zip,omitempty"`
+	CountryISO3   string    `json:"country_iso3,omitempty"`
+}
+
+// Place is a one-line location for templates: Location, or "City, State, Country".
+func (c Checkpoint) Place() string {
+	if c.Location != "" {
+		return c.Location
+	}
+	var parts []string
+	for _, p := range []string{c.City, c.State, c.CountryISO3} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Tracking is the canonical state of one parcel, keyed by carrier slug and
+// tracking number (see ID). It is what the store keeps and the API returns.
+type Tracking struct {
+	ID             string `json:"id"`
+	Slug           string `json:"slug"`
+	TrackingNumber string `json:"tracking_number"`
+
+	Status        Status `json:"tag"`
+	Subtag        string `json:"subtag,omitempty"`
+	SubtagMessage string `json:"subtag_message,omitempty"`
+	RawStatus     string `json:"raw_status,omitempty"`
+	Source        string `json:"source,omitempty"` // sender of the last applied event
+
+	OccurredAt time.Time `json:"occurred_at"`
+	SentAt     time.Time `json:"sent_at"`
+
+	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+
+	Emails   []string `json:"emails,omitempty"`
+	SMSes    []string `json:"smses,omitempty"`
+	Language string   `json:"language,omitempty"`
+
+	OrderID            string            `json:"order_id,omitempty"`
+	OrderNumber        string            `json:"order_number,omitempty"`
+	Title              string            `json:"title,omitempty"`
+	CustomerName       string            `json:"customer_name,omitempty"`
+	DestinationCountry string            `json:"destination_country,omitempty"`
+	TrackingURL        string            `json:"tracking_url,omitempty"`
+	SourceRefs         map[string]string `json:"source_refs,omitempty"` // sender → its id for this tracking
+
+	// Notified holds the notifications already planned, as NotificationKey
+	// strings, so each (status, channel, recipient) is planned once.
+	Notified []string `json:"notified,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// LatestCheckpoint returns the newest checkpoint, if any.
+func (t *Tracking) LatestCheckpoint() (Checkpoint, bool) {
+	if len(t.Checkpoints) == 0 {
+		return Checkpoint{}, false
+	}
+	return t.Checkpoints[len(t.Checkpoints)-1], true
+}
+
+// Channel is how a notification reaches a customer.
+type Channel string
+
+// The notification channels.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+)
+
+// Due is one notification the fold found due: the first time this tracking
+// entered Status, for this recipient on this channel.
+type Due struct {
+	Status    Status
+	Channel   Channel
+	Recipient string
+}
+
+// Key is the notification's identity within its tracking.
+func (d Due) Key() string { return NotificationKey(d.Status, d.Channel, d.Recipient) }
+
+// NotificationKey is "status|channel|recipient".
+func NotificationKey(s Status, c Channel, recipient string) string {
+	return s.String() + "|" + string(c) + "|" + recipient
+}
+
+// NormalizeNumber canonicalises a tracking number for keying: spaces and
+// dashes removed, upper case.
+func NormalizeNumber(n string) string {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, n))
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// ID is the tracking's id: 24 lower-case characters derived from the
+// canonical slug and the normalised tracking number, so the same parcel
+// reported by two senders, or created through the API, is one tracking.
+func ID(slug, number string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(slug) + "\x00" + NormalizeNumber(number)))
+	return idEncoding.EncodeToString(sum[:15])
+}

@@ -1,0 +1,317 @@
+package tracking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotFound is returned for a tracking that does not exist.
+var ErrNotFound = errors.New("tracking not found")
+
+// ErrContention is returned when a tracking changed under Apply more times
+// than it retries; the sender should try again.
+var ErrContention = errors.New("tracking changed concurrently too often")
+
+// Job is one notification task, planned by the caller of Apply and written
+// to the tracking's outbox in the same atomic step as the new state.
+type Job struct {
+	Key     string `json:"key"`     // notification key within the tracking (Due.Key)
+	Type    string `json:"type"`    // task type, "notify:email"
+	TaskID  string `json:"task_id"` // derived from tracking, status, channel, recipient
+	Payload []byte `json:"payload"` // task payload
+}
+
+// Planner turns due notifications into jobs. Apply calls it before it
+// commits, so the jobs are stored atomically with the state that made them due.
+type Planner func(t *Tracking, due []Due) ([]Job, error)
+
+// Result is what Apply did.
+type Result struct {
+	Tracking Tracking
+	Outcome  Outcome
+	Jobs     []Job
+}
+
+// Options configure a Store.
+type Options struct {
+	Policy Policy
+	// Retention is how long a tracking's keys live after its last update.
+	Retention time.Duration
+	// SeenRetention is how long event ids are remembered for dedupe.
+	SeenRetention time.Duration
+	Now           func() time.Time
+}
+
+// Store keeps trackings in Redis.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+}
+
+// NewStore returns a store on rdb. Zero options take defaults: DefaultPolicy,
+// 180 days retention, 30 days of event ids, time.Now.
+func NewStore(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Policy.Triggers == 0 {
+		opts.Policy = DefaultPolicy
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 180 * 24 * time.Hour
+	}
+	if opts.SeenRetention <= 0 {
+		opts.SeenRetention = 30 * 24 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{rdb: rdb, opts: opts}
+}
+
+// Policy returns the store's policy.
+func (s *Store) Policy() Policy { return s.opts.Policy }
+
+// applyScript commits a new tracking state if nobody else did since it was
+// read, records the event id, and writes the planned jobs to the outbox.
+//
+// KEYS[1] state hash, KEYS[2] seen zset, KEYS[3] outbox hash (one hash slot)
+// ARGV[1] expected version ("0" for a new tracking)
+// ARGV[2] new state JSON
+// ARGV[3] seen member ("" when the event has no id)
+// ARGV[4] now (ms)
+// ARGV[5] seen cutoff (ms): ids older than this are forgotten
+// ARGV[6] retention (ms) for all three keys
+// ARGV[7], ARGV[8], … outbox field, value pairs
+// Returns 1 committed, 0 version conflict (read again), 2 duplicate event id.
+var applyScript = redis.NewScript(`
+if ARGV[3] ~= "" and redis.call("ZSCORE", KEYS[2], ARGV[3]) then
+  return 2
+end
+local v = redis.call("HGET", KEYS[1], "v") or "0"
+if v ~= ARGV[1] then
+  return 0
+end
+redis.call("HSET", KEYS[1], "v", tostring(tonumber(v) + 1), "d", ARGV[2])
+redis.call("PEXPIRE", KEYS[1], ARGV[6])
+if ARGV[3] ~= "" then
+  redis.call("ZADD", KEYS[2], ARGV[4], ARGV[3])
+  redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", "(" .. ARGV[5])
+  redis.call("PEXPIRE", KEYS[2], ARGV[6])
+end
+if #ARGV > 6 then
+  for i = 7, #ARGV, 2 do
+    redis.call("HSET", KEYS[3], ARGV[i], ARGV[i + 1])
+  end
+  redis.call("PEXPIRE", KEYS[3], ARGV[6])
+end
+return 1
+`)
+
+const maxApplyAttempts = 8
+
+// Apply folds ev into its tracking in one atomic step: dedupe on the event
+// id, no going back to an older state, subscribers kept, and the jobs for
+// the notifications now due written to the tracking's outbox. The caller
+// enqueues Result.Jobs and then calls Ack; jobs it never acks are found
+// again by OutboxDue.
+func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, error) {
+	if ev.Slug == "" || ev.TrackingNumber == "" {
+		return Result{}, errors.New("event has no carrier slug or tracking number")
+	}
+	id := ID(ev.Slug, ev.TrackingNumber)
+	keys := []string{stateKey(id), seenKey(id), outboxKey(id)}
+	seen := ""
+	if ev.EventID != "" {
+		seen = ev.Source + ":" + ev.EventID
+	}
+	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
+		cur, version, dup, err := s.read(ctx, id, seen)
+		if err != nil {
+			return Result{}, err
+		}
+		if dup {
+			return Result{Tracking: derefOr(cur, id), Outcome: Duplicate}, nil
+		}
+		now := s.opts.Now()
+		next, due, outcome := Fold(cur, ev, now, s.opts.Policy)
+		if outcome == Stale {
+			return Result{Tracking: next, Outcome: Stale}, nil
+		}
+		var jobs []Job
+		if len(due) > 0 {
+			if jobs, err = plan(&next, due); err != nil {
+				return Result{}, fmt.Errorf("plan notifications: %w", err)
+			}
+		}
+		state, err := json.Marshal(next)
+		if err != nil {
+			return Result{}, err
+		}
+		args := []any{version, state, seen, now.UnixMilli(), now.Add(-s.opts.SeenRetention).UnixMilli(), s.opts.Retention.Milliseconds()}
+		if len(jobs) > 0 {
+			// The index entry goes first: if we die after it, the sweeper
+			// finds an empty outbox and drops it; the other order could
+			// leave an outbox nobody looks at.
+			if err := s.rdb.ZAdd(ctx, outboxIndexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id}).Err(); err != nil {
+				return Result{}, fmt.Errorf("outbox index: %w", err)
+			}
+			for _, j := range jobs {
+				b, err := json.Marshal(j)
+				if err != nil {
+					return Result{}, err
+				}
+				args = append(args, j.Key, b)
+			}
+		}
+		res, err := applyScript.Run(ctx, s.rdb, keys, args...).Int()
+		if err != nil {
+			return Result{}, fmt.Errorf("apply: %w", err)
+		}
+		switch res {
+		case 1:
+			return Result{Tracking: next, Outcome: outcome, Jobs: jobs}, nil
+		case 2:
+			return Result{Tracking: next, Outcome: Duplicate}, nil
+		}
+		// 0: somebody else committed first; read again.
+	}
+	return Result{}, ErrContention
+}
+
+func derefOr(t *Tracking, id string) Tracking {
+	if t == nil {
+		return Tracking{ID: id}
+	}
+	return *t
+}
+
+// read returns the tracking (nil if new), its version and whether seen is
+// already recorded, in one round trip.
+func (s *Store) read(ctx context.Context, id, seen string) (*Tracking, string, bool, error) {
+	pipe := s.rdb.Pipeline()
+	hm := pipe.HMGet(ctx, stateKey(id), "v", "d")
+	var zs *redis.FloatCmd
+	if seen != "" {
+		zs = pipe.ZScore(ctx, seenKey(id), seen)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, "", false, fmt.Errorf("read tracking: %w", err)
+	}
+	dup := zs != nil && zs.Err() == nil
+	vals := hm.Val()
+	v, _ := vals[0].(string)
+	d, _ := vals[1].(string)
+	if v == "" || d == "" {
+		return nil, "0", dup, nil
+	}
+	var t Tracking
+	if err := json.Unmarshal([]byte(d), &t); err != nil {
+		return nil, "", false, fmt.Errorf("decode tracking %s: %w", id, err)
+	}
+	return &t, v, dup, nil
+}
+
+// Get returns one tracking.
+func (s *Store) Get(ctx context.Context, id string) (Tracking, error) {
+	t, _, _, err := s.read(ctx, id, "")
+	if err != nil {
+		return Tracking{}, err
+	}
+	if t == nil {
+		return Tracking{}, ErrNotFound
+	}
+	return *t, nil
+}
+
+// Ack removes enqueued jobs from a tracking's outbox.
+func (s *Store) Ack(ctx context.Context, trackingID string, jobKeys ...string) error {
+	if len(jobKeys) == 0 {
+		return nil
+	}
+	return s.rdb.HDel(ctx, outboxKey(trackingID), jobKeys...).Err()
+}
+
+// OutboxItem is the leftover outbox of one tracking.
+type OutboxItem struct {
+	TrackingID string
+	score      float64
+	Jobs       []Job
+}
+
+// OutboxDue returns up to limit trackings whose outbox was written before
+// `before` and may still hold jobs, with those jobs. Jobs that do not decode
+// are dropped from the result (and reported in err only if nothing decodes).
+func (s *Store) OutboxDue(ctx context.Context, before time.Time, limit int) ([]OutboxItem, error) {
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, outboxIndexKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(before.UnixMilli(), 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("outbox index: %w", err)
+	}
+	items := make([]OutboxItem, 0, len(zs))
+	for _, z := range zs {
+		id, _ := z.Member.(string)
+		m, err := s.rdb.HGetAll(ctx, outboxKey(id)).Result()
+		if err != nil {
+			return items, fmt.Errorf("outbox %s: %w", id, err)
+		}
+		it := OutboxItem{TrackingID: id, score: z.Score}
+		for _, raw := range m {
+			var j Job
+			if json.Unmarshal([]byte(raw), &j) == nil {
+				it.Jobs = append(it.Jobs, j)
+			}
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// dropIndexScript removes a tracking from the outbox index unless it was
+// written again since it was read.
+//
+// KEYS[1] outbox index; ARGV[1] tracking id; ARGV[2] the score that was read.
+var dropIndexScript = redis.NewScript(`
+local s = redis.call("ZSCORE", KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then
+  return redis.call("ZREM", KEYS[1], ARGV[1])
+end
+return 0
+`)
+
+// OutboxDone acks the item's jobs and drops the tracking from the index
+// unless new jobs arrived meanwhile.
+func (s *Store) OutboxDone(ctx context.Context, it OutboxItem) error {
+	keys := make([]string, 0, len(it.Jobs))
+	for _, j := range it.Jobs {
+		keys = append(keys, j.Key)
+	}
+	if err := s.Ack(ctx, it.TrackingID, keys...); err != nil {
+		return err
+	}
+	return dropIndexScript.Run(ctx, s.rdb, []string{outboxIndexKey()}, it.TrackingID, strconv.FormatFloat(it.score, 'f', -1, 64)).Err()
+}
+
+// Delivered reports whether the provider already accepted the notification
+// with this key (see MarkDelivered).
+func (s *Store) Delivered(ctx context.Context, trackingID, key string) (bool, error) {
+	return s.rdb.SIsMember(ctx, sentKey(trackingID), key).Result()
+}
+
+// MarkDelivered records that the provider accepted the notification, so a
+// task run again (a crash before asynq recorded success, a re-enqueue from
+// the outbox) does not send it twice.
+func (s *Store) MarkDelivered(ctx context.Context, trackingID, key string) error {
+	pipe := s.rdb.TxPipeline()
+	pipe.SAdd(ctx, sentKey(trackingID), key)
+	pipe.PExpire(ctx, sentKey(trackingID), s.opts.Retention)
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

@@ -1,0 +1,164 @@
+package tracking_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trackhook/trackhook/receiver/redistest"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+var t0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+
+func event(id string, st tracking.Status, at time.Time) tracking.Event {
+	return tracking.Event{Source: "test", EventID: id, Slug: "dhl", TrackingNumber: "00340434161094042557",
+		Status: st, OccurredAt: at, SentAt: at, Emails: []string{"kim@example.com"}, SMSes: []string{"+4915112345678"}}
+}
+
+func plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+	var jobs []tracking.Job
+	for _, d := range due {
+		jobs = append(jobs, tracking.Job{Key: d.Key(), Type: "notify:" + string(d.Channel), TaskID: t.ID + "/" + d.Key(), Payload: []byte(`{}`)})
+	}
+	return jobs, nil
+}
+
+func newStore(t *testing.T) (*tracking.Store, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	return tracking.NewStore(srv.Client(), tracking.Options{}), srv
+}
+
+func TestApplyDedupeStaleAndOutbox(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+
+	r, err := s.Apply(ctx, event("e1", tracking.InTransit, t0), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != tracking.Created || len(r.Jobs) != 2 {
+		t.Fatalf("first apply: %v with %d jobs, want created with 2", r.Outcome, len(r.Jobs))
+	}
+	got, err := s.Get(ctx, r.Tracking.ID)
+	if err != nil || got.Status != tracking.InTransit || len(got.Emails) != 1 {
+		t.Fatalf("stored %+v, %v", got, err)
+	}
+
+	// Same event id again: nothing.
+	r2, err := s.Apply(ctx, event("e1", tracking.Delivered, t0.Add(time.Hour)), plan)
+	if err != nil || r2.Outcome != tracking.Duplicate || len(r2.Jobs) != 0 {
+		t.Fatalf("replay: %v, %d jobs, %v", r2.Outcome, len(r2.Jobs), err)
+	}
+	// Newer status.
+	r3, err := s.Apply(ctx, event("e2", tracking.Delivered, t0.Add(2*time.Hour)), plan)
+	if err != nil || r3.Outcome != tracking.Updated || len(r3.Jobs) != 2 {
+		t.Fatalf("delivered: %v, %d jobs, %v", r3.Outcome, len(r3.Jobs), err)
+	}
+	// Older event, new id: stale.
+	r4, err := s.Apply(ctx, event("e3", tracking.OutForDelivery, t0.Add(time.Hour)), plan)
+	if err != nil || r4.Outcome != tracking.Stale || len(r4.Jobs) != 0 {
+		t.Fatalf("older: %v, %d jobs, %v", r4.Outcome, len(r4.Jobs), err)
+	}
+	if got, _ := s.Get(ctx, r.Tracking.ID); got.Status != tracking.Delivered {
+		t.Fatalf("stale event moved the state to %v", got.Status)
+	}
+
+	// Nothing acked yet: all four jobs are in the outbox for the sweeper.
+	items, err := s.OutboxDue(ctx, time.Now().Add(time.Minute), 10)
+	if err != nil || len(items) != 1 || len(items[0].Jobs) != 4 {
+		t.Fatalf("outbox: %+v, %v", items, err)
+	}
+	// Ack two; the sweeper sees the other two, then clears the index.
+	if err := s.Ack(ctx, r.Tracking.ID, r.Jobs[0].Key, r.Jobs[1].Key); err != nil {
+		t.Fatal(err)
+	}
+	items, _ = s.OutboxDue(ctx, time.Now().Add(time.Minute), 10)
+	if len(items) != 1 || len(items[0].Jobs) != 2 {
+		t.Fatalf("after ack: %+v", items)
+	}
+	if err := s.OutboxDone(ctx, items[0]); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ = s.OutboxDue(ctx, time.Now().Add(time.Minute), 10); len(items) != 0 {
+		t.Fatalf("after done: %+v", items)
+	}
+}
+
+func TestApplyConcurrentEventsPlanEachNotificationOnce(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	var (
+		mu   sync.Mutex
+		jobs = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	statuses := []tracking.Status{tracking.InTransit, tracking.OutForDelivery, tracking.Delivered}
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			st := statuses[i%3]
+			r, err := s.Apply(ctx, event(fmt.Sprintf("e%d", i), st, t0.Add(time.Duration(i%3)*time.Hour)), plan)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			for _, j := range r.Jobs {
+				jobs[j.Key]++
+			}
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	for k, n := range jobs {
+		if n != 1 {
+			t.Errorf("%s planned %d times", k, n)
+		}
+	}
+	got, _ := s.Get(ctx, tracking.ID("dhl", "00340434161094042557"))
+	if got.Status != tracking.Delivered {
+		t.Fatalf("final status %v, want Delivered (the newest)", got.Status)
+	}
+	// Delivered is always planned (it is the newest); the others only if
+	// they were applied before it.
+	if jobs["Delivered|email|kim@example.com"] != 1 {
+		t.Fatalf("Delivered not planned: %v", jobs)
+	}
+}
+
+func TestApplyRedisDown(t *testing.T) {
+	ctx := context.Background()
+	s, srv := newStore(t)
+	srv.Stop()
+	_, err := s.Apply(ctx, event("e1", tracking.InTransit, t0), plan)
+	if err == nil {
+		t.Fatal("Apply succeeded with Redis down")
+	}
+	srv.Restart()
+	if _, err := s.Apply(ctx, event("e1", tracking.InTransit, t0), plan); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+func TestDeliveredLedger(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	if ok, err := s.Delivered(ctx, "abc", "k"); ok || err != nil {
+		t.Fatalf("Delivered before = %v, %v", ok, err)
+	}
+	if err := s.MarkDelivered(ctx, "abc", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Delivered(ctx, "abc", "k"); !ok || err != nil {
+		t.Fatalf("Delivered after = %v, %v", ok, err)
+	}
+	if _, err := s.Get(ctx, "nope"); !errors.Is(err, tracking.ErrNotFound) {
+		t.Fatalf("Get missing = %v", err)
+	}
+}

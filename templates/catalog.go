@@ -1,0 +1,432 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+//go:embed layouts/*.tmpl locales/*.json
+var embedded embed.FS
+
+// referenceLocale is the catalog every other catalog is checked against,
+// and the last resort of locale negotiation.
+const referenceLocale = "en"
+
+// The layouts, by file name under layouts/.
+const (
+	layoutEmailHTML = "email.html.tmpl"
+	layoutEmailText = "email.txt.tmpl"
+	layoutSMS       = "sms.txt.tmpl"
+)
+
+// Catalog keys that are not templates.
+const (
+	keyDateFormat = "format.date"
+	keyColon      = "format.colon"
+)
+
+// file is one template or catalog file; name is what errors call it (the
+// embedded path, or the full path in the override directory).
+type file struct {
+	name string
+	data []byte
+}
+
+type fileSet struct {
+	layouts map[string]file   // by base name, e.g. "email.html.tmpl"
+	locales map[string][]file // by base name without .json; embedded first, then override
+}
+
+// loadFiles reads the embedded files and, when dir is set, the operator's.
+func loadFiles(dir string) (fileSet, error) {
+	set := fileSet{layouts: map[string]file{}, locales: map[string][]file{}}
+	if err := set.add(embedded, func(p string) string { return p }); err != nil {
+		return fileSet{}, err
+	}
+	if dir == "" {
+		return set, nil
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return fileSet{}, fmt.Errorf("templates: override directory: %w", err)
+	} else if !st.IsDir() {
+		return fileSet{}, fmt.Errorf("templates: override directory %s is not a directory", dir)
+	}
+	err := set.add(os.DirFS(dir), func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) })
+	if err != nil {
+		return fileSet{}, err
+	}
+	return set, nil
+}
+
+func (set *fileSet) add(fsys fs.FS, name func(string) string) error {
+	layouts, err := fs.Glob(fsys, "layouts/*.tmpl")
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	for _, p := range layouts {
+		base := path.Base(p)
+		if base != layoutEmailHTML && base != layoutEmailText && base != layoutSMS {
+			return fmt.Errorf("templates: %s: unknown layout (want %s, %s or %s)",
+				name(p), layoutEmailHTML, layoutEmailText, layoutSMS)
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("templates: %w", err)
+		}
+		set.layouts[base] = file{name: name(p), data: data}
+	}
+	locales, err := fs.Glob(fsys, "locales/*.json")
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	for _, p := range locales {
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("templates: %w", err)
+		}
+		tag := strings.TrimSuffix(path.Base(p), ".json")
+		set.locales[tag] = append(set.locales[tag], file{name: name(p), data: data})
+	}
+	return nil
+}
+
+// parseLayouts parses the three layouts. Templates are named by their base
+// name, and errors are prefixed with the file's full name, so that an error
+// reads "templates: /etc/…/layouts/sms.txt.tmpl: template: sms.txt.tmpl:1:2: …".
+func (s *Set) parseLayouts(layouts map[string]file) error {
+	f := layouts[layoutEmailHTML]
+	h, err := htmltemplate.New(layoutEmailHTML).Option("missingkey=error").Parse(string(f.data))
+	if err != nil {
+		return fmt.Errorf("templates: %s: %w", f.name, err)
+	}
+	s.emailHTML = layout{file: f.name, tmpl: h}
+	if s.emailText, err = parseText(layoutEmailText, layouts[layoutEmailText]); err != nil {
+		return err
+	}
+	if s.sms, err = parseText(layoutSMS, layouts[layoutSMS]); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseText(name string, f file) (layout, error) {
+	t, err := texttemplate.New(name).Option("missingkey=error").Parse(string(f.data))
+	if err != nil {
+		return layout{}, fmt.Errorf("templates: %s: %w", f.name, err)
+	}
+	return layout{file: f.name, tmpl: t}, nil
+}
+
+// layout is a parsed layout (an html/template or a text/template) and the
+// file it came from.
+type layout struct {
+	file string
+	tmpl interface {
+		Execute(w io.Writer, data any) error
+	}
+}
+
+// execute runs the layout for p, naming the file in any error.
+func (l layout) execute(p *page) (string, error) {
+	var b strings.Builder
+	if err := l.tmpl.Execute(&b, p); err != nil {
+		return "", fmt.Errorf("templates: %s: %w", l.file, err)
+	}
+	return b.String(), nil
+}
+
+// catalog is one language's strings.
+type catalog struct {
+	locale     string // BCP 47 tag, e.g. "de"
+	file       string // where it came from, for errors (the last file when overridden)
+	dir        string // "ltr" or "rtl"
+	dateLayout string
+	entries    map[string]entry
+}
+
+// entry is one parsed catalog string.
+type entry struct {
+	file, key string
+	tmpl      *texttemplate.Template // nil for the format.* keys
+	raw       string
+}
+
+func (e entry) render(v *view) (string, error) {
+	if e.tmpl == nil {
+		return e.raw, nil
+	}
+	var b strings.Builder
+	if err := e.tmpl.Execute(&b, v); err != nil {
+		return "", fmt.Errorf("%s: key %q: %w", e.file, e.key, err)
+	}
+	return b.String(), nil
+}
+
+func (s *Set) parseCatalogs(locales map[string][]file) error {
+	if _, ok := locales[referenceLocale]; !ok {
+		return fmt.Errorf("templates: no %s.json catalog", referenceLocale)
+	}
+	s.catalogs = map[string]*catalog{}
+	for _, name := range slices.Sorted(maps.Keys(locales)) { // sorted: the same error every time
+		files := locales[name]
+		tag, err := language.Parse(name)
+		if err != nil || tag == language.Und {
+			return fmt.Errorf("templates: %s: file name is not a BCP 47 language tag", files[0].name)
+		}
+		if tag.String() != name {
+			return fmt.Errorf("templates: %s: name the file %s.json", files[0].name, tag)
+		}
+		c := &catalog{locale: name, dir: direction(tag), entries: map[string]entry{}}
+		for _, f := range files {
+			if err := c.parse(f); err != nil {
+				return err
+			}
+		}
+		s.catalogs[name] = c
+		s.locales = append(s.locales, name)
+	}
+
+	// Matcher order: the reference first (the matcher's own default), then
+	// the rest sorted, so matching does not depend on map order.
+	s.tags = []language.Tag{language.Make(referenceLocale)}
+	for _, l := range s.locales {
+		if l != referenceLocale {
+			s.tags = append(s.tags, language.Make(l))
+		}
+	}
+
+	ref := s.catalogs[referenceLocale]
+	s.hasStatus = map[string]bool{}
+	for key := range ref.entries {
+		if st, ok := strings.CutPrefix(key, "subject."); ok && !strings.Contains(st, "_") {
+			s.statuses = append(s.statuses, st)
+			s.hasStatus[st] = true
+		}
+	}
+	slices.Sort(s.statuses)
+
+	for _, l := range s.locales {
+		c := s.catalogs[l]
+		if err := c.sameKeys(ref); err != nil {
+			return err
+		}
+		if err := c.formats(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parse reads one flat JSON object of strings into c, over what is there.
+func (c *catalog) parse(f file) error {
+	c.file = f.name
+	return decodeFlat(f, func(key, val string) error {
+		e := entry{file: f.name, key: key, raw: val}
+		if !strings.HasPrefix(key, "format.") {
+			t, err := texttemplate.New(key).Option("missingkey=error").Parse(val)
+			if err != nil {
+				return fmt.Errorf("templates: %s: key %q: %w", f.name, key, err)
+			}
+			e.tmpl = t
+		}
+		c.entries[key] = e
+		return nil
+	})
+}
+
+// decodeFlat calls fn for every key of the JSON object in f, refusing
+// anything but an object of strings, duplicate keys and trailing data.
+func decodeFlat(f file, fn func(key, val string) error) error {
+	dec := json.NewDecoder(bytes.NewReader(f.data))
+	fail := func(err error) error {
+		var se *json.SyntaxError
+		off := dec.InputOffset()
+		if errors.As(err, &se) {
+			off = se.Offset
+		}
+		line := 1 + bytes.Count(f.data[:min(int(off), len(f.data))], []byte("\n"))
+		return fmt.Errorf("templates: %s:%d: %w", f.name, line, err)
+	}
+	if tok, err := dec.Token(); err != nil {
+		return fail(err)
+	} else if tok != json.Delim('{') {
+		return fail(errors.New("want a JSON object of key: string"))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		key := tok.(string) // object keys are always strings
+		tok, err = dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		val, ok := tok.(string)
+		if !ok {
+			return fail(fmt.Errorf("key %q: value must be a string", key))
+		}
+		if seen[key] {
+			return fail(fmt.Errorf("key %q appears twice", key))
+		}
+		seen[key] = true
+		if err := fn(key, val); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return fail(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fail(errors.New("data after the JSON object"))
+	}
+	return nil
+}
+
+// sameKeys checks that c has exactly the keys of the reference catalog.
+func (c *catalog) sameKeys(ref *catalog) error {
+	var missing, unknown []string
+	for k := range ref.entries {
+		if _, ok := c.entries[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	for k := range c.entries {
+		if _, ok := ref.entries[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(unknown)
+	switch {
+	case len(missing) > 0:
+		return fmt.Errorf("templates: %s: missing keys %s (every catalog needs the keys of %s.json)",
+			c.file, quoteAll(missing), referenceLocale)
+	case len(unknown) > 0:
+		return fmt.Errorf("templates: %s: unknown keys %s (not in %s.json)",
+			c.file, quoteAll(unknown), referenceLocale)
+	}
+	return nil
+}
+
+// formats checks the two format.* entries.
+func (c *catalog) formats() error {
+	e := c.entries[keyDateFormat]
+	// A layout that shows the year shows a date; a layout without "2006"
+	// (a typo such as "2026") would print the same text forever.
+	probe := time.Date(1999, 12, 31, 23, 59, 0, 0, time.UTC)
+	if !strings.Contains(probe.Format(e.raw), "1999") {
+		return fmt.Errorf("templates: %s: key %q: %q is not a Go time layout with a year (like \"02.01.2006 15:04\")",
+			e.file, keyDateFormat, e.raw)
+	}
+	c.dateLayout = e.raw
+	if e := c.entries[keyColon]; strings.ContainsAny(e.raw, "\r\n") {
+		return fmt.Errorf("templates: %s: key %q must be on one line", e.file, keyColon)
+	}
+	return nil
+}
+
+func quoteAll(keys []string) string {
+	const show = 5
+	q := make([]string, 0, show+1)
+	for i, k := range keys {
+		if i == show {
+			q = append(q, fmt.Sprintf("and %d more", len(keys)-show))
+			break
+		}
+		q = append(q, fmt.Sprintf("%q", k))
+	}
+	return strings.Join(q, ", ")
+}
+
+// direction is the text direction of a language, from its likely script.
+func direction(t language.Tag) string {
+	sc, _ := t.Script()
+	switch sc.String() {
+	case "Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg", "Mand", "Samr":
+		return "rtl"
+	}
+	return "ltr"
+}
+
+// check renders every catalog entry, and every status in every kind and
+// language, with full and with minimal data, so that a template that parses
+// but cannot run (a misspelt field, a missing key) fails New.
+func (s *Set) check() error {
+	samples := []Data{sampleData(), {TrackingNumber: "1Z999AA10123456784"}}
+	for _, l := range s.locales {
+		c := s.catalogs[l]
+		for _, d := range samples {
+			p := newPage(c, "", d)
+			for _, k := range slices.Sorted(maps.Keys(c.entries)) {
+				if _, err := c.entries[k].render(&p.view); err != nil {
+					return fmt.Errorf("templates: %w", err)
+				}
+			}
+		}
+		for _, st := range s.statuses {
+			for _, subtag := range s.subtags(st) {
+				for _, d := range samples {
+					d.Status, d.Subtag = st, subtag
+					for _, k := range []Kind{KindEmail, KindSMS} {
+						if _, err := s.Render(k, st, l, d); err != nil {
+							return fmt.Errorf("%w (checking %s %s in %s)", err, k, st, l)
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// subtags lists "" and the subtags of status that have their own keys.
+func (s *Set) subtags(status string) []string {
+	out := []string{""}
+	for key := range s.catalogs[referenceLocale].entries {
+		if _, after, ok := strings.Cut(key, "."+status+"_"); ok {
+			st := status + "_" + after
+			if !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sampleData fills every field; New renders it to check the templates.
+func sampleData() Data {
+	return Data{
+		TrackingNumber:     "1Z999AA10123456784",
+		CarrierSlug:        "ups",
+		CarrierName:        "UPS",
+		TrackingURL:        "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+		OrderNumber:        "1001",
+		Title:              "Order #1001",
+		CustomerName:       "Kim",
+		ShopName:           "Shop",
+		SubtagMessage:      "Sub-status",
+		CheckpointMessage:  "Arrived at facility",
+		CheckpointLocation: "Leipzig, DE",
+		CheckpointTime:     time.Date(2026, 11, 20, 8, 15, 0, 0, time.UTC),
+		UnsubscribeURL:     "https://shop.example/unsubscribe?t=abc",
+	}
+}

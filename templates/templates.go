@@ -1,0 +1,222 @@
+package templates
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// Kind is the channel a message is rendered for.
+type Kind string
+
+// The kinds of message Render produces.
+const (
+	KindEmail Kind = "email"
+	KindSMS   Kind = "sms"
+)
+
+// Data is everything a template may show. Every string may come from an
+// untrusted webhook: Render strips control characters, cuts overlong values
+// and drops URLs that are not http or https before any template sees them.
+type Data struct {
+	TrackingNumber     string
+	CarrierSlug        string    // "dhl", "usps"
+	CarrierName        string    // display name, e.g. "DHL Express"; templates fall back to CarrierSlug when empty
+	TrackingURL        string    // carrier's tracking page; may be empty (then no button/link)
+	OrderNumber        string    // may be empty (then not mentioned)
+	Title              string    // may be empty
+	CustomerName       string    // may be empty (then a neutral greeting)
+	ShopName           string    // may be empty
+	Status             string    // canonical tag, e.g. "InTransit"
+	Subtag             string    // e.g. "Exception_011"; may be empty
+	SubtagMessage      string    // the aggregator's wording of Subtag, in English; may be empty
+	CheckpointMessage  string    // latest checkpoint text, may be empty
+	CheckpointLocation string    // may be empty
+	CheckpointTime     time.Time // zero when unknown
+	UnsubscribeURL     string    // may be empty (then no unsubscribe line)
+}
+
+// Message is one rendered notification. For KindSMS only Text is set.
+type Message struct {
+	Locale  string // the BCP 47 tag actually used, e.g. "de"
+	Subject string // single line: never contains CR or LF
+	Text    string
+	HTML    string
+}
+
+// Options configures New.
+type Options struct {
+	// DefaultLanguage is TRACKHOOK_DEFAULT_LANGUAGE; "" means "en". It must
+	// be a supported locale (or a regional variant of one, like "de-AT"),
+	// or New fails.
+	DefaultLanguage string
+	// OverrideDir is an optional operator directory with the same layout as
+	// the embedded files (layouts/*.tmpl, locales/*.json); see the package
+	// documentation for how its files combine with the embedded ones.
+	OverrideDir string
+}
+
+// ErrNoTemplate is returned, wrapped, by Render for a status or kind that
+// has no template.
+var ErrNoTemplate = errors.New("templates: no template")
+
+// maxSubject is the longest subject Render returns, in characters.
+const maxSubject = 200
+
+// Set is a parsed, validated set of layouts and catalogs. It is immutable
+// and safe for concurrent use.
+type Set struct {
+	emailHTML layout // html/template
+	emailText layout // text/template
+	sms       layout // text/template
+
+	catalogs map[string]*catalog // by locale tag, e.g. "de", "pt-BR"
+	locales  []string            // sorted
+	tags     []language.Tag      // supported tags, in matcher order
+	matcher  language.Matcher
+	fallback string // resolved Options.DefaultLanguage
+
+	statuses  []string // sorted
+	hasStatus map[string]bool
+}
+
+// New loads and parses the embedded layouts and catalogs and those in
+// opts.OverrideDir, checks that every catalog has the reference catalog's
+// keys, and renders every status in every language once, so that any broken
+// template fails here rather than on a send.
+func New(opts Options) (*Set, error) {
+	files, err := loadFiles(opts.OverrideDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{}
+	if err := s.parseLayouts(files.layouts); err != nil {
+		return nil, err
+	}
+	if err := s.parseCatalogs(files.locales); err != nil {
+		return nil, err
+	}
+	s.matcher = language.NewMatcher(s.tags)
+
+	def := opts.DefaultLanguage
+	if def == "" {
+		def = referenceLocale
+	}
+	fallback, ok := s.match(def)
+	if !ok {
+		return nil, fmt.Errorf("templates: default language %q is not supported (supported: %s)",
+			def, strings.Join(s.locales, ", "))
+	}
+	s.fallback = fallback
+
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Locales returns the supported locale tags, sorted.
+func (s *Set) Locales() []string { return slices.Clone(s.locales) }
+
+// Statuses returns the statuses that have templates, sorted.
+func (s *Set) Statuses() []string { return slices.Clone(s.statuses) }
+
+// Render renders one message of the given kind for status in locale. locale
+// should come from Locale; an unsupported one falls back the way Locale
+// does. The status argument, not d.Status, chooses the wording; d.Subtag
+// refines it when it belongs to that status (e.g. "Exception_011" for
+// "Exception"). A status or kind without a template gives an error wrapping
+// ErrNoTemplate.
+func (s *Set) Render(kind Kind, status, locale string, d Data) (Message, error) {
+	if kind != KindEmail && kind != KindSMS {
+		return Message{}, fmt.Errorf("%w for kind %q", ErrNoTemplate, kind)
+	}
+	if !s.hasStatus[status] {
+		return Message{}, fmt.Errorf("%w for %s in status %q", ErrNoTemplate, kind, status)
+	}
+	c, ok := s.catalogs[locale]
+	if !ok {
+		c = s.catalogs[s.Locale(locale, "")]
+	}
+	p := newPage(c, status, d)
+	if kind == KindSMS {
+		return s.renderSMS(p)
+	}
+	return s.renderEmail(p)
+}
+
+func (s *Set) renderEmail(p *page) (Message, error) {
+	subject, err := p.T("subject")
+	if err != nil {
+		return Message{}, err
+	}
+	p.Subject = oneLine(subject, maxSubject)
+
+	text, err := s.emailText.execute(p)
+	if err != nil {
+		return Message{}, err
+	}
+	html, err := s.emailHTML.execute(p)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Locale: p.cat.locale, Subject: p.Subject, Text: tidyText(text), HTML: html}, nil
+}
+
+// renderSMS renders the SMS body. When it would take more than one segment
+// and names the order, it is rendered again without the order number (the
+// tracking number and link already identify the parcel) and the shorter one
+// is kept.
+func (s *Set) renderSMS(p *page) (Message, error) {
+	body, err := s.execSMS(p)
+	if err != nil {
+		return Message{}, err
+	}
+	if _, n := SMSSegments(body); n > 1 && p.OrderNumber != "" {
+		short := *p
+		short.OrderNumber = ""
+		alt, err := s.execSMS(&short)
+		if err != nil {
+			return Message{}, err
+		}
+		if _, m := SMSSegments(alt); m < n {
+			body = alt
+		}
+	}
+	return Message{Locale: p.cat.locale, Text: body}, nil
+}
+
+func (s *Set) execSMS(p *page) (string, error) {
+	body, err := s.sms.execute(p)
+	return collapseSpace(body), err
+}
+
+// tidyText trims trailing blanks from every line, drops blank lines at both
+// ends, keeps at most one blank line in a row and ends the text with a
+// newline, so layouts can be written for readability instead of counting
+// newlines.
+func tidyText(s string) string {
+	lines := strings.Split(s, "\n")
+	out := make([]string, 0, len(lines))
+	blank := true // drop leading blank lines
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t\r")
+		if l == "" {
+			if blank {
+				continue
+			}
+			blank = true
+		} else {
+			blank = false
+		}
+		out = append(out, l)
+	}
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return strings.Join(out, "\n") + "\n"
+}

@@ -1,0 +1,154 @@
+package templates
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// view is the dot of a catalog string: Data cleaned for display. Its fields
+// are documented in the package documentation; keep the two in step.
+type view struct {
+	TrackingNumber     string
+	Carrier            string // CarrierName, else CarrierSlug
+	CarrierSlug        string
+	OrderNumber        string
+	Title              string // "" when it only repeats the tracking or order number
+	CustomerName       string
+	ShopName           string
+	Status             string // the status being rendered
+	Subtag             string // "" unless it belongs to Status
+	SubtagMessage      string
+	CheckpointMessage  string
+	CheckpointLocation string
+	CheckpointDate     string // formatted with the catalog's "format.date", in UTC
+	TrackingURL        string // http(s) only
+	UnsubscribeURL     string // http(s) only
+}
+
+// page is the dot of a layout: the view plus what only layouts need. Its T
+// method gives layouts the catalog.
+type page struct {
+	view
+	Lang    string // BCP 47 tag, for <html lang>
+	Dir     string // "ltr" or "rtl", for <html dir>
+	Subject string // set for email before the layouts run
+
+	cat *catalog
+}
+
+// Longest value, in characters, kept for each kind of field; longer values
+// are cut and end with "…". Generous for real data, small enough that a
+// hostile webhook cannot turn a notification into a novel.
+const (
+	maxShort   = 80  // numbers, names, slugs
+	maxMessage = 300 // free text from the carrier
+	maxURL     = 2048
+)
+
+func newPage(c *catalog, status string, d Data) *page {
+	v := view{
+		TrackingNumber:     oneLine(d.TrackingNumber, maxShort),
+		CarrierSlug:        oneLine(d.CarrierSlug, maxShort),
+		OrderNumber:        oneLine(d.OrderNumber, maxShort),
+		Title:              oneLine(d.Title, maxMessage),
+		CustomerName:       oneLine(d.CustomerName, maxShort),
+		ShopName:           oneLine(d.ShopName, maxShort),
+		Status:             status,
+		SubtagMessage:      oneLine(d.SubtagMessage, maxMessage),
+		CheckpointMessage:  oneLine(d.CheckpointMessage, maxMessage),
+		CheckpointLocation: oneLine(d.CheckpointLocation, maxShort),
+		TrackingURL:        webURL(d.TrackingURL),
+		UnsubscribeURL:     webURL(d.UnsubscribeURL),
+	}
+	v.Carrier = oneLine(d.CarrierName, maxShort)
+	if v.Carrier == "" {
+		v.Carrier = v.CarrierSlug
+	}
+	if strings.HasPrefix(d.Subtag, status+"_") {
+		v.Subtag = oneLine(d.Subtag, maxShort)
+	}
+	if strings.EqualFold(v.Title, v.TrackingNumber) || strings.EqualFold(v.Title, v.OrderNumber) {
+		v.Title = ""
+	}
+	if !d.CheckpointTime.IsZero() {
+		v.CheckpointDate = d.CheckpointTime.UTC().Format(c.dateLayout)
+	}
+	return &page{view: v, Lang: c.locale, Dir: c.dir, cat: c}
+}
+
+// T renders the catalog entry for key, most specific first: key.Subtag,
+// key.Status, key. Layouts call it as {{.T "intro"}} (or {{$.T "intro"}}
+// inside {{with}}).
+func (p *page) T(key string) (string, error) {
+	if p.Subtag != "" {
+		if e, ok := p.cat.entries[key+"."+p.Subtag]; ok {
+			return e.render(&p.view)
+		}
+	}
+	if e, ok := p.cat.entries[key+"."+p.Status]; ok {
+		return e.render(&p.view)
+	}
+	if e, ok := p.cat.entries[key]; ok {
+		return e.render(&p.view)
+	}
+	return "", fmt.Errorf("%s: no key %q (nor %q)", p.cat.file, key, key+"."+p.Status)
+}
+
+// oneLine makes untrusted text safe to show on one line: invalid UTF-8 and
+// control characters (CR, LF, tab, NUL, …) become spaces, bidirectional
+// overrides and isolates (which can make text read differently from what it
+// is) are dropped, runs of white space become one space, the ends are
+// trimmed, and the result is cut to max characters.
+func oneLine(s string, max int) string {
+	s = strings.ToValidUTF8(s, " ")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case isBidiControl(r):
+			return -1
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ") // Fields also splits on U+2028, U+2029, NEL
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)[:max-1]
+	return strings.TrimRight(string(r), " ") + "…"
+}
+
+// isBidiControl reports the invisible characters that reorder text:
+// embeddings, overrides and isolates.
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// collapseSpace turns every run of white space into one space and trims the
+// ends; for the one-line SMS body.
+func collapseSpace(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// webURL returns u when it is an absolute http or https URL without white
+// space or control characters, and "" otherwise (javascript:, data:,
+// relative or garbled URLs are not shown at all).
+func webURL(u string) string {
+	u = strings.TrimSpace(u)
+	if u == "" || len(u) > maxURL {
+		return ""
+	}
+	for _, r := range u {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError {
+			return ""
+		}
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ""
+	}
+	return p.String()
+}

@@ -1,0 +1,268 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/signature"
+)
+
+var update = flag.Bool("update", false, "rewrite golden canonical events")
+
+func as() AfterShip { return AfterShip{Carriers: carrier.Default()} }
+
+// The reference payload from shared/reference/webhook-sources.md A4.
+const referencePayload = `{
+  "event": "tracking_update",
+  "event_id": "94dadd60-ed26-46d0-aa52-3ced925a50ff",
+  "is_tracking_first_tag": true,
+  "msg": {
+    "id": "n33xyn2b61cm3kosdtnvu00e",
+    "tracking_number": "9405516902697649303570",
+    "slug": "usps",
+    "tag": "InTransit",
+    "subtag": "InTransit_007",
+    "subtag_message": "Departure Scan",
+    "order_number": "ORD-1001",
+    "emails": ["jane@example.com"],
+    "smses": ["+85291239123"],
+    "language": "en",
+    "checkpoints": [
+      {"checkpoint_time": "2024-04-10T07:12:00-05:00", "slug": "usps", "city": "Austin",
+       "state": "TX", "country_iso3": "USA", "message": "Departed USPS Facility",
+       "tag": "InTransit", "subtag": "InTransit_007", "subtag_message": "Departure Scan"}
+    ]
+  },
+  "ts": 1712741696
+}`
+
+func TestAfterShipDecodeReference(t *testing.T) {
+	evs, err := as().Decode([]byte(referencePayload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("%d events", len(evs))
+	}
+	e := evs[0]
+	want := tracking.Event{
+		Source: "aftership", EventID: "94dadd60-ed26-46d0-aa52-3ced925a50ff", Slug: "usps",
+		TrackingNumber: "9405516902697649303570", Status: tracking.InTransit, Subtag: "InTransit_007",
+		SubtagMessage: "Departure Scan", RawStatus: "InTransit", Emails: []string{"jane@example.com"},
+		SMSes: []string{"+85291239123"}, Language: "en", OrderNumber: "ORD-1001", SourceRef: "n33xyn2b61cm3kosdtnvu00e",
+		OccurredAt: time.Date(2024, 4, 10, 12, 12, 0, 0, time.UTC), SentAt: time.Unix(1712741696, 0).UTC(),
+	}
+	e.Checkpoints = nil
+	if got, _ := json.Marshal(e); string(got) != mustJSON(want) {
+		t.Fatalf("decoded\n%s\nwant\n%s", got, mustJSON(want))
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestAfterShipTagMapping(t *testing.T) {
+	for _, tc := range []struct {
+		tag, subtag string
+		want        tracking.Status
+	}{
+		{"Pending", "Pending_001", tracking.Pending},
+		{"InfoReceived", "InfoReceived_001", tracking.InfoReceived},
+		{"InTransit", "InTransit_003", tracking.InTransit},
+		{"OutForDelivery", "OutForDelivery_003", tracking.OutForDelivery},
+		{"AttemptFail", "AttemptFail_002", tracking.AttemptFail},
+		{"AvailableForPickup", "AvailableForPickup_001", tracking.AvailableForPickup},
+		{"Delivered", "Delivered_005", tracking.Delivered},
+		{"Exception", "Exception_011", tracking.Exception},
+		{"Expired", "Expired_001", tracking.Expired},
+		{"", "OutForDelivery_001", tracking.OutForDelivery},          // tag missing: subtag prefix
+		{"SomethingNew", "Exception_021", tracking.Exception},        // new tag, known subtag family
+		{"SomethingNew", "SomethingNew_001", tracking.StatusInvalid}, // unknown: status unchanged
+		{"", "", tracking.StatusInvalid},
+	} {
+		if got := afterShipStatus(tc.tag, tc.subtag); got != tc.want {
+			t.Errorf("afterShipStatus(%q, %q) = %v, want %v", tc.tag, tc.subtag, got, tc.want)
+		}
+	}
+}
+
+func TestAfterShipDecodeForms(t *testing.T) {
+	base := func(msg string) []byte {
+		return []byte(`{"event":"tracking_update","event_id":"e","ts":1,"msg":{"tracking_number":"1Z999","slug":"UPS","tag":"InTransit"` + msg + `}}`)
+	}
+	tests := []struct {
+		name  string
+		body  []byte
+		check func(t *testing.T, e tracking.Event)
+		err   string
+	}{
+		{name: "comma-separated subscribers, invalid ones dropped", body: base(`,"emails":"a@example.com, bad, B@Example.COM","smses":"+14155552671,12"`),
+			check: func(t *testing.T, e tracking.Event) {
+				if strings.Join(e.Emails, " ") != "a@example.com B@example.com" || strings.Join(e.SMSes, " ") != "+14155552671" {
+					t.Fatalf("emails %q smses %q", e.Emails, e.SMSes)
+				}
+			}},
+		{name: "national number with destination country", body: base(`,"smses":["0151 12345678"],"destination_country_iso3":"DEU"`),
+			check: func(t *testing.T, e tracking.Event) {
+				if len(e.SMSes) != 1 || e.SMSes[0] != "+4915112345678" {
+					t.Fatalf("smses %q", e.SMSes)
+				}
+			}},
+		{name: "numeric order id", body: base(`,"order_id":4711,"order_number":1001`),
+			check: func(t *testing.T, e tracking.Event) {
+				if e.OrderID != "4711" || e.OrderNumber != "1001" {
+					t.Fatalf("order %q %q", e.OrderID, e.OrderNumber)
+				}
+			}},
+		{name: "carrier slug normalised", body: base(``),
+			check: func(t *testing.T, e tracking.Event) {
+				if e.Slug != "ups" {
+					t.Fatalf("slug %q", e.Slug)
+				}
+			}},
+		{name: "javascript link dropped", body: base(`,"courier_tracking_link":"javascript:alert(1)"`),
+			check: func(t *testing.T, e tracking.Event) {
+				if e.TrackingURL != "" {
+					t.Fatalf("kept %q", e.TrackingURL)
+				}
+			}},
+		{name: "no checkpoints: ordered by ts", body: base(``),
+			check: func(t *testing.T, e tracking.Event) {
+				if !e.OccurredAt.Equal(time.Unix(1, 0)) {
+					t.Fatalf("occurred %v", e.OccurredAt)
+				}
+			}},
+		{name: "not JSON", body: []byte(`{"event":`), err: "invalid JSON"},
+		{name: "wrong type", body: []byte(`{"event":"tracking_update","msg":{"tracking_number":"1","slug":"ups","checkpoints":"x"}}`), err: "checkpoints"},
+		{name: "no msg", body: []byte(`{"event":"tracking_update"}`), err: "msg"},
+		{name: "no number", body: []byte(`{"msg":{"slug":"ups"}}`), err: "tracking_number"},
+		{name: "no slug", body: []byte(`{"msg":{"tracking_number":"1"}}`), err: "slug"},
+		{name: "trailing data", body: []byte(`{"msg":{"tracking_number":"1","slug":"ups"}} {}`), err: "trailing"},
+		{name: "array", body: []byte(`[]`), err: "JSON object"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := as().Decode(tc.body)
+			if tc.err != "" {
+				if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want ErrMalformed mentioning %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, evs[0])
+		})
+	}
+}
+
+// TestAfterShipTestdata verifies every testdata/aftership body against its
+// recorded headers (signed with openssl, not our code) and compares the
+// canonical event with its golden file.
+func TestAfterShipTestdata(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "aftership")
+	secret, err := os.ReadFile(filepath.Join(dir, "secret.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := signature.NewAfterShip(strings.TrimSpace(string(secret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if strings.HasSuffix(name, ".canonical") {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			body, _ := os.ReadFile(f)
+			if err := v.Verify(body, readHeaders(t, strings.TrimSuffix(f, ".json")+".headers")); err != nil {
+				t.Fatalf("recorded signature does not verify: %v", err)
+			}
+			evs, err := as().Decode(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.MarshalIndent(evs, "", "  ")
+			golden := strings.TrimSuffix(f, ".json") + ".canonical.golden"
+			if *update {
+				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if string(want) != string(got)+"\n" {
+				t.Fatalf("canonical event differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func readHeaders(t *testing.T, path string) http.Header {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok {
+			h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	return h
+}
+
+func FuzzAfterShipDecode(f *testing.F) {
+	f.Add([]byte(referencePayload))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "aftership", "*.json"))
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"msg":{"tracking_number":1e999,"slug":"x"}}`))
+	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","emails":"a,,b","checkpoints":[{"checkpoint_time":"9999-99-99"}]}}`))
+	a := as()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := a.Decode(body)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		for _, e := range evs {
+			if e.TrackingNumber == "" || e.Slug == "" {
+				t.Fatalf("event without key: %+v", e)
+			}
+			for _, s := range e.SMSes {
+				if !strings.HasPrefix(s, "+") {
+					t.Fatalf("phone %q not E.164", s)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,152 @@
+// Package dispatcher turns due notifications into asynq tasks and delivers
+// them: it renders templates in the recipient's language and hands the
+// result to an EmailSender or SMSSender. Senders classify failures:
+// temporary ones are returned so asynq retries them with backoff; permanent
+// ones (ErrPermanent) are archived without retry.
+package dispatcher
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types.
+const (
+	TypeEmail = "notify:email"
+	TypeSMS   = "notify:sms"
+)
+
+// Queues, one per channel, so a slow SMS provider does not hold up email.
+const (
+	QueueEmail = "email"
+	QueueSMS   = "sms"
+)
+
+// Queues is the queue priority map for an asynq server running both handlers.
+func Queues() map[string]int { return map[string]int{QueueEmail: 1, QueueSMS: 1} }
+
+// Channels.
+const (
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+)
+
+const (
+	// MaxRetry bounds retries of temporary failures; with RetryDelay's
+	// backoff (capped at one hour) that is roughly a day of trying.
+	MaxRetry = 30
+	// Retention keeps a finished task (and so its TaskID) for a day, so a
+	// second enqueue of the same notification is refused by asynq.
+	Retention = 24 * time.Hour
+)
+
+// Notification is the payload of a notify task: who, on which channel, for
+// which status, and a snapshot of the shipment as it was when the status was
+// entered (so the "out for delivery" email shows the out-for-delivery scan
+// even if it is sent after the parcel was delivered).
+type Notification struct {
+	TrackingID string `json:"tracking_id"`
+	Key        string `json:"key"` // the notification's key within its tracking
+	Status     string `json:"status"`
+	Channel    string `json:"channel"`
+	Recipient  string `json:"recipient"`
+	Language   string `json:"language,omitempty"` // the tracking's language preference
+	Country    string `json:"country,omitempty"`  // destination country (ISO alpha-2 or alpha-3)
+
+	Shipment Shipment `json:"shipment"`
+}
+
+// Shipment is what the templates may show.
+type Shipment struct {
+	TrackingNumber     string    `json:"tracking_number"`
+	CarrierSlug        string    `json:"carrier_slug,omitempty"`
+	CarrierName        string    `json:"carrier_name,omitempty"`
+	TrackingURL        string    `json:"tracking_url,omitempty"`
+	OrderNumber        string    `json:"order_number,omitempty"`
+	Title              string    `json:"title,omitempty"`
+	CustomerName       string    `json:"customer_name,omitempty"`
+	Subtag             string    `json:"subtag,omitempty"`
+	SubtagMessage      string    `json:"subtag_message,omitempty"`
+	CheckpointMessage  string    `json:"checkpoint_message,omitempty"`
+	CheckpointLocation string    `json:"checkpoint_location,omitempty"`
+	CheckpointTime     time.Time `json:"checkpoint_time,omitzero"`
+}
+
+// TaskID is the asynq task id of a notification, derived from tracking,
+// status, channel and recipient, so the same notification can never be
+// queued twice. It is a hash: task ids show in the dashboard, and must not
+// show the recipient.
+func TaskID(trackingID, status, channel, recipient string) string {
+	sum := sha256.Sum256([]byte(trackingID + "\x00" + status + "\x00" + channel + "\x00" + recipient))
+	return "n-" + hex.EncodeToString(sum[:16])
+}
+
+// ID is TaskID of n.
+func (n Notification) ID() string { return TaskID(n.TrackingID, n.Status, n.Channel, n.Recipient) }
+
+func (n Notification) validate() error {
+	switch {
+	case n.TrackingID == "":
+		return errors.New("no tracking_id")
+	case n.Status == "":
+		return errors.New("no status")
+	case n.Recipient == "":
+		return errors.New("no recipient")
+	case n.Channel != ChannelEmail && n.Channel != ChannelSMS:
+		return fmt.Errorf("unknown channel %q", n.Channel)
+	}
+	return nil
+}
+
+// NewTask returns the task that delivers n, with its TaskID, queue, retry
+// and retention options attached.
+func NewTask(n Notification) (*asynq.Task, error) {
+	if err := n.validate(); err != nil {
+		return nil, fmt.Errorf("notification: %w", err)
+	}
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return nil, err
+	}
+	typ, queue := TypeEmail, QueueEmail
+	if n.Channel == ChannelSMS {
+		typ, queue = TypeSMS, QueueSMS
+	}
+	return asynq.NewTask(typ, payload,
+		asynq.TaskID(n.ID()), asynq.Queue(queue), asynq.MaxRetry(MaxRetry), asynq.Retention(Retention),
+		asynq.Timeout(2*time.Minute)), nil
+}
+
+// RebuildTask recreates a task from its type and payload, as stored in a
+// tracking's outbox.
+func RebuildTask(typ string, payload []byte) (*asynq.Task, error) {
+	n, err := decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	t, err := NewTask(n)
+	if err != nil {
+		return nil, err
+	}
+	if t.Type() != typ {
+		return nil, fmt.Errorf("task type %q does not match channel %q", typ, n.Channel)
+	}
+	return t, nil
+}
+
+func decode(payload []byte) (Notification, error) {
+	var n Notification
+	if err := json.Unmarshal(payload, &n); err != nil {
+		return n, fmt.Errorf("decode notification: %w", err)
+	}
+	if err := n.validate(); err != nil {
+		return n, fmt.Errorf("notification: %w", err)
+	}
+	return n, nil
+}

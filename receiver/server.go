@@ -1,0 +1,83 @@
+// Package receiver is trackhook's HTTP edge: it verifies and decodes
+// webhooks by the registry of sources, applies them to the tracking store,
+// and enqueues the notifications they make due.
+package receiver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+// MaxBodyBytes caps every webhook body.
+const MaxBodyBytes = 1 << 20
+
+// Queue is what the receiver needs of asynq.Client.
+type Queue interface {
+	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Config wires a Server.
+type Config struct {
+	Store    *tracking.Store
+	Queue    Queue
+	Sources  Registry
+	Carriers *carrier.Catalog
+	Logger   *slog.Logger
+	// MaxBodyBytes overrides the 1 MiB cap (tests).
+	MaxBodyBytes int64
+}
+
+// Server serves the webhook endpoints and health checks.
+type Server struct {
+	store    *tracking.Store
+	queue    Queue
+	sources  Registry
+	carriers *carrier.Catalog
+	log      *slog.Logger
+	maxBody  int64
+	handler  http.Handler
+}
+
+// New returns a server; its routes are in routes.go.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Queue == nil {
+		return nil, errors.New("receiver: a store and a queue are required")
+	}
+	if cfg.Carriers == nil {
+		cfg.Carriers = carrier.Default()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = MaxBodyBytes
+	}
+	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,94 @@
+package receiver
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/trackhook/trackhook/receiver/source"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+// webhook is POST /webhooks/{source}. Status codes are the contract with
+// senders: 2xx only once the event is stored (with its notifications in the
+// outbox); 5xx whenever it is not, so the sender retries.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["source"]
+	src, ok := s.sources[name]
+	if !ok {
+		writeError(w, http.StatusNotFound, "unknown or unconfigured source")
+		return
+	}
+	log := s.log.With("source", name, "request_id", requestID(r))
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			log.Warn("webhook rejected: body too large", "limit", s.maxBody)
+			writeError(w, http.StatusRequestEntityTooLarge, "body exceeds the size limit")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "could not read body")
+		return
+	}
+	if err := src.Verifier.Verify(body, r.Header); err != nil {
+		log.Warn("webhook rejected: signature", "err", err)
+		writeError(w, http.StatusUnauthorized, "invalid or missing signature")
+		return
+	}
+	events, err := src.Adapter.Decode(body)
+	if err != nil {
+		log.Warn("webhook rejected: payload", "err", err)
+		msg := "malformed payload"
+		if errors.Is(err, source.ErrMalformed) {
+			msg = err.Error()
+		}
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+
+	outcome := "ignored"
+	for _, ev := range events {
+		res, err := s.store.Apply(r.Context(), ev, s.plan)
+		if err != nil {
+			log.Error("webhook not stored; answering 503 so the sender retries", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "store unavailable, retry later")
+			return
+		}
+		outcome = res.Outcome.String()
+		log.Info("webhook applied", "tracking_id", res.Tracking.ID, "outcome", outcome,
+			"status", res.Tracking.Status.String(), "notifications", len(res.Jobs))
+		if len(res.Jobs) > 0 {
+			s.enqueue(r, log, res.Tracking.ID, res.Jobs)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": outcome})
+}
+
+// enqueue hands the jobs to asynq and acks them in the outbox. A failure
+// here is logged, not answered: the jobs are safe in the outbox, and the
+// sweeper enqueues them later.
+func (s *Server) enqueue(r *http.Request, log *slog.Logger, trackingID string, jobs []tracking.Job) {
+	acked := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		if err := s.enqueueJob(r.Context(), j); err != nil {
+			log.Warn("enqueue failed; left in the outbox for the sweeper", "task_id", j.TaskID, "err", err)
+			continue
+		}
+		acked = append(acked, j.Key)
+	}
+	if err := s.store.Ack(r.Context(), trackingID, acked...); err != nil {
+		log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
+	}
+}
+
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 {
+		return id
+	}
+	return newRequestID()
+}

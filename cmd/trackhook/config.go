@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+
+	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/sms"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+// config is everything read from the environment. Nothing else in the
+// program reads the environment.
+type config struct {
+	Addr            string
+	PublicURL       *url.URL
+	RedisURL        string // "" → embedded in-memory Redis
+	APIKeys         []string
+	SMTP            *dmail.SMTPConfig // nil → .eml files in OutboxDir
+	MailFrom        string
+	Twilio          *sms.TwilioConfig // nil → text files in OutboxDir
+	OutboxDir       string
+	DefaultLanguage string
+	TemplatesDir    string
+	Secrets         map[string][]string // source name → secrets, newest first
+	Triggers        tracking.StatusSet
+	Concurrency     int
+	RetryBaseDelay  time.Duration
+}
+
+// sourceSecretVars maps each source to the variable holding its secrets.
+var sourceSecretVars = []struct{ source, env string }{
+	{"aftership", "TRACKHOOK_AFTERSHIP_SECRET"},
+}
+
+// loadConfig reads and checks the environment. Every problem is reported,
+// each naming its variable.
+func loadConfig(getenv func(string) string) (*config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+
+	c := &config{Secrets: map[string][]string{}}
+
+	c.Addr = get("TRACKHOOK_ADDR", ":8080")
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("TRACKHOOK_ADDR", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("TRACKHOOK_ADDR", "port %q is not a number from 0 to 65535", port)
+	}
+
+	pub := get("TRACKHOOK_PUBLIC_URL", "http://localhost:8080")
+	if u, err := url.Parse(pub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("TRACKHOOK_PUBLIC_URL", "%q is not an absolute http(s) URL", pub)
+	} else {
+		u.Path = strings.TrimRight(u.Path, "/")
+		c.PublicURL = u
+	}
+
+	c.RedisURL = get("TRACKHOOK_REDIS_URL", "")
+	if c.RedisURL != "" {
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			bad("TRACKHOOK_REDIS_URL", "%v", err)
+		}
+	}
+
+	c.APIKeys = splitList(getenv("TRACKHOOK_API_KEYS"))
+
+	c.OutboxDir = get("TRACKHOOK_OUTBOX_DIR", "./outbox")
+
+	if raw := get("TRACKHOOK_SMTP_URL", ""); raw != "" {
+		sc, err := dmail.ParseSMTPURL(raw)
+		if err != nil {
+			bad("TRACKHOOK_SMTP_URL", "%v", err)
+		} else {
+			c.SMTP = &sc
+		}
+	}
+	c.MailFrom = get("TRACKHOOK_MAIL_FROM", "")
+	switch {
+	case c.MailFrom == "" && c.SMTP != nil:
+		bad("TRACKHOOK_MAIL_FROM", "required when TRACKHOOK_SMTP_URL is set (e.g. \"Shop <noreply@shop.example>\")")
+	case c.MailFrom == "":
+		c.MailFrom = "trackhook <notifications@localhost>"
+	default:
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			bad("TRACKHOOK_MAIL_FROM", "%q is not an address like \"Shop <noreply@shop.example>\"", c.MailFrom)
+		}
+	}
+
+	tw := sms.TwilioConfig{
+		AccountSID: get("TRACKHOOK_TWILIO_ACCOUNT_SID", ""),
+		AuthToken:  get("TRACKHOOK_TWILIO_AUTH_TOKEN", ""),
+		From:       get("TRACKHOOK_TWILIO_FROM", ""),
+		BaseURL:    get("TRACKHOOK_TWILIO_BASE_URL", ""),
+	}
+	if tw.AccountSID != "" || tw.AuthToken != "" || tw.From != "" || tw.BaseURL != "" {
+		for _, v := range []struct{ name, val string }{
+			{"TRACKHOOK_TWILIO_ACCOUNT_SID", tw.AccountSID}, {"TRACKHOOK_TWILIO_AUTH_TOKEN", tw.AuthToken}, {"TRACKHOOK_TWILIO_FROM", tw.From},
+		} {
+			if v.val == "" {
+				bad(v.name, "required when any TRACKHOOK_TWILIO_* variable is set")
+			}
+		}
+		if tw.BaseURL != "" {
+			if u, err := url.Parse(tw.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("TRACKHOOK_TWILIO_BASE_URL", "%q is not an absolute http(s) URL", tw.BaseURL)
+			}
+		}
+		c.Twilio = &tw
+	}
+
+	c.DefaultLanguage = get("TRACKHOOK_DEFAULT_LANGUAGE", "en")
+	if _, err := language.Parse(c.DefaultLanguage); err != nil {
+		bad("TRACKHOOK_DEFAULT_LANGUAGE", "%q is not a language tag (e.g. en, de, pt-BR)", c.DefaultLanguage)
+	}
+	c.TemplatesDir = get("TRACKHOOK_TEMPLATES_DIR", "")
+
+	for _, s := range sourceSecretVars {
+		raw := getenv(s.env)
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		secrets := splitList(raw)
+		if len(secrets) == 0 {
+			bad(s.env, "holds no secret")
+			continue
+		}
+		c.Secrets[s.source] = secrets
+	}
+
+	c.Triggers = tracking.DefaultTriggers
+	if raw := get("TRACKHOOK_NOTIFY_STATUSES", ""); raw != "" {
+		set, err := tracking.ParseStatusSet(raw)
+		if err != nil {
+			bad("TRACKHOOK_NOTIFY_STATUSES", "%v", err)
+		} else {
+			c.Triggers = set
+		}
+	}
+
+	c.Concurrency = 20
+	if raw := get("TRACKHOOK_WORKER_CONCURRENCY", ""); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 1000 {
+			bad("TRACKHOOK_WORKER_CONCURRENCY", "%q is not a number from 1 to 1000", raw)
+		}
+		c.Concurrency = n
+	}
+
+	c.RetryBaseDelay = 30 * time.Second
+	if raw := get("TRACKHOOK_RETRY_BASE_DELAY", ""); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			bad("TRACKHOOK_RETRY_BASE_DELAY", "%q is not a positive duration (e.g. 30s)", raw)
+		}
+		c.RetryBaseDelay = d
+	}
+
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
+	}
+	return c, nil
+}
+
+func checkRedisURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL")
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+	default:
+		return fmt.Errorf("scheme %q is not supported: want redis://[:password@]host:port/db or rediss://…", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("no host: want redis://[:password@]host:port/db")
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type indentedErrors []error
+
+func (e indentedErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "\n  ")
+}
+
+func (e indentedErrors) Unwrap() []error { return e }
+
+func joinIndented(errs []error) error { return indentedErrors(errs) }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.RedisURL != "" || c.SMTP != nil || c.Twilio != nil || c.OutboxDir != "./outbox" ||
+		c.DefaultLanguage != "en" || c.PublicURL.String() != "http://localhost:8080" || len(c.Secrets) != 0 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"TRACKHOOK_ADDR": "8080"}, []string{"TRACKHOOK_ADDR", "host:port"}},
+		{map[string]string{"TRACKHOOK_PUBLIC_URL": "shop.example"}, []string{"TRACKHOOK_PUBLIC_URL"}},
+		{map[string]string{"TRACKHOOK_REDIS_URL": "localhost:6379"}, []string{"TRACKHOOK_REDIS_URL", "scheme"}},
+		{map[string]string{"TRACKHOOK_SMTP_URL": "smtp://u:hunter2@mail.example:587?tls=maybe", "TRACKHOOK_MAIL_FROM": "a@b.example"}, []string{"TRACKHOOK_SMTP_URL", "maybe"}},
+		{map[string]string{"TRACKHOOK_SMTP_URL": "smtp://mail.example:587"}, []string{"TRACKHOOK_MAIL_FROM", "required"}},
+		{map[string]string{"TRACKHOOK_TWILIO_ACCOUNT_SID": "AC1"}, []string{"TRACKHOOK_TWILIO_AUTH_TOKEN", "TRACKHOOK_TWILIO_FROM"}},
+		{map[string]string{"TRACKHOOK_DEFAULT_LANGUAGE": "not a tag"}, []string{"TRACKHOOK_DEFAULT_LANGUAGE"}},
+		{map[string]string{"TRACKHOOK_AFTERSHIP_SECRET": " , "}, []string{"TRACKHOOK_AFTERSHIP_SECRET"}},
+		{map[string]string{"TRACKHOOK_NOTIFY_STATUSES": "InTransit,Shipped"}, []string{"TRACKHOOK_NOTIFY_STATUSES", "Shipped"}},
+		{map[string]string{"TRACKHOOK_WORKER_CONCURRENCY": "lots"}, []string{"TRACKHOOK_WORKER_CONCURRENCY"}},
+		{map[string]string{"TRACKHOOK_ADDR": "x", "TRACKHOOK_RETRY_BASE_DELAY": "soon"}, []string{"TRACKHOOK_ADDR", "TRACKHOOK_RETRY_BASE_DELAY"}},
+	} {
+		_, err := loadConfig(envOf(tc.env))
+		if err == nil {
+			t.Errorf("%v: accepted", tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q does not mention %q", tc.env, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error shows the SMTP password: %v", err)
+		}
+	}
+}
+
+func TestRunRefusesBadConfigWithoutStarting(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"TRACKHOOK_REDIS_URL": "localhost:6379"}), nil, &stderr, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "TRACKHOOK_REDIS_URL") {
+		t.Fatalf("run = %v", err)
+	}
+}
+
+func TestSignMatchesTestdata(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"sign", "-source", "aftership", "-secret", testSecret, "../../testdata/aftership/in_transit.json"}, envOf(nil), nil, &out, &errb)
+	if err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	_, h := fixture(t, "in_transit")
+	want := "Aftership-Hmac-Sha256: " + h.Get("Aftership-Hmac-Sha256") + "\n"
+	if out.String() != want {
+		t.Fatalf("sign printed %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"sign", "-url", "http://localhost:8080/webhooks/aftership", "../../testdata/aftership/in_transit.json"},
+		envOf(map[string]string{"TRACKHOOK_AFTERSHIP_SECRET": testSecret + ",older"}), nil, &out, &errb)
+	if err != nil || !strings.HasPrefix(out.String(), "curl ") || !strings.Contains(out.String(), h.Get("Aftership-Hmac-Sha256")) {
+		t.Fatalf("sign -url: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"sign", "x.json"}, envOf(nil), nil, &out, &errb); err == nil || !strings.Contains(err.Error(), "TRACKHOOK_AFTERSHIP_SECRET") {
+		t.Fatalf("sign without secret: %v", err)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, envOf(nil), nil, &out, &out); err != nil || !strings.HasPrefix(out.String(), "trackhook ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"bogus"}, envOf(nil), nil, &out, &out); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher"
+	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/sms"
+	"github.com/trackhook/trackhook/receiver"
+	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/source"
+	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/signature"
+	"github.com/trackhook/trackhook/templates"
+)
+
+type role uint8
+
+const (
+	roleReceiver role = 1 << iota
+	roleWorker
+)
+
+const shutdownTimeout = 15 * time.Second
+
+// runServer runs the receiver, the worker, or both, until ctx ends, then
+// shuts down gracefully: in-flight requests and jobs finish (or jobs go back
+// to the queue) before it returns.
+func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer, roles role) error {
+	log := newLogger(stderr)
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	rdb, closeRedis, err := openRedis(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	policy := tracking.DefaultPolicy
+	policy.Triggers = cfg.Triggers
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	var stops []func()
+
+	if roles&roleWorker != 0 {
+		stop, err := startWorker(cfg, rdb, store, log)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stop)
+	}
+	if roles&roleReceiver != 0 {
+		stop, err := startReceiver(ctx, cfg, rdb, store, log, errc)
+		if err != nil {
+			for _, s := range stops {
+				s()
+			}
+			return err
+		}
+		stops = append(stops, stop)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-errc:
+		log.Error("stopping after a fatal error", "err", err)
+	}
+	// Stop in reverse order: the receiver first (no new work), then the worker.
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
+	}
+	log.Info("stopped")
+	return err
+}
+
+func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, store *tracking.Store, log *slog.Logger, errc chan<- error) (func(), error) {
+	carriers := carrier.Default()
+	sources, err := buildSources(cfg, carriers)
+	if err != nil {
+		return nil, err
+	}
+	if len(sources) == 0 {
+		log.Warn("no webhook source has a secret: every /webhooks/{source} answers 404 (set e.g. TRACKHOOK_AFTERSHIP_SECRET)")
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("TRACKHOOK_ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	names := make([]string, 0, len(sources))
+	for n := range sources {
+		names = append(names, n)
+	}
+	log.Info("receiver listening", "addr", ln.Addr().String(), "sources", strings.Join(names, ","), "public_url", cfg.PublicURL.String())
+
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		srv.RunSweeper(sweepCtx, 10*time.Second, 30*time.Second)
+	}()
+
+	return func() {
+		sctx, c := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer c()
+		if err := hs.Shutdown(sctx); err != nil {
+			log.Warn("receiver shutdown", "err", err)
+		}
+		stopSweep()
+		<-sweepDone
+		_ = client.Close()
+	}, nil
+}
+
+// buildSources is the registry of configured sources.
+func buildSources(cfg *config, carriers *carrier.Catalog) (receiver.Registry, error) {
+	reg := receiver.Registry{}
+	if s, ok := cfg.Secrets["aftership"]; ok {
+		v, err := signature.NewAfterShip(s...)
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_AFTERSHIP_SECRET: %w", err)
+		}
+		reg["aftership"] = receiver.Source{Verifier: v, Adapter: source.AfterShip{Carriers: carriers}}
+	}
+	return reg, nil
+}
+
+func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, log *slog.Logger) (func(), error) {
+	tmpl, err := templates.New(templates.Options{DefaultLanguage: cfg.DefaultLanguage, OverrideDir: cfg.TemplatesDir})
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	var closers []func() error
+	var email dispatcher.EmailSender
+	if cfg.SMTP != nil {
+		s, err := dmail.NewSMTP(*cfg.SMTP)
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_SMTP_URL: %w", err)
+		}
+		closers = append(closers, s.Close)
+		email = s
+		log.Info("email via SMTP", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port, "tls", string(cfg.SMTP.TLS))
+	} else {
+		d, err := dmail.NewDir(cfg.OutboxDir)
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_OUTBOX_DIR: %w", err)
+		}
+		email = d
+		log.Warn("TRACKHOOK_SMTP_URL is not set: emails are written as .eml files, not sent", "dir", cfg.OutboxDir)
+	}
+	var text dispatcher.SMSSender
+	if cfg.Twilio != nil {
+		t, err := sms.NewTwilio(*cfg.Twilio)
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_TWILIO_*: %w", err)
+		}
+		text = t
+		log.Info("SMS via the Twilio Messages API", "base_url", cfg.Twilio.BaseURL)
+	} else {
+		d, err := sms.NewDir(cfg.OutboxDir)
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_OUTBOX_DIR: %w", err)
+		}
+		text = d
+		log.Warn("TRACKHOOK_TWILIO_* is not set: SMS are written as text files, not sent", "dir", cfg.OutboxDir)
+	}
+	h, err := dispatcher.NewHandler(dispatcher.Config{
+		Templates: tmpl, Email: email, SMS: text, Ledger: store,
+		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: displayName(cfg.MailFrom), Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   dispatcher.Queues(),
+		RetryDelayFunc:           dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
+		TaskCheckInterval:        100 * time.Millisecond,
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          shutdownTimeout,
+		Logger:                   asynqLogger{log},
+		LogLevel:                 asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	dispatcher.Register(mux, h)
+	if err := srv.Start(mux); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "concurrency", cfg.Concurrency, "locales", strings.Join(tmpl.Locales(), ","), "notify_statuses", cfg.Triggers.String())
+	return func() {
+		srv.Shutdown()
+		for _, c := range closers {
+			_ = c()
+		}
+	}, nil
+}
+
+// openRedis connects to TRACKHOOK_REDIS_URL, or starts an in-process Redis
+// when it is unset.
+func openRedis(ctx context.Context, cfg *config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	if cfg.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		log.Warn("TRACKHOOK_REDIS_URL is not set: using an EMBEDDED IN-MEMORY Redis; all trackings and queued notifications are LOST when trackhook exits. Set TRACKHOOK_REDIS_URL for real use.",
+			"addr", mr.Addr())
+		// miniredis only expires keys when its clock is advanced.
+		stop := make(chan struct{})
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					mr.FastForward(time.Second)
+				}
+			}
+		}()
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		return rdb, func() { _ = rdb.Close(); close(stop); mr.Close() }, nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("TRACKHOOK_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		// Not fatal: Redis may come up after us; /readyz says so meanwhile.
+		log.Warn("redis not reachable yet; webhooks answer 503 until it is", "addr", opt.Addr, "err", err)
+	} else {
+		log.Info("redis connected", "addr", opt.Addr, "db", opt.DB)
+	}
+	return rdb, func() { _ = rdb.Close() }, nil
+}
+
+// displayName is the name part of "Shop <noreply@shop.example>".
+func displayName(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Name
+	}
+	return ""
+}
+
+func domainOf(from string) string {
+	if i := strings.LastIndexByte(from, '@'); i >= 0 {
+		return strings.TrimRight(from[i+1:], "> ")
+	}
+	return ""
+}
+
+// newLogger logs JSON when stderr is not a terminal, text when it is.
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, nil))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// asynqLogger routes asynq's own logging to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }

@@ -1,0 +1,381 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/redact"
+)
+
+// SMTP sends email through a pool of persistent SMTP connections shared by
+// concurrent callers. It implements dispatcher.EmailSender.
+//
+// Send checks out an idle connection, or dials one while fewer than PoolSize
+// are open, or waits (honouring ctx) for one to come back. A connection is
+// recycled after MaxMessagesPerConn messages and closed after IdleTimeout
+// without use. After the server refuses a message (a reply to MAIL FROM,
+// RCPT TO or DATA) the session is reset with RSET and the connection kept;
+// after anything else (421, EOF, broken pipe, timeout) it is closed. A
+// message whose MAIL FROM fails on a reused connection that turns out to be
+// dead (the server dropped it while idle) is retried once on a fresh
+// connection: nothing was sent, so this cannot duplicate it.
+type SMTP struct {
+	cfg  SMTPConfig
+	addr string
+	opts []gomail.Option // shared by every connection's go-mail Client
+	tls  *tls.Config     // nil for TLSNone
+
+	sem         chan struct{} // one token per connection in use
+	done        chan struct{} // closed by Close
+	janitorDone chan struct{}
+	closeOnce   sync.Once
+	bg          sync.WaitGroup // background QUITs
+
+	mu   sync.Mutex
+	idle []*conn // most recently used last
+}
+
+// NewSMTP validates cfg and returns a sender; it does not connect until the
+// first Send. Call Close when done.
+func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &SMTP{
+		cfg:         cfg,
+		addr:        net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
+		sem:         make(chan struct{}, cfg.PoolSize),
+		done:        make(chan struct{}),
+		janitorDone: make(chan struct{}),
+	}
+	s.opts = []gomail.Option{
+		gomail.WithPort(cfg.Port),
+		gomail.WithTimeout(cfg.Timeout),
+		// No NOOP before and no RSET after every message: two round trips
+		// per message that a pool does not need. A dead connection shows at
+		// MAIL FROM, before anything is sent, and Send retries it once.
+		gomail.WithoutNoop(),
+		gomail.WithoutRset(),
+	}
+	if cfg.LocalName != "" {
+		s.opts = append(s.opts, gomail.WithHELO(cfg.LocalName))
+	}
+	if cfg.TLS != TLSNone {
+		t := &tls.Config{}
+		if cfg.TLSConfig != nil {
+			t = cfg.TLSConfig.Clone()
+		}
+		if t.ServerName == "" {
+			t.ServerName = cfg.Host
+		}
+		if t.MinVersion == 0 {
+			t.MinVersion = tls.VersionTLS12
+		}
+		s.tls = t
+		s.opts = append(s.opts, gomail.WithTLSConfig(t))
+	}
+	switch cfg.TLS {
+	case TLSStartTLS:
+		s.opts = append(s.opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSImplicit:
+		// The TLS handshake happens in dial; WithSSL tells go-mail not to
+		// attempt STARTTLS on top.
+		s.opts = append(s.opts, gomail.WithSSL(), gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSNone:
+		s.opts = append(s.opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	}
+	if _, err := gomail.NewClient(cfg.Host, s.opts...); err != nil {
+		return nil, fmt.Errorf("smtp config: %w", err)
+	}
+	go s.janitor()
+	return s, nil
+}
+
+// conn is one pooled SMTP session. It has its own go-mail Client because the
+// dialer and the AUTH state are per connection.
+type conn struct {
+	client   *gomail.Client
+	sc       *smtp.Client
+	sent     int // transactions started on this connection
+	lastUsed time.Time
+
+	mu      sync.Mutex
+	raw     net.Conn // the TCP connection under TLS and SMTP
+	aborted bool
+}
+
+// abort closes the TCP connection at once, from any goroutine: it is how a
+// cancelled ctx interrupts go-mail, which takes no context once dialled.
+func (c *conn) abort() {
+	c.mu.Lock()
+	raw := c.raw
+	c.aborted = true
+	c.mu.Unlock()
+	if raw != nil {
+		_ = raw.Close()
+	}
+}
+
+// dialer returns the DialContextFunc for one connection. Owning the dial
+// lets the pool close the socket when ctx is cancelled during EHLO, STARTTLS
+// or AUTH, and when go-mail's DialToSMTPClientWithContext fails after
+// connecting (it returns the error without closing the socket).
+func (s *SMTP) dialer(c *conn) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.aborted {
+			c.mu.Unlock()
+			_ = raw.Close()
+			return nil, context.Cause(ctx)
+		}
+		c.raw = raw
+		c.mu.Unlock()
+		if s.cfg.TLS != TLSImplicit {
+			return raw, nil
+		}
+		tc := tls.Client(raw, s.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = raw.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
+// dial opens, secures and authenticates a new connection.
+func (s *SMTP) dial(ctx context.Context) (*conn, error) {
+	c := &conn{}
+	opts := append(slices.Clip(s.opts), gomail.WithDialContextFunc(s.dialer(c)))
+	if s.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuthCustom(&autoAuth{user: s.cfg.Username, pass: s.cfg.Password, host: s.cfg.Host}))
+	}
+	client, err := gomail.NewClient(s.cfg.Host, opts...)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, c.abort)
+	sc, err := client.DialToSMTPClientWithContext(ctx)
+	interrupted := !stop()
+	if err != nil || interrupted {
+		c.abort()
+		if ctx.Err() != nil {
+			if err == nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return nil, err
+	}
+	c.client, c.sc = client, sc
+	return c, nil
+}
+
+// Send delivers e. See the package documentation for what its errors mean.
+func (s *SMTP) Send(ctx context.Context, e dispatcher.Email) error {
+	msg, err := buildMessage(e, time.Now())
+	if err != nil {
+		return err
+	}
+	who := redact.Email(e.To)
+
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("smtp: sending to %s: waiting for a connection: %w", who, ctx.Err())
+	case <-s.done:
+		return ErrClosed
+	}
+	defer func() { <-s.sem }()
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("smtp: sending to %s: %w", who, err)
+	}
+
+	for attempt := 0; ; attempt++ {
+		var c *conn
+		var reused bool
+		if attempt == 0 {
+			c, reused, err = s.checkout(ctx)
+		} else {
+			// The idle connection was dead; the others idle as long may be
+			// too (a server restart), so do not try another one.
+			c, err = s.dial(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("smtp: sending to %s: connecting to %s: %w", who, s.addr, err)
+		}
+		c.sent++
+		stop := context.AfterFunc(ctx, c.abort)
+		sendErr := c.client.SendWithSMTPClient(c.sc, msg)
+		interrupted := !stop()
+
+		if msg.IsDelivered() {
+			// The server accepted it. Whatever failed afterwards must not
+			// make the worker send it again.
+			if sendErr != nil || interrupted {
+				c.abort()
+			} else {
+				s.checkin(c)
+			}
+			return nil
+		}
+		if interrupted {
+			c.abort()
+			if sendErr == nil {
+				return fmt.Errorf("smtp: sending to %s: %w", who, ctx.Err())
+			}
+			v := judge(sendErr, e.To)
+			return fmt.Errorf("smtp: sending to %s: %w: %w", who, ctx.Err(), v.err)
+		}
+		if sendErr == nil {
+			// Not delivered and no error: go-mail skipped the message.
+			s.checkin(c)
+			return fmt.Errorf("smtp: sending to %s: go-mail reported neither delivery nor error", who)
+		}
+
+		v := judge(sendErr, e.To)
+		switch {
+		case v.stale && reused && attempt == 0:
+			c.abort()
+			continue
+		case v.keep && c.sc.Reset() == nil:
+			s.checkin(c)
+		default:
+			c.abort()
+		}
+		if v.permanent {
+			return fmt.Errorf("smtp: %s rejected: %w", who, v.err)
+		}
+		return fmt.Errorf("smtp: sending to %s: %w", who, v.err)
+	}
+}
+
+// checkout returns an idle connection (reused=true) or dials a new one. The
+// caller holds a pool token, so a new dial never exceeds PoolSize: it only
+// happens when no connection is idle.
+func (s *SMTP) checkout(ctx context.Context) (c *conn, reused bool, err error) {
+	now := time.Now()
+	s.mu.Lock()
+	for len(s.idle) > 0 {
+		last := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if now.Sub(last.lastUsed) > s.cfg.IdleTimeout {
+			s.quitLater(last)
+			continue
+		}
+		c = last
+		break
+	}
+	s.mu.Unlock()
+	if c != nil {
+		return c, true, nil
+	}
+	c, err = s.dial(ctx)
+	return c, false, err
+}
+
+// checkin returns c to the pool, or retires it after MaxMessagesPerConn.
+func (s *SMTP) checkin(c *conn) {
+	c.lastUsed = time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.sent >= s.cfg.MaxMessagesPerConn || s.isClosed() {
+		s.quitLater(c)
+		return
+	}
+	s.idle = append(s.idle, c)
+}
+
+func (s *SMTP) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// quitLater says QUIT on c in the background. Callers hold a pool token or
+// are the janitor, so Close (which waits for both) never races the Add.
+func (s *SMTP) quitLater(c *conn) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.quit(c)
+	}()
+}
+
+func (s *SMTP) quit(c *conn) {
+	if err := c.sc.UpdateDeadline(s.cfg.Timeout); err == nil {
+		_ = c.client.CloseWithSMTPClient(c.sc)
+	}
+	c.abort()
+}
+
+// janitor closes connections idle for longer than IdleTimeout.
+func (s *SMTP) janitor() {
+	defer close(s.janitorDone)
+	every := min(max(s.cfg.IdleTimeout/2, 10*time.Millisecond), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			kept := s.idle[:0]
+			for _, c := range s.idle {
+				if now.Sub(c.lastUsed) > s.cfg.IdleTimeout {
+					s.quitLater(c)
+				} else {
+					kept = append(kept, c)
+				}
+			}
+			clear(s.idle[len(kept):])
+			s.idle = kept
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Close stops new sends, waits for the ones in flight, says QUIT on every
+// connection and stops the janitor. It is safe to call more than once.
+func (s *SMTP) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		<-s.janitorDone
+		for range cap(s.sem) { // wait for every in-flight Send
+			s.sem <- struct{}{}
+		}
+		s.mu.Lock()
+		idle := s.idle
+		s.idle = nil
+		s.mu.Unlock()
+		for _, c := range idle {
+			s.quitLater(c)
+		}
+		s.bg.Wait()
+	})
+	return nil
+}
+
+var _ dispatcher.EmailSender = (*SMTP)(nil)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -111,7 +112,10 @@ end
 return 1
 `)
 
-const maxApplyAttempts = 8
+// maxApplyAttempts bounds optimistic retries when webhooks for one tracking
+// race; between attempts Apply backs off for a short random time so the
+// racers spread out.
+const maxApplyAttempts = 25
 
 // Apply folds ev into its tracking in one atomic step: dedupe on the event
 // id, no going back to an older state, subscribers kept, and the jobs for
@@ -177,7 +181,13 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		case 2:
 			return Result{Tracking: next, Outcome: Duplicate}, nil
 		}
-		// 0: somebody else committed first; read again.
+		// 0: somebody else committed first; read again after a short,
+		// growing, random pause.
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
+		}
 	}
 	return Result{}, ErrContention
 }

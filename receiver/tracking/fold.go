@@ -94,8 +94,8 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 		next.SourceRefs[ev.Source] = ev.SourceRef
 	}
 	next.Checkpoints = mergeCheckpoints(next.Checkpoints, ev.Checkpoints, p.MaxCheckpoints)
-	next.Emails = union(next.Emails, ev.Emails, p.MaxRecipients)
-	next.SMSes = union(next.SMSes, ev.SMSes, p.MaxRecipients)
+	next.Emails = union(next.Emails, next.notOptedOut(ChannelEmail, ev.Emails), p.MaxRecipients)
+	next.SMSes = union(next.SMSes, next.notOptedOut(ChannelSMS, ev.SMSes), p.MaxRecipients)
 	next.UpdatedAt = now
 
 	var due []Due
@@ -133,13 +133,38 @@ func (t *Tracking) clone() Tracking {
 	c.Emails = slices.Clone(t.Emails)
 	c.SMSes = slices.Clone(t.SMSes)
 	c.Notified = slices.Clone(t.Notified)
-	if t.SourceRefs != nil {
-		c.SourceRefs = make(map[string]string, len(t.SourceRefs))
-		for k, v := range t.SourceRefs {
-			c.SourceRefs[k] = v
-		}
+	c.OptedOut = slices.Clone(t.OptedOut)
+	c.CustomFields = cloneMap(t.CustomFields)
+	c.SourceRefs = cloneMap(t.SourceRefs)
+	return c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
 	}
 	return c
+}
+
+// OptOutKey is how OptedOut and the suppression list name a recipient.
+func OptOutKey(c Channel, recipient string) string { return string(c) + ":" + recipient }
+
+// notOptedOut drops the recipients who unsubscribed from this tracking.
+func (t *Tracking) notOptedOut(c Channel, rs []string) []string {
+	if len(t.OptedOut) == 0 {
+		return rs
+	}
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		if !slices.Contains(t.OptedOut, OptOutKey(c, r)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func setIf(dst *string, v string) {

@@ -25,3 +25,12 @@ func sentKey(id string) string { return keyPrefix + "{" + id + "}:sent" }
 // outbox itself and only ever touched by single-key commands, so it needs no
 // hash tag.
 func outboxIndexKey() string { return keyPrefix + "outbox" }
+
+// indexKey is a sorted set of every tracking id, scored by creation time
+// (ms), for listing. Written before the tracking itself; an id whose state
+// is gone is skipped and dropped by List.
+func indexKey() string { return keyPrefix + "trackings" }
+
+// suppressionsKey is a hash of "channel:recipient" → Suppression JSON: the
+// recipients who opted out of every shipment.
+func suppressionsKey() string { return keyPrefix + "suppressions" }

@@ -101,6 +101,12 @@ type Tracking struct {
 	DestinationCountry string            `json:"destination_country,omitempty"`
 	TrackingURL        string            `json:"tracking_url,omitempty"`
 	SourceRefs         map[string]string `json:"source_refs,omitempty"` // sender → its id for this tracking
+	CustomFields       map[string]string `json:"custom_fields,omitempty"`
+	Note               string            `json:"note,omitempty"`
+
+	// OptedOut holds "channel:recipient" for recipients who unsubscribed
+	// from this shipment; payloads never add them back.
+	OptedOut []string `json:"opted_out,omitempty"`
 
 	// Notified holds the notifications already planned, as NotificationKey
 	// strings, so each (status, channel, recipient) is planned once.

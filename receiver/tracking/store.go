@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -145,6 +144,11 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		if outcome == Stale {
 			return Result{Tracking: next, Outcome: Stale}, nil
 		}
+		if cur == nil {
+			if err := s.index(ctx, id, now); err != nil {
+				return Result{}, err
+			}
+		}
 		var jobs []Job
 		if len(due) > 0 {
 			if jobs, err = plan(&next, due); err != nil {
@@ -183,10 +187,8 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		}
 		// 0: somebody else committed first; read again after a short,
 		// growing, random pause.
-		select {
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		case <-time.After(time.Duration(rand.Int64N(int64(attempt+1) * int64(time.Millisecond)))):
+		if err := backoff(ctx, attempt); err != nil {
+			return Result{}, err
 		}
 	}
 	return Result{}, ErrContention

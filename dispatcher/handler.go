@@ -22,12 +22,23 @@ type Ledger interface {
 	MarkDelivered(ctx context.Context, trackingID, key string) error
 }
 
+// Gate decides at send time whether a queued notification may still go out:
+// the recipient may have been removed from the tracking, or unsubscribed,
+// after the task was queued.
+type Gate interface {
+	Allowed(ctx context.Context, trackingID, channel, recipient string) (ok bool, reason string, err error)
+}
+
 // Config wires a Handler.
 type Config struct {
 	Templates *templates.Set
 	Email     EmailSender
 	SMS       SMSSender
 	Ledger    Ledger
+	Gate      Gate
+	// UnsubscribeURL returns the recipient's unsubscribe link for a
+	// tracking; every email carries it (body and List-Unsubscribe).
+	UnsubscribeURL func(trackingID, channel, recipient string) string
 	// From is the email sender, "Shop <noreply@shop.example>".
 	From string
 	// MessageIDDomain is the right-hand side of Message-IDs (the sending
@@ -51,8 +62,10 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, errors.New("dispatcher: no templates")
 	case cfg.Email == nil || cfg.SMS == nil:
 		return nil, errors.New("dispatcher: an email and an SMS sender are required")
-	case cfg.Ledger == nil:
-		return nil, errors.New("dispatcher: no ledger")
+	case cfg.Ledger == nil || cfg.Gate == nil:
+		return nil, errors.New("dispatcher: a ledger and a gate are required")
+	case cfg.UnsubscribeURL == nil:
+		return nil, errors.New("dispatcher: no unsubscribe links")
 	case cfg.From == "":
 		return nil, errors.New("dispatcher: no From address")
 	}
@@ -75,13 +88,15 @@ func Register(mux *asynq.ServeMux, h *Handler) {
 // ProcessEmail renders and sends one notification email.
 func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 	return h.process(ctx, t, ChannelEmail, func(n Notification, locale string, data templates.Data) (string, error) {
+		unsub := h.cfg.UnsubscribeURL(n.TrackingID, n.Channel, n.Recipient)
+		data.UnsubscribeURL = unsub
 		m, err := h.cfg.Templates.Render(templates.KindEmail, n.Status, locale, data)
 		if err != nil {
 			return "", err
 		}
 		return "", h.cfg.Email.Send(ctx, Email{
 			From: h.cfg.From, To: n.Recipient, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
-			Language: m.Locale, MessageID: n.ID() + "@" + h.cfg.MessageIDDomain,
+			Language: m.Locale, MessageID: n.ID() + "@" + h.cfg.MessageIDDomain, ListUnsubscribe: unsub,
 		})
 	})
 }
@@ -120,6 +135,14 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, se
 	}
 	if done {
 		log.Info("notification already delivered; not sending again")
+		return nil
+	}
+	ok, reason, err := h.cfg.Gate.Allowed(ctx, n.TrackingID, n.Channel, n.Recipient)
+	if err != nil {
+		return fmt.Errorf("check recipient: %w", err)
+	}
+	if !ok {
+		log.Info("notification not sent: " + reason)
 		return nil
 	}
 

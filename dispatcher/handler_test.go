@@ -39,6 +39,14 @@ func (l *memLedger) MarkDelivered(_ context.Context, id, key string) error {
 	return nil
 }
 
+// Allowed lets everyone but the "blocked" recipients through.
+func (l *memLedger) Allowed(_ context.Context, _, _, recipient string) (bool, string, error) {
+	if strings.HasPrefix(recipient, "blocked") {
+		return false, "recipient was removed from the tracking", nil
+	}
+	return true, "", nil
+}
+
 // smsFunc adapts a function to SMSSender.
 type smsFunc func(context.Context, dispatcher.SMS) (string, error)
 
@@ -88,8 +96,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.h, err = dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: sender, Ledger: f.ledger, From: "Nordlicht Shop <noreply@shop.example>",
+		Templates: tmpl, Email: sender, Ledger: f.ledger, Gate: f.ledger, From: "Nordlicht Shop <noreply@shop.example>",
 		MessageIDDomain: "shop.example", ShopName: "Nordlicht Shop",
+		UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/unsubscribe/" + id + "-" + ch },
 		SMS: smsFunc(func(_ context.Context, m dispatcher.SMS) (string, error) {
 			if f.smsErr != nil {
 				return "", f.smsErr
@@ -128,6 +137,28 @@ func TestEmailInRecipientLanguageOnce(t *testing.T) {
 	}
 	if !strings.Contains(m.Text, "https://www.dhl.de/track?idc=00340434161094042557") || !strings.Contains(m.HTML, "Nordlicht Shop") {
 		t.Fatalf("text part:\n%s", m.Text)
+	}
+	unsub := "https://shop.example/unsubscribe/trk1-email"
+	if m.Header.Get("List-Unsubscribe") != "<"+unsub+">" || m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Fatalf("one-click headers: %q / %q", m.Header.Get("List-Unsubscribe"), m.Header.Get("List-Unsubscribe-Post"))
+	}
+	if !strings.Contains(m.Text, unsub) || !strings.Contains(m.HTML, `href="`+unsub+`"`) {
+		t.Fatalf("no unsubscribe link in the body:\n%s", m.Text)
+	}
+}
+
+func TestRemovedRecipientIsNotSent(t *testing.T) {
+	f := newFixture(t)
+	n := notification(dispatcher.ChannelEmail, "blocked@example.com", "de")
+	if err := f.h.ProcessEmail(context.Background(), task(t, n)); err != nil {
+		t.Fatal(err)
+	}
+	s := notification(dispatcher.ChannelSMS, "blocked-+4915112345678", "de")
+	if err := f.h.ProcessSMS(context.Background(), task(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.smtp.Messages()) != 0 || len(f.sms) != 0 {
+		t.Fatalf("sent to a removed recipient: %d emails, %d SMS", len(f.smtp.Messages()), len(f.sms))
 	}
 }
 

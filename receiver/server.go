@@ -12,7 +12,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -33,6 +35,12 @@ type Config struct {
 	Logger   *slog.Logger
 	// MaxBodyBytes overrides the 1 MiB cap (tests).
 	MaxBodyBytes int64
+	// API serves the AfterShip-compatible admin API; nil leaves it out.
+	API *api.API
+	// APIKeys are the keys the API accepts (none: every call is refused).
+	APIKeys api.Keys
+	// OptOut serves unsubscribe links and inbound SMS; nil leaves them out.
+	OptOut *optout.Handler
 }
 
 // Server serves the webhook endpoints and health checks.
@@ -43,6 +51,9 @@ type Server struct {
 	carriers *carrier.Catalog
 	log      *slog.Logger
 	maxBody  int64
+	api      *api.API
+	keys     api.Keys
+	optout   *optout.Handler
 	handler  http.Handler
 }
 
@@ -60,7 +71,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
-	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes}
+	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes,
+		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -80,4 +92,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// openAPI serves the OpenAPI 3 description of the HTTP surface.
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(api.OpenAPI)
 }

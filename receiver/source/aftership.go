@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -37,10 +38,10 @@ type asTracking struct {
 	Language                 string         `json:"language"`
 	DestinationCountryISO3   string         `json:"destination_country_iso3"`
 	DestinationCountryRegion string         `json:"destination_country_region"`
-	Emails                   stringList     `json:"emails"`
-	SMSes                    stringList     `json:"smses"`
-	SubscribedEmails         stringList     `json:"subscribed_emails"`
-	SubscribedSMSes          stringList     `json:"subscribed_smses"`
+	Emails                   contact.List   `json:"emails"`
+	SMSes                    contact.List   `json:"smses"`
+	SubscribedEmails         contact.List   `json:"subscribed_emails"`
+	SubscribedSMSes          contact.List   `json:"subscribed_smses"`
 	CourierTrackingLink      string         `json:"courier_tracking_link"`
 	Checkpoints              []asCheckpoint `json:"checkpoints"`
 }

@@ -67,33 +67,6 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// stringList accepts a JSON array of strings, one comma-separated string, or null.
-type stringList []string
-
-func (l *stringList) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		for _, p := range strings.Split(s, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				*l = append(*l, p)
-			}
-		}
-		return nil
-	}
-	var a []string
-	if err := json.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("want an array of strings or a comma-separated string")
-	}
-	*l = a
-	return nil
-}
-
 // parseTime reads the timestamp forms senders use: RFC 3339 with or
 // without fraction, and local date-times without offset (taken as UTC).
 func parseTime(s string) time.Time {

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+// MaxBodyBytes caps API request bodies.
+const MaxBodyBytes = 64 << 10
+
+// DefaultMaxRecipients is AfterShip's limit: three emails and three phone
+// numbers per tracking.
+const DefaultMaxRecipients = 3
+
+// Config wires an API.
+type Config struct {
+	Store    *tracking.Store
+	Carriers *carrier.Catalog
+	// MaxRecipients per channel and tracking; 0 means DefaultMaxRecipients.
+	MaxRecipients int
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// API serves the AfterShip-compatible endpoints. Routes are wired in
+// receiver/routes.go; every handler expects the {id} or {slug} and
+// {tracking_number} route variables its path declares.
+type API struct {
+	store    *tracking.Store
+	carriers *carrier.Catalog
+	max      int
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New returns an API.
+func New(cfg Config) (*API, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("api: no store")
+	}
+	if cfg.Carriers == nil {
+		cfg.Carriers = carrier.Default()
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &API{store: cfg.Store, carriers: cfg.Carriers, max: cfg.MaxRecipients, log: cfg.Logger, now: cfg.Now}, nil
+}
+
+// decode reads a bounded JSON body into v, mapping failures to AfterShip's
+// codes: 4001 for invalid JSON, 4008 for a value of the wrong type.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errTooLarge()
+		}
+		return errBadRequest("The request body could not be read.")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return errInvalidJSON("The body is empty.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			return errInvalidJSON("Syntax error at byte " + itoa(se.Offset) + ".")
+		case errors.As(err, &te) && te.Field != "":
+			return errInvalidValue(te.Field, te.Value, "want "+te.Type.String())
+		case errors.As(err, &te):
+			return errInvalidJSON("The body must be a JSON object.")
+		}
+		// Errors from our own UnmarshalJSON (recipient lists) name no field.
+		return errInvalidJSON(err.Error())
+	}
+	return nil
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// lookup finds the tracking a request names, by {id} or by {slug} and
+// {tracking_number}.
+func (a *API) lookup(r *http.Request) (string, error) {
+	v := mux.Vars(r)
+	if id, ok := v["id"]; ok {
+		if !validID(id) {
+			return "", errTrackingNotFound()
+		}
+		return id, nil
+	}
+	slug, number := v["slug"], v["tracking_number"]
+	if number == "" {
+		return "", errNumberRequired()
+	}
+	return tracking.ID(a.carriers.Normalize(slug), number), nil
+}
+
+func validID(id string) bool {
+	if len(id) != 24 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// storeError maps store errors to API errors.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, tracking.ErrNotFound):
+		return errTrackingNotFound()
+	case errors.Is(err, tracking.ErrExists):
+		return errTrackingExists()
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}

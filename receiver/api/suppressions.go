@@ -1,0 +1,89 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/trackhook/trackhook/receiver/contact"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+// Suppressions are trackhook's own addition to the AfterShip API: the
+// recipients who opted out of every shipment (unsubscribe link, SMS STOP, or
+// an admin), which no notification reaches until the suppression is lifted.
+
+type suppressionJSON struct {
+	Channel   string `json:"channel"`
+	Recipient string `json:"recipient"`
+	Reason    string `json:"reason"`
+	CreatedAt string `json:"created_at"`
+}
+
+type suppressionBody struct {
+	Suppression *struct {
+		Emails contact.List `json:"emails"`
+		Smses  contact.List `json:"smses"`
+	} `json:"suppression"`
+}
+
+// ListSuppressions is GET /suppressions.
+func (a *API) ListSuppressions(w http.ResponseWriter, r *http.Request) {
+	list, err := a.store.Suppressions(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]suppressionJSON, 0, len(list))
+	for _, s := range list {
+		out = append(out, suppressionJSON{Channel: string(s.Channel), Recipient: s.Recipient, Reason: s.Reason, CreatedAt: rfc3339(s.CreatedAt)})
+	}
+	writeData(w, http.StatusOK, map[string]any{"suppressions": out})
+}
+
+// AddSuppressions is POST /suppressions/add: an admin opts recipients out.
+func (a *API) AddSuppressions(w http.ResponseWriter, r *http.Request) {
+	a.changeSuppressions(w, r, true)
+}
+
+// RemoveSuppressions is POST /suppressions/remove: an admin lifts suppressions.
+func (a *API) RemoveSuppressions(w http.ResponseWriter, r *http.Request) {
+	a.changeSuppressions(w, r, false)
+}
+
+func (a *API) changeSuppressions(w http.ResponseWriter, r *http.Request, add bool) {
+	var body suppressionBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, err)
+		return
+	}
+	if body.Suppression == nil {
+		writeError(w, errFieldRequired("suppression"))
+		return
+	}
+	emails, err := normalizeEmails("emails", body.Suppression.Emails)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	smses, err := normalizePhones("smses", body.Suppression.Smses, "")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	for _, set := range []struct {
+		c    tracking.Channel
+		list []string
+	}{{tracking.ChannelEmail, emails}, {tracking.ChannelSMS, smses}} {
+		for _, rcpt := range set.list {
+			if add {
+				err = a.store.Suppress(r.Context(), set.c, rcpt, "admin")
+			} else {
+				_, err = a.store.Unsuppress(r.Context(), set.c, rcpt)
+			}
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+	}
+	a.ListSuppressions(w, r)
+}

@@ -33,6 +33,10 @@ type config struct {
 	Triggers        tracking.StatusSet
 	Concurrency     int
 	RetryBaseDelay  time.Duration
+	// UnsubscribeSecret signs unsubscribe links; "" → a key kept in Redis.
+	UnsubscribeSecret string
+	// MaxRecipients per channel and tracking through the API.
+	MaxRecipients int
 }
 
 // sourceSecretVars maps each source to the variable holding its secrets.
@@ -169,6 +173,20 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			bad("TRACKHOOK_RETRY_BASE_DELAY", "%q is not a positive duration (e.g. 30s)", raw)
 		}
 		c.RetryBaseDelay = d
+	}
+
+	c.UnsubscribeSecret = get("TRACKHOOK_UNSUBSCRIBE_SECRET", "")
+	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
+		bad("TRACKHOOK_UNSUBSCRIBE_SECRET", "must be at least 32 characters (e.g. openssl rand -hex 32)")
+	}
+
+	c.MaxRecipients = 3
+	if raw := get("TRACKHOOK_MAX_RECIPIENTS", ""); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 100 {
+			bad("TRACKHOOK_MAX_RECIPIENTS", "%q is not a number from 1 to 100", raw)
+		}
+		c.MaxRecipients = n
 	}
 
 	if len(errs) > 0 {

@@ -6,10 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,6 +35,7 @@ const (
 	kimEmail    = "kim@example.com"
 	kimPhone    = "+4915112345678"
 	dhlNumber   = "00340434161094042557"
+	testAPIKey  = "e2e-api-key"
 )
 
 // app is the whole trackhook program, started in-process by run() against a
@@ -67,6 +68,7 @@ func startApp(t *testing.T) *app {
 		"TRACKHOOK_OUTBOX_DIR":         t.TempDir(),
 		"TRACKHOOK_AFTERSHIP_SECRET":   "rotated-new-secret," + testSecret,
 		"TRACKHOOK_RETRY_BASE_DELAY":   "200ms",
+		"TRACKHOOK_API_KEYS":           testAPIKey,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -453,4 +455,127 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var _ = fmt.Sprint
+// api calls the admin API the way AfterShip's SDK does and returns the
+// HTTP status and the decoded envelope.
+func (a *app) api(method, path string, body any) (int, map[string]any) {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.base+"/tracking/2024-04"+path+"?", rd)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("as-api-key", testAPIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, env
+}
+
+// sms posts an inbound SMS as Twilio would, signed with the auth token.
+func (a *app) sms(from, body string) (int, string) {
+	a.t.Helper()
+	form := url.Values{"From": {from}, "To": {"+15005550006"}, "Body": {body}, "MessageSid": {"SM" + strings.Repeat("0", 32)}, "AccountSid": {twilioSID}}
+	v, err := signature.NewTwilio(twilioToken)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, a.base+"/webhooks/twilio", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", v.Sign(a.base+"/webhooks/twilio", form))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEndToEndAPISubscribersAndOptOut(t *testing.T) {
+	a := startApp(t)
+	const number = "1Z999AA10123456784"
+	code, env := a.api("POST", "/trackings", map[string]any{"tracking": map[string]any{
+		"tracking_number": number, "slug": "ups", "language": "fr", "destination_country_iso3": "FRA",
+		"emails": []string{"ana@example.com", "bob@example.com"}, "smses": []string{"06 12 34 56 78"},
+	}})
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, env)
+	}
+	id := env["data"].(map[string]any)["tracking"].(map[string]any)["id"].(string)
+	if code, env := a.api("POST", "/notifications/"+id+"/remove", map[string]any{"notification": map[string]any{"emails": []string{"bob@example.com"}}}); code != 200 {
+		t.Fatalf("remove: %d %v", code, env)
+	}
+
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	noSubscribers := func(m map[string]any) { delete(m, "emails"); delete(m, "smses"); m["slug"] = "ups"; m["language"] = "" }
+	if code, body := a.postSigned(webhook("api-1", number, "InTransit", at, noSubscribers)); code != 200 {
+		t.Fatalf("webhook: %d %s", code, body)
+	}
+	mails := a.smtp.WaitForMessages(t, 1, 10*time.Second)
+	texts := a.twilio.WaitForMessages(t, 1, 10*time.Second)
+	a.quiet()
+	if n := len(a.smtp.Messages()); n != 1 || mails[0].To[0] != "ana@example.com" {
+		t.Fatalf("%d emails (to %v); want one, to ana only", n, mails[0].To)
+	}
+	if texts[0].To != "+33612345678" || len(a.twilio.Messages()) != 1 {
+		t.Fatalf("SMS to %s (%d)", texts[0].To, len(a.twilio.Messages()))
+	}
+	if got := mails[0].Header.Get("Content-Language"); got != "fr" {
+		t.Errorf("Content-Language %q, want fr", got)
+	}
+
+	// One-click unsubscribe from the header of the email she received.
+	lu := mails[0].Header.Get("List-Unsubscribe")
+	if !strings.HasPrefix(lu, "<"+a.base+"/unsubscribe/") || !strings.HasSuffix(lu, ">") {
+		t.Fatalf("List-Unsubscribe %q", lu)
+	}
+	if !strings.Contains(mails[0].Text, strings.Trim(lu, "<>")) {
+		t.Errorf("the unsubscribe link is not in the body:\n%s", mails[0].Text)
+	}
+	resp, err := http.Post(strings.Trim(lu, "<>"), "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("one-click unsubscribe: %d", resp.StatusCode)
+	}
+	// And STOP from the phone.
+	if code, body := a.sms("+33612345678", "Stop"); code != 200 {
+		t.Fatalf("STOP: %d %s", code, body)
+	}
+	// The API shows both suppressions.
+	_, env = a.api("GET", "/suppressions", nil)
+	if sup := env["data"].(map[string]any)["suppressions"].([]any); len(sup) != 2 {
+		t.Fatalf("suppressions: %v", sup)
+	}
+
+	if code, body := a.postSigned(webhook("api-2", number, "OutForDelivery", at.Add(time.Hour), noSubscribers)); code != 200 {
+		t.Fatalf("webhook: %d %s", code, body)
+	}
+	a.quiet()
+	if n, s := len(a.smtp.Messages()), len(a.twilio.Messages()); n != 1 || s != 1 {
+		t.Fatalf("after opting out: %d emails, %d SMS; want still 1 and 1", n, s)
+	}
+
+	// An admin lifts the email suppression: the next status reaches her again.
+	if code, env := a.api("POST", "/suppressions/remove", map[string]any{"suppression": map[string]any{"emails": []string{"ana@example.com"}}}); code != 200 {
+		t.Fatalf("lift: %d %v", code, env)
+	}
+	if code, body := a.postSigned(webhook("api-3", number, "Delivered", at.Add(2*time.Hour), noSubscribers)); code != 200 {
+		t.Fatalf("webhook: %d %s", code, body)
+	}
+	a.smtp.WaitForMessages(t, 2, 10*time.Second)
+	a.quiet()
+	if s := len(a.twilio.Messages()); s != 1 {
+		t.Fatalf("SMS after STOP: %d", s)
+	}
+}

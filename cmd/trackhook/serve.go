@@ -21,7 +21,9 @@ import (
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/receiver"
+	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/source"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature"
@@ -55,6 +57,10 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
 	store := tracking.NewStore(rdb, tracking.Options{Policy: policy})
+	optOut, err := newOptOut(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -62,14 +68,14 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	var stops []func()
 
 	if roles&roleWorker != 0 {
-		stop, err := startWorker(cfg, rdb, store, log)
+		stop, err := startWorker(cfg, rdb, store, optOut, log)
 		if err != nil {
 			return err
 		}
 		stops = append(stops, stop)
 	}
 	if roles&roleReceiver != 0 {
-		stop, err := startReceiver(ctx, cfg, rdb, store, log, errc)
+		stop, err := startReceiver(ctx, cfg, rdb, store, optOut, log, errc)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -93,7 +99,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	return err
 }
 
-func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, store *tracking.Store, log *slog.Logger, errc chan<- error) (func(), error) {
+func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, log *slog.Logger, errc chan<- error) (func(), error) {
 	carriers := carrier.Default()
 	sources, err := buildSources(cfg, carriers)
 	if err != nil {
@@ -103,7 +109,15 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 		log.Warn("no webhook source has a secret: every /webhooks/{source} answers 404 (set e.g. TRACKHOOK_AFTERSHIP_SECRET)")
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
-	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log})
+	adminAPI, err := api.New(api.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.APIKeys) == 0 {
+		log.Warn("TRACKHOOK_API_KEYS is not set: the API refuses every call")
+	}
+	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log,
+		API: adminAPI, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut})
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +176,7 @@ func buildSources(cfg *config, carriers *carrier.Catalog) (receiver.Registry, er
 	return reg, nil
 }
 
-func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, log *slog.Logger) (func(), error) {
+func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, log *slog.Logger) (func(), error) {
 	tmpl, err := templates.New(templates.Options{DefaultLanguage: cfg.DefaultLanguage, OverrideDir: cfg.TemplatesDir})
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -202,7 +216,7 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 		log.Warn("TRACKHOOK_TWILIO_* is not set: SMS are written as text files, not sent", "dir", cfg.OutboxDir)
 	}
 	h, err := dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: email, SMS: text, Ledger: store,
+		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: displayName(cfg.MailFrom), Logger: log,
 	})
 	if err != nil {
@@ -230,6 +244,37 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 			_ = c()
 		}
 	}, nil
+}
+
+// newOptOut builds the unsubscribe links and the inbound-SMS handler. The
+// link-signing key is TRACKHOOK_UNSUBSCRIBE_SECRET, or else a random key kept
+// in Redis and shared by every instance.
+func newOptOut(ctx context.Context, cfg *config, store *tracking.Store, log *slog.Logger) (*optout.Handler, error) {
+	key := []byte(cfg.UnsubscribeSecret)
+	if len(key) == 0 {
+		var err error
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if key, err = store.Secret(ctx, "unsubscribe"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, fmt.Errorf("TRACKHOOK_REDIS_URL: cannot load the unsubscribe-link key from Redis (%v); start Redis or set TRACKHOOK_UNSUBSCRIBE_SECRET", err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	tokens, err := optout.NewTokens(key)
+	if err != nil {
+		return nil, fmt.Errorf("TRACKHOOK_UNSUBSCRIBE_SECRET: %w", err)
+	}
+	var tw *signature.Twilio
+	if cfg.Twilio != nil {
+		if tw, err = signature.NewTwilio(cfg.Twilio.AuthToken); err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_TWILIO_AUTH_TOKEN: %w", err)
+		}
+	}
+	return optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: cfg.PublicURL, Twilio: tw, Logger: log})
 }
 
 // openRedis connects to TRACKHOOK_REDIS_URL, or starts an in-process Redis

@@ -1,0 +1,142 @@
+// Package optout lets customers stop shipment notifications: the signed
+// unsubscribe link in every email (with RFC 8058 one-click), and the SMS
+// keywords (STOP, START, HELP …) that Twilio forwards to its inbound-message
+// webhook.
+//
+// Routes (see Register):
+//
+//	GET  /unsubscribe/{token}   confirmation page; changes nothing (mail scanners prefetch links)
+//	POST /unsubscribe/{token}   scope=tracking: this shipment; scope=all or none (one-click): every shipment
+//	POST /webhooks/twilio       Twilio inbound messages, X-Twilio-Signature verified
+//
+// The Twilio signature covers the URL Twilio was configured to call, which
+// the handler rebuilds as Config.PublicURL + request path + query. Behind a
+// reverse proxy TRACKHOOK_PUBLIC_URL must therefore be the public URL that
+// is configured in the Twilio console (scheme, host, port and any path
+// prefix the proxy strips), or every inbound message is refused with 403.
+package optout
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"golang.org/x/text/language"
+
+	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/signature"
+)
+
+// Store is what opt-out needs; *tracking.Store implements it.
+type Store interface {
+	Suppress(ctx context.Context, c tracking.Channel, recipient, reason string) error
+	Unsuppress(ctx context.Context, c tracking.Channel, recipient string) (bool, error)
+	OptOut(ctx context.Context, trackingID string, c tracking.Channel, recipient string) error
+}
+
+// DefaultHelpText answers an SMS HELP when Config.HelpText is empty. It is
+// GSM-7 and fits one segment.
+const DefaultHelpText = "Shipment notifications: texts about the delivery status of your parcels. Reply STOP to stop them, START to get them again."
+
+// storeTimeout bounds one request's Redis work, well inside Twilio's 15 s
+// webhook timeout; when it runs out the answer is 503 and the sender retries.
+const storeTimeout = 5 * time.Second
+
+// Config wires a Handler.
+type Config struct {
+	Store  Store
+	Tokens *Tokens
+	// PublicURL is TRACKHOOK_PUBLIC_URL, the service's public base URL
+	// (http or https, no query). Unsubscribe links are PublicURL +
+	// "/unsubscribe/" + token, and Twilio signatures are checked against
+	// PublicURL + request path + query.
+	PublicURL *url.URL
+	// Twilio verifies inbound messages; nil turns the route off (404).
+	Twilio *signature.Twilio
+	// HelpText replies to HELP; DefaultHelpText when empty.
+	HelpText string
+	Logger   *slog.Logger
+}
+
+// Handler serves the opt-out routes.
+type Handler struct {
+	store   Store
+	tokens  *Tokens
+	base    string // PublicURL without a trailing slash
+	twilio  *signature.Twilio
+	help    string
+	log     *slog.Logger
+	page    *template.Template
+	style   template.CSS
+	csp     string
+	matcher language.Matcher
+}
+
+var (
+	//go:embed page.html
+	pageHTML string
+	//go:embed page.css
+	pageCSS string
+)
+
+// New returns a handler; Store, Tokens and PublicURL are required.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Store == nil || cfg.Tokens == nil || cfg.PublicURL == nil {
+		return nil, errors.New("optout: a store, tokens and a public URL are required")
+	}
+	u := cfg.PublicURL
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("optout: public URL %q must be http(s)://host[/path] without query, fragment or user", u.Redacted())
+	}
+	if cfg.HelpText == "" {
+		cfg.HelpText = DefaultHelpText
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	page, err := template.New("page").Parse(pageHTML)
+	if err != nil {
+		return nil, fmt.Errorf("optout: page template: %w", err)
+	}
+	style := strings.TrimSpace(pageCSS)
+	sum := sha256.Sum256([]byte(style))
+	return &Handler{
+		store:  cfg.Store,
+		tokens: cfg.Tokens,
+		base:   strings.TrimSuffix(u.String(), "/"),
+		twilio: cfg.Twilio,
+		help:   cfg.HelpText,
+		log:    cfg.Logger,
+		page:   page,
+		style:  template.CSS(style),
+		// No scripts, no external anything; the inline style by its hash.
+		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+			"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		matcher: newMatcher(),
+	}, nil
+}
+
+// Register adds the opt-out routes to r. Register them before a catch-all
+// such as /webhooks/{source}: gorilla/mux takes the first route that matches.
+func (h *Handler) Register(r *mux.Router) {
+	r.HandleFunc("/unsubscribe/{token}", h.confirmPage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/unsubscribe/{token}", h.unsubscribe).Methods(http.MethodPost)
+	r.HandleFunc("/webhooks/twilio", h.twilioInbound).Methods(http.MethodPost)
+}
+
+// UnsubscribeURL is the link for an email's footer and its List-Unsubscribe
+// header: it identifies recipient, channel and tracking, and works as a GET
+// (confirmation page) and as a one-click POST.
+func (h *Handler) UnsubscribeURL(trackingID, channel, recipient string) string {
+	return h.base + "/unsubscribe/" + h.tokens.Make(trackingID, tracking.Channel(channel), recipient)
+}

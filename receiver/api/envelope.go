@@ -89,7 +89,9 @@ func write(w http.ResponseWriter, status int, v envelope) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // "&" in tracking links stays readable
+	_ = enc.Encode(v)
 }
 
 // writeError writes err in the envelope. Anything that is not an *Error is a

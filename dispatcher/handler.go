@@ -174,6 +174,7 @@ func (s Shipment) templateData(status, shop string) templates.Data {
 		TrackingURL: s.TrackingURL, OrderNumber: s.OrderNumber, Title: s.Title, CustomerName: s.CustomerName,
 		Status: status, Subtag: s.Subtag, SubtagMessage: s.SubtagMessage,
 		CheckpointMessage: s.CheckpointMessage, CheckpointLocation: s.CheckpointLocation, CheckpointTime: s.CheckpointTime,
+		ItemsShipped: s.ItemsShipped, ItemsTotal: s.ItemsTotal,
 	}
 }
 

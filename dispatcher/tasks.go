@@ -76,6 +76,9 @@ type Shipment struct {
 	CheckpointMessage  string    `json:"checkpoint_message,omitempty"`
 	CheckpointLocation string    `json:"checkpoint_location,omitempty"`
 	CheckpointTime     time.Time `json:"checkpoint_time,omitzero"`
+	// ItemsShipped of ItemsTotal items are in this parcel (0 when unknown).
+	ItemsShipped int `json:"items_shipped,omitempty"`
+	ItemsTotal   int `json:"items_total,omitempty"`
 }
 
 // TaskID is the asynq task id of a notification, derived from tracking,

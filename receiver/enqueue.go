@@ -27,6 +27,8 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		CustomerName:   t.CustomerName,
 		Subtag:         t.Subtag,
 		SubtagMessage:  t.SubtagMessage,
+		ItemsShipped:   t.ItemsShipped(),
+		ItemsTotal:     t.ItemsTotal,
 	}
 	if c, ok := s.carriers.Lookup(t.Slug); ok {
 		ship.CarrierName = c.Name

@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 		s.optout.Register(r) // POST /webhooks/twilio, GET|POST /unsubscribe/{token}
 	}
 	r.HandleFunc("/webhooks/{source}", s.webhook).Methods(http.MethodPost)
+	r.HandleFunc("/webhooks/{source}/{token}", s.webhook).Methods(http.MethodPost)
 
 	// The AfterShip-compatible admin API, under each prefix.
 	if a := s.api; a != nil {

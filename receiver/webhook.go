@@ -18,7 +18,7 @@ import (
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["source"]
 	src, ok := s.sources[name]
-	if !ok {
+	if !ok || !src.tokenOK(mux.Vars(r)["token"]) {
 		writeError(w, http.StatusNotFound, "unknown or unconfigured source")
 		return
 	}
@@ -35,12 +35,17 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "could not read body")
 		return
 	}
+	if src.Ping != nil && src.Ping(body, r.Header) {
+		log.Info("webhook ping answered")
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ping"})
+		return
+	}
 	if err := src.Verifier.Verify(body, r.Header); err != nil {
 		log.Warn("webhook rejected: signature", "err", err)
 		writeError(w, http.StatusUnauthorized, "invalid or missing signature")
 		return
 	}
-	events, err := src.Adapter.Decode(body)
+	events, err := src.Adapter.Decode(body, r.Header)
 	if err != nil {
 		log.Warn("webhook rejected: payload", "err", err)
 		msg := "malformed payload"

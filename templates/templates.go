@@ -38,6 +38,8 @@ type Data struct {
 	CheckpointLocation string    // may be empty
 	CheckpointTime     time.Time // zero when unknown
 	UnsubscribeURL     string    // may be empty (then no unsubscribe line)
+	ItemsShipped       int       // items in this parcel; 0 when unknown
+	ItemsTotal         int       // items in the whole order; 0 when unknown
 }
 
 // Message is one rendered notification. For KindSMS only Text is set.

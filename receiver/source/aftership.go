@@ -3,6 +3,7 @@ package source
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ type asCheckpoint struct {
 }
 
 // Decode implements Adapter.
-func (a AfterShip) Decode(body []byte) ([]tracking.Event, error) {
+func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 	var w asWebhook
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {

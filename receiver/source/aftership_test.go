@@ -48,7 +48,7 @@ const referencePayload = `{
 }`
 
 func TestAfterShipDecodeReference(t *testing.T) {
-	evs, err := as().Decode([]byte(referencePayload))
+	evs, err := as().Decode([]byte(referencePayload), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestAfterShipDecodeForms(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			evs, err := as().Decode(tc.body)
+			evs, err := as().Decode(tc.body, nil)
 			if tc.err != "" {
 				if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want ErrMalformed mentioning %q", err, tc.err)
@@ -197,7 +197,7 @@ func TestAfterShipTestdata(t *testing.T) {
 			if err := v.Verify(body, readHeaders(t, strings.TrimSuffix(f, ".json")+".headers")); err != nil {
 				t.Fatalf("recorded signature does not verify: %v", err)
 			}
-			evs, err := as().Decode(body)
+			evs, err := as().Decode(body, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +247,7 @@ func FuzzAfterShipDecode(f *testing.F) {
 	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","emails":"a,,b","checkpoints":[{"checkpoint_time":"9999-99-99"}]}}`))
 	a := as()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		evs, err := a.Decode(body)
+		evs, err := a.Decode(body, nil)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v is not ErrMalformed", err)

@@ -4,9 +4,12 @@
 package source
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +25,14 @@ var ErrMalformed = errors.New("malformed payload")
 // well-formed but carries nothing to track (a ping, an event type we do not
 // use) yields no events and no error.
 type Adapter interface {
-	Decode(body []byte) ([]tracking.Event, error)
+	Decode(body []byte, h http.Header) ([]tracking.Event, error)
+}
+
+// Fingerprint is the dedupe key for senders that give no event id: the
+// same source, parcel, status and event time is the same event.
+func Fingerprint(source, number string, st tracking.Status, raw string, at time.Time) string {
+	sum := sha256.Sum256([]byte(source + "\x00" + tracking.NormalizeNumber(number) + "\x00" + st.String() + "\x00" + raw + "\x00" + at.UTC().Format(time.RFC3339Nano)))
+	return "fp-" + hex.EncodeToString(sum[:12])
 }
 
 func malformed(format string, args ...any) error {

@@ -93,6 +93,12 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 		}
 		next.SourceRefs[ev.Source] = ev.SourceRef
 	}
+	if len(ev.Items) > 0 {
+		next.Items = slices.Clone(ev.Items)
+	}
+	if ev.ItemsTotal > 0 {
+		next.ItemsTotal = ev.ItemsTotal
+	}
 	next.Checkpoints = mergeCheckpoints(next.Checkpoints, ev.Checkpoints, p.MaxCheckpoints)
 	next.Emails = union(next.Emails, next.notOptedOut(ChannelEmail, ev.Emails), p.MaxRecipients)
 	next.SMSes = union(next.SMSes, next.notOptedOut(ChannelSMS, ev.SMSes), p.MaxRecipients)
@@ -134,6 +140,7 @@ func (t *Tracking) clone() Tracking {
 	c.SMSes = slices.Clone(t.SMSes)
 	c.Notified = slices.Clone(t.Notified)
 	c.OptedOut = slices.Clone(t.OptedOut)
+	c.Items = slices.Clone(t.Items)
 	c.CustomFields = cloneMap(t.CustomFields)
 	c.SourceRefs = cloneMap(t.SourceRefs)
 	return c

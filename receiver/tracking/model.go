@@ -42,6 +42,19 @@ type Event struct {
 	DestinationCountry string // ISO 3166-1 alpha-3 or alpha-2, as sent
 	TrackingURL        string // sender-provided tracking page, if any
 	SourceRef          string // the sender's id for the tracking (AfterShip msg.id)
+
+	// Items are the order lines in this parcel, when the sender knows them
+	// (shop plugins); ItemsTotal is the quantity of the whole order, so a
+	// partial shipment can say "2 of 5 items". Zero when unknown.
+	Items      []Item
+	ItemsTotal int
+}
+
+// Item is one order line in a parcel.
+type Item struct {
+	SKU      string `json:"sku,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Quantity int    `json:"quantity"`
 }
 
 // Checkpoint is one scan event.
@@ -103,6 +116,8 @@ type Tracking struct {
 	SourceRefs         map[string]string `json:"source_refs,omitempty"` // sender → its id for this tracking
 	CustomFields       map[string]string `json:"custom_fields,omitempty"`
 	Note               string            `json:"note,omitempty"`
+	Items              []Item            `json:"items,omitempty"`
+	ItemsTotal         int               `json:"items_total,omitempty"`
 
 	// OptedOut holds "channel:recipient" for recipients who unsubscribed
 	// from this shipment; payloads never add them back.
@@ -168,4 +183,13 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 func ID(slug, number string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(slug) + "\x00" + NormalizeNumber(number)))
 	return idEncoding.EncodeToString(sum[:15])
+}
+
+// ItemsShipped is the total quantity of the parcel's items.
+func (t *Tracking) ItemsShipped() int {
+	n := 0
+	for _, it := range t.Items {
+		n += it.Quantity
+	}
+	return n
 }

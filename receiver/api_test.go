@@ -345,6 +345,7 @@ func TestAPIErrorEnvelopes(t *testing.T) {
 		{"too many emails", "POST", base + "/trackings", create(`{"tracking_number":"X1","slug":"usps","emails":"a@x.com,b@x.com,c@x.com,d@x.com"}`), apiKey, 400, 4008, "BadRequest", ""},
 		{"bad language", "POST", base + "/trackings", create(`{"tracking_number":"X1","slug":"usps","language":"klingon!"}`), apiKey, 400, 4008, "BadRequest", ""},
 		{"bad country", "POST", base + "/trackings", create(`{"tracking_number":"X1","slug":"usps","destination_country_iso3":"XXX"}`), apiKey, 400, 4008, "BadRequest", ""},
+		{"emails of the wrong type", "POST", base + "/trackings", create(`{"tracking_number":"X1","slug":"usps","emails":5}`), apiKey, 400, 4008, "BadRequest", "The value of `emails` is invalid: a JSON number where an array of strings or a comma-separated string is expected."},
 		{"wrong type", "POST", base + "/trackings", create(`{"tracking_number":12,"slug":"usps"}`), apiKey, 400, 4008, "BadRequest", ""},
 		{"invalid slug", "POST", base + "/trackings", create(`{"tracking_number":"X1","slug":"<script>"}`), apiKey, 400, 4010, "BadRequest", ""},
 		{"no slug", "POST", base + "/trackings", create(`{"tracking_number":"X1"}`), apiKey, 400, 4012, "BadRequest", ""},

@@ -21,7 +21,7 @@ var apiPrefixes = []struct {
 }
 
 // routes is the whole HTTP surface of the receiver.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/receiver/api"
@@ -54,7 +55,7 @@ type Server struct {
 	api      *api.API
 	keys     api.Keys
 	optout   *optout.Handler
-	handler  http.Handler
+	handler  *mux.Router
 }
 
 // New returns a server; its routes are in routes.go.
@@ -76,6 +77,9 @@ func New(cfg Config) (*Server, error) {
 	s.handler = s.routes()
 	return s, nil
 }
+
+// Router exposes the routes (tests walk it to check the OpenAPI document).
+func (s *Server) Router() *mux.Router { return s.handler }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

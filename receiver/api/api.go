@@ -3,15 +3,18 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -84,7 +87,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.As(err, &se):
 			return errInvalidJSON("Syntax error at byte " + itoa(se.Offset) + ".")
 		case errors.As(err, &te) && te.Field != "":
-			return errInvalidValue(te.Field, te.Value, "want "+te.Type.String())
+			field := te.Field[strings.LastIndexByte(te.Field, '.')+1:]
+			return &Error{400, 4008, "BadRequest", fmt.Sprintf("The value of `%s` is invalid: a JSON %s where %s is expected.", field, te.Value, jsonKind(te.Type))}
 		case errors.As(err, &te):
 			return errInvalidJSON("The body must be a JSON object.")
 		}
@@ -92,6 +96,26 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return errInvalidJSON(err.Error())
 	}
 	return nil
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		if t == reflect.TypeOf(contact.List(nil)) {
+			return "an array of strings or a comma-separated string"
+		}
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return "a number"
+	}
+	return t.String()
 }
 
 func itoa(n int64) string {

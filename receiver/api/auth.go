@@ -41,12 +41,9 @@ func (k Keys) valid(key string) bool {
 func (k Keys) Require(h http.Handler, headers ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, name := range headers {
-			if v := r.Header.Get(name); v != "" {
-				if k.valid(v) {
-					h.ServeHTTP(w, r)
-					return
-				}
-				break
+			if k.valid(r.Header.Get(name)) {
+				h.ServeHTTP(w, r)
+				return
 			}
 		}
 		writeError(w, errUnauthorized())

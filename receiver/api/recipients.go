@@ -45,7 +45,7 @@ func normalizePhones(field string, in []string, country string) ([]string, error
 
 func (a *API) checkMax(field string, list []string) error {
 	if len(list) > a.max {
-		return errInvalidValue(field, fmt.Sprint(list), fmt.Sprintf("at most %d per tracking", a.max))
+		return &Error{400, 4008, "BadRequest", fmt.Sprintf("The value of `%s` is invalid: %d recipients, at most %d per tracking.", field, len(list), a.max)}
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ type suppressionJSON struct {
 	Channel   string `json:"channel"`
 	Recipient string `json:"recipient"`
 	Reason    string `json:"reason"`
-	CreatedAt string `json:"created_at"`
+	CreatedAt string `json:"created_at,omitempty"`
 }
 
 type suppressionBody struct {

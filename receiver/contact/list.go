@@ -2,7 +2,7 @@ package contact
 
 import (
 	"encoding/json"
-	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -31,8 +31,24 @@ func (l *List) UnmarshalJSON(b []byte) error {
 	}
 	var a []string
 	if err := json.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("want an array of strings or a comma-separated string")
+		// A type error lets encoding/json name the field.
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeOf(List(nil))}
 	}
 	*l = a
 	return nil
+}
+
+func jsonValueKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "value"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array with a non-string"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	default:
+		return "number"
+	}
 }

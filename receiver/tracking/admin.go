@@ -234,17 +234,18 @@ func (q ListQuery) match(t *Tracking, kw string) bool {
 type Suppression struct {
 	Channel   Channel   `json:"channel"`
 	Recipient string    `json:"recipient"`
-	Reason    string    `json:"reason"` // "unsubscribe link", "sms STOP", "admin"
+	Reason    string    `json:"reason"` // "unsubscribe link", "sms STOP" (the keyword sent), "admin"
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Suppress adds a recipient to the suppression list.
+// Suppress adds a recipient to the suppression list. An existing entry is
+// kept as it is: the first reason (the customer's own opt-out) and time win.
 func (s *Store) Suppress(ctx context.Context, c Channel, recipient, reason string) error {
 	b, err := json.Marshal(Suppression{Channel: c, Recipient: recipient, Reason: reason, CreatedAt: s.opts.Now().UTC()})
 	if err != nil {
 		return err
 	}
-	return s.rdb.HSet(ctx, suppressionsKey(), OptOutKey(c, recipient), b).Err()
+	return s.rdb.HSetNX(ctx, suppressionsKey(), OptOutKey(c, recipient), b).Err()
 }
 
 // Unsuppress lifts a suppression; it reports whether there was one.

@@ -162,3 +162,58 @@ func TestDeliveredLedger(t *testing.T) {
 		t.Fatalf("Get missing = %v", err)
 	}
 }
+
+func TestAllowedAtSendTime(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	tr, err := s.Create(ctx, tracking.Tracking{Slug: "ups", TrackingNumber: "1Z1", Emails: []string{"a@example.com", "b@example.com"}, SMSes: []string{"+4915112345678"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(channel, rcpt string, want bool) {
+		t.Helper()
+		ok, reason, err := s.Allowed(ctx, tr.ID, channel, rcpt)
+		if err != nil || ok != want {
+			t.Fatalf("Allowed(%s, %s) = %v (%s), %v; want %v", channel, rcpt, ok, reason, err, want)
+		}
+	}
+	check("email", "a@example.com", true)
+	check("sms", "+4915112345678", true)
+	check("email", "stranger@example.com", false)
+
+	// Removed after the notification was queued.
+	if _, err := s.Update(ctx, tr.ID, func(t *tracking.Tracking) error { t.Emails = []string{"b@example.com"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("email", "a@example.com", false)
+	// Unsubscribed from this shipment only: stays out even when a payload names it again.
+	if err := s.OptOut(ctx, tr.ID, tracking.ChannelEmail, "b@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	check("email", "b@example.com", false)
+	r, err := s.Apply(ctx, tracking.Event{Source: "test", Slug: "ups", TrackingNumber: "1Z1", Status: tracking.InTransit,
+		OccurredAt: t0, Emails: []string{"b@example.com"}}, plan)
+	if err != nil || len(r.Tracking.Emails) != 0 || len(r.Jobs) != 1 || r.Jobs[0].Key != "InTransit|sms|+4915112345678" {
+		t.Fatalf("payload re-subscribed an opted-out recipient: %+v, jobs %+v, %v", r.Tracking.Emails, r.Jobs, err)
+	}
+	// Suppressed everywhere: the phone.
+	if err := s.Suppress(ctx, tracking.ChannelSMS, "+4915112345678", "sms STOP"); err != nil {
+		t.Fatal(err)
+	}
+	check("sms", "+4915112345678", false)
+	if err := s.Suppress(ctx, tracking.ChannelSMS, "+4915112345678", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.Suppressions(ctx); len(list) != 1 || list[0].Reason != "sms STOP" {
+		t.Fatalf("suppressions %+v: the customer's own reason must be kept", list)
+	}
+	if ok, _ := s.Unsuppress(ctx, tracking.ChannelSMS, "+4915112345678"); !ok {
+		t.Fatal("unsuppress found nothing")
+	}
+	check("sms", "+4915112345678", true)
+	// Deleted tracking.
+	if err := s.Delete(ctx, tr.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("sms", "+4915112345678", false)
+}

@@ -1,10 +1,12 @@
 package receiver
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -78,15 +80,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 // here is logged, not answered: the jobs are safe in the outbox, and the
 // sweeper enqueues them later.
 func (s *Server) enqueue(r *http.Request, log *slog.Logger, trackingID string, jobs []tracking.Job) {
+	// The event is stored: finish handing its jobs over even if the sender
+	// hangs up now, rather than leave them to the sweeper.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
 	acked := make([]string, 0, len(jobs))
 	for _, j := range jobs {
-		if err := s.enqueueJob(r.Context(), j); err != nil {
+		if err := s.enqueueJob(ctx, j); err != nil {
 			log.Warn("enqueue failed; left in the outbox for the sweeper", "task_id", j.TaskID, "err", err)
 			continue
 		}
 		acked = append(acked, j.Key)
 	}
-	if err := s.store.Ack(r.Context(), trackingID, acked...); err != nil {
+	if err := s.store.Ack(ctx, trackingID, acked...); err != nil {
 		log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
 	}
 }

@@ -114,6 +114,12 @@ func goldenCases(s *Set) []goldenCase {
 		d := minimalData()
 		d.Status = "InTransit"
 		return d
+	}}, goldenCase{name: "InTransit.partial", status: "InTransit", data: func(l string) Data {
+		// A parcel holding part of the order (shop plugins send the items).
+		d := realData(l)
+		d.Status = "InTransit"
+		d.ItemsShipped, d.ItemsTotal = 2, 5
+		return d
 	}})
 }
 
@@ -308,6 +314,66 @@ func TestRenderOptionalFields(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// partialLines is the sentence each catalog adds for a parcel holding 2 of
+// the order's 5 items.
+var partialLines = map[string]string{
+	"en": "This parcel contains 2 of 5 items from your order.",
+	"de": "Diese Sendung enthält 2 von 5 Artikeln Ihrer Bestellung.",
+	"fr": "Ce colis contient 2 des 5 articles de votre commande.",
+	"es": "Este paquete contiene 2 de los 5 artículos de su pedido.",
+}
+
+func TestRenderPartialShipment(t *testing.T) {
+	s := newSet(t, Options{})
+	tests := []struct {
+		name           string
+		shipped, total int
+		want           bool
+	}{
+		{"2 of 5 items", 2, 5, true},
+		{"all items", 5, 5, false},
+		{"one of one", 1, 1, false},
+		{"unknown items", 0, 0, false},
+		{"shipped unknown", 0, 5, false},
+		{"total unknown", 2, 0, false},
+		{"more than the order", 6, 5, false},
+		{"negative", -1, 5, false},
+	}
+	for _, locale := range []string{"en", "de", "fr", "es"} {
+		line := partialLines[locale]
+		for _, tt := range tests {
+			t.Run(locale+"/"+tt.name, func(t *testing.T) {
+				d := realData(locale)
+				d.ItemsShipped, d.ItemsTotal = tt.shipped, tt.total
+				m := render(t, s, KindEmail, "InTransit", locale, d)
+				want := strings.Replace(strings.Replace(line, "2", fmt.Sprint(tt.shipped), 1), "5", fmt.Sprint(tt.total), 1)
+				htmlLine := strings.NewReplacer("'", "&#39;").Replace(want)
+				if got := strings.Contains(m.Text, want); got != tt.want {
+					t.Errorf("Text has %q: %v, want %v:\n%s", want, got, tt.want, m.Text)
+				}
+				if got := strings.Contains(m.HTML, htmlLine); got != tt.want {
+					t.Errorf("HTML has %q: %v, want %v:\n%s", htmlLine, got, tt.want, m.HTML)
+				}
+				// SMS stays within its segment budget: the item count is
+				// never added there.
+				sms := render(t, s, KindSMS, "InTransit", locale, d)
+				plain := realData(locale)
+				if without := render(t, s, KindSMS, "InTransit", locale, plain); sms.Text != without.Text {
+					t.Errorf("SMS changed with items:\n%s\n%s", sms.Text, without.Text)
+				}
+			})
+		}
+	}
+	// Every status says it, not only InTransit.
+	d := realData("de")
+	d.ItemsShipped, d.ItemsTotal = 2, 5
+	for _, st := range s.Statuses() {
+		if m := render(t, s, KindEmail, st, "de", d); !strings.Contains(m.Text, partialLines["de"]) {
+			t.Errorf("%s: no partial-shipment line:\n%s", st, m.Text)
+		}
 	}
 }
 

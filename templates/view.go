@@ -26,6 +26,10 @@ type view struct {
 	CheckpointDate     string // formatted with the catalog's "format.date", in UTC
 	TrackingURL        string // http(s) only
 	UnsubscribeURL     string // http(s) only
+	// ItemsShipped of ItemsTotal order items are in this parcel; both are 0
+	// unless the parcel holds part of the order (0 < shipped < total).
+	ItemsShipped int
+	ItemsTotal   int
 }
 
 // page is the dot of a layout: the view plus what only layouts need. Its T
@@ -75,6 +79,9 @@ func newPage(c *catalog, status string, d Data) *page {
 	}
 	if !d.CheckpointTime.IsZero() {
 		v.CheckpointDate = d.CheckpointTime.UTC().Format(c.dateLayout)
+	}
+	if d.ItemsTotal > 0 && d.ItemsShipped > 0 && d.ItemsShipped < d.ItemsTotal {
+		v.ItemsShipped, v.ItemsTotal = d.ItemsShipped, d.ItemsTotal
 	}
 	return &page{view: v, Lang: c.locale, Dir: c.dir, cat: c}
 }

@@ -67,7 +67,7 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 	}
 	prev := next.Status
 
-	if ev.Status.Valid() {
+	if ev.Status.Valid() && !regresses(prev, ev.Status) {
 		next.Status = ev.Status
 		next.Subtag = ev.Subtag
 		next.SubtagMessage = ev.SubtagMessage
@@ -120,6 +120,15 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 		}
 	}
 	return next, due, outcome
+}
+
+// regresses reports whether moving from cur to next would take a parcel that
+// is already moving back to "label created": shop plugins report a parcel as
+// shipped (InfoReceived) with the date the shop entered, which can be later
+// than the carrier's first scans.
+func regresses(cur, next Status) bool {
+	early := func(s Status) bool { return s == Pending || s == InfoReceived }
+	return cur.Valid() && !early(cur) && early(next)
 }
 
 // olderThan reports whether ev happened before the state in cur.

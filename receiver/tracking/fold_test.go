@@ -139,3 +139,16 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+func TestFoldNeverMovesBackToLabelCreated(t *testing.T) {
+	cur, _, _ := Fold(nil, ev(InTransit, t0), t0, DefaultPolicy)
+	next, due, out := Fold(&cur, ev(InfoReceived, t0.Add(time.Hour), func(e *Event) { e.OrderNumber = "1001" }), t0, DefaultPolicy)
+	if out != Updated || next.Status != InTransit || len(due) != 0 || next.OrderNumber != "1001" {
+		t.Fatalf("InTransit then InfoReceived: %v %v %d due, order %q; want InTransit kept, the data merged", out, next.Status, len(due), next.OrderNumber)
+	}
+	// Pending → InfoReceived still moves.
+	p, _, _ := Fold(nil, ev(Pending, t0), t0, DefaultPolicy)
+	if n, _, _ := Fold(&p, ev(InfoReceived, t0.Add(time.Hour)), t0, DefaultPolicy); n.Status != InfoReceived {
+		t.Fatalf("Pending then InfoReceived: %v", n.Status)
+	}
+}

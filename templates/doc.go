@@ -29,6 +29,7 @@
 //	.CheckpointMessage .CheckpointLocation
 //	.CheckpointDate (CheckpointTime in UTC, formatted with "format.date"; "" when unknown)
 //	.TrackingURL .UnsubscribeURL (only http and https URLs; "" otherwise)
+//	.ItemsShipped .ItemsTotal (numbers; a partial shipment has 0 < ItemsShipped < ItemsTotal)
 //
 // Any of them but TrackingNumber and Status may be empty, so strings use
 // {{with}} or {{if}} around optional parts.

@@ -1,0 +1,272 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/contact"
+	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/signature"
+)
+
+// StandardEventType is the one event type the standard source acts on.
+const StandardEventType = "tracking.updated"
+
+// Standard decodes trackhook's own canonical event, sent by carriers and
+// in-house systems with Standard Webhooks signing (ARCHITECTURE.md,
+// "External contract"):
+//
+//	{"type": "tracking.updated",
+//	 "timestamp": "2026-11-20T08:16:00Z",            // optional, RFC 3339
+//	 "data": {"slug": "dhl", "tracking_number": "…",  // required
+//	          "tag": "InTransit", "subtag": "InTransit_003", "subtag_message": "…",
+//	          "checkpoint_time": "2026-11-20T08:15:00Z", "message": "…", "location": "…",
+//	          "checkpoints": [{"checkpoint_time", "message", "location", "tag", "subtag", "subtag_message"}],
+//	          "emails": […] or "a,b", "smses": […] or "a,b", "language": "de",
+//	          "order_number", "order_id", "title", "customer_name",
+//	          "destination_country_iso3": "DEU", "tracking_url": "https://…"}}
+//
+// Because the format is ours, Decode is strict where a lenient sender
+// adapter would guess: a tag that is not a canonical status, a subtag of
+// another status, a time that is not RFC 3339, a language that is not BCP 47,
+// a country that is not ISO 3166-1, a tracking_url that is not absolute
+// http(s), and checkpoint text without a checkpoint_time are all 400s. tag
+// may be omitted: the event then updates subscribers, order fields and
+// checkpoints but leaves the status as it was and notifies nobody. Invalid
+// email addresses and phone numbers are dropped, as for every source.
+// Unknown fields are ignored, so the format can grow; a type other than
+// "tracking.updated" yields no event.
+//
+// EventID is the webhook-id header (constant across a sender's retries),
+// SentAt the body's timestamp or else the webhook-timestamp header, and
+// OccurredAt the latest checkpoint time or else SentAt. An event with
+// neither tag nor checkpoints (a subscriber or order update) has no time
+// at all, so it is never stale and never makes a later scan look stale.
+type Standard struct {
+	Carriers *carrier.Catalog
+}
+
+// stdMaxCheckpoints bounds the checkpoints array.
+const stdMaxCheckpoints = 500
+
+type stdBody struct {
+	Type      *string  `json:"type"`
+	Timestamp string   `json:"timestamp"`
+	Data      *stdData `json:"data"`
+}
+
+type stdData struct {
+	Slug                   string          `json:"slug"`
+	TrackingNumber         flexString      `json:"tracking_number"`
+	Tag                    string          `json:"tag"`
+	Subtag                 string          `json:"subtag"`
+	SubtagMessage          string          `json:"subtag_message"`
+	CheckpointTime         string          `json:"checkpoint_time"`
+	Message                string          `json:"message"`
+	Location               string          `json:"location"`
+	Checkpoints            []stdCheckpoint `json:"checkpoints"`
+	Emails                 contact.List    `json:"emails"`
+	SMSes                  contact.List    `json:"smses"`
+	Language               string          `json:"language"`
+	OrderNumber            flexString      `json:"order_number"`
+	OrderID                flexString      `json:"order_id"`
+	Title                  string          `json:"title"`
+	CustomerName           string          `json:"customer_name"`
+	DestinationCountryISO3 string          `json:"destination_country_iso3"`
+	TrackingURL            string          `json:"tracking_url"`
+}
+
+type stdCheckpoint struct {
+	CheckpointTime string `json:"checkpoint_time"`
+	Message        string `json:"message"`
+	Location       string `json:"location"`
+	Tag            string `json:"tag"`
+	Subtag         string `json:"subtag"`
+	SubtagMessage  string `json:"subtag_message"`
+}
+
+// Decode implements Adapter. h supplies webhook-id and webhook-timestamp;
+// without them EventID falls back to a Fingerprint.
+func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
+	var b stdBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&b); err != nil {
+		return nil, tmFieldError("", err)
+	}
+	if dec.More() {
+		return nil, malformed("trailing data after the JSON object")
+	}
+	if b.Type == nil || strings.TrimSpace(*b.Type) == "" {
+		return nil, malformed("type is required")
+	}
+	if strings.TrimSpace(*b.Type) != StandardEventType {
+		return nil, nil
+	}
+	d := b.Data
+	if d == nil {
+		return nil, malformed("data is required for %s", StandardEventType)
+	}
+	number := clip(string(d.TrackingNumber), 100)
+	if number == "" {
+		return nil, malformed("data.tracking_number is required")
+	}
+	if strings.TrimSpace(d.Slug) == "" {
+		return nil, malformed("data.slug is required")
+	}
+
+	st, subtag, err := stdStatus("data", d.Tag, d.Subtag)
+	if err != nil {
+		return nil, err
+	}
+	ev := tracking.Event{
+		Source:         "standard",
+		EventID:        clip(h.Get(signature.HeaderStandardID), 100),
+		Slug:           a.Carriers.Normalize(d.Slug),
+		TrackingNumber: number,
+		Status:         st,
+		Subtag:         subtag,
+		SubtagMessage:  clip(d.SubtagMessage, 200),
+		RawStatus:      clip(d.Tag, 64),
+		OrderID:        clip(string(d.OrderID), 200),
+		OrderNumber:    clip(string(d.OrderNumber), 200),
+		Title:          clip(d.Title, 300),
+		CustomerName:   clip(d.CustomerName, 200),
+	}
+
+	if ts := strings.TrimSpace(b.Timestamp); ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, malformed("timestamp %q is not RFC 3339", clip(ts, 40))
+		}
+		ev.SentAt = t.UTC()
+	} else if n, ok := stdUnix(h.Get(signature.HeaderStandardTimestamp)); ok {
+		ev.SentAt = n
+	}
+
+	if lang := strings.TrimSpace(d.Language); lang != "" {
+		if _, err := language.Parse(lang); err != nil || len(lang) > 35 {
+			return nil, malformed("data.language %q is not a BCP 47 language tag", clip(lang, 40))
+		}
+		ev.Language = lang
+	}
+	if c := strings.TrimSpace(d.DestinationCountryISO3); c != "" {
+		if contact.Region(c) == "" {
+			return nil, malformed("data.destination_country_iso3 %q is not an ISO 3166-1 country code", clip(c, 10))
+		}
+		ev.DestinationCountry = strings.ToUpper(c)
+	}
+	if u := strings.TrimSpace(d.TrackingURL); u != "" {
+		if ev.TrackingURL = httpsURL(u); ev.TrackingURL == "" {
+			return nil, malformed("data.tracking_url must be an absolute http(s) URL")
+		}
+	}
+	ev.Emails, ev.SMSes = recipients(d.Emails, d.SMSes, ev.DestinationCountry)
+
+	// The top-level checkpoint is the latest scan, under the event's status.
+	if strings.TrimSpace(d.CheckpointTime) != "" {
+		t, err := stdTime("data.checkpoint_time", d.CheckpointTime)
+		if err != nil {
+			return nil, err
+		}
+		ev.Checkpoints = append(ev.Checkpoints, tracking.Checkpoint{
+			Time: t, Status: st, Subtag: subtag, SubtagMessage: ev.SubtagMessage,
+			Message: clip(d.Message, 500), Location: clip(d.Location, 200),
+		})
+	} else if strings.TrimSpace(d.Message) != "" || strings.TrimSpace(d.Location) != "" {
+		return nil, malformed("data.message and data.location need data.checkpoint_time")
+	}
+	if len(d.Checkpoints) > stdMaxCheckpoints {
+		return nil, malformed("data.checkpoints holds %d entries, more than %d", len(d.Checkpoints), stdMaxCheckpoints)
+	}
+	for i, c := range d.Checkpoints {
+		field := fmt.Sprintf("data.checkpoints[%d]", i)
+		t, err := stdTime(field+".checkpoint_time", c.CheckpointTime)
+		if err != nil {
+			return nil, err
+		}
+		cst, csub, err := stdStatus(field, c.Tag, c.Subtag)
+		if err != nil {
+			return nil, err
+		}
+		cp := tracking.Checkpoint{
+			Time: t, Status: cst, Subtag: csub, SubtagMessage: clip(c.SubtagMessage, 200),
+			Message: clip(c.Message, 500), Location: clip(c.Location, 200),
+		}
+		ev.Checkpoints = append(ev.Checkpoints, cp)
+	}
+	// The top-level checkpoint may be repeated in the array.
+	ev.Checkpoints = tmCheckpoints(ev.Checkpoints, stdMaxCheckpoints+1)
+	for _, cp := range ev.Checkpoints {
+		if cp.Time.After(ev.OccurredAt) {
+			ev.OccurredAt = cp.Time
+		}
+	}
+	switch {
+	case !ev.Status.Valid() && len(ev.Checkpoints) == 0:
+		// Nothing that happened to the parcel: no time that orders it
+		// against scans, so it can never make a later scan look stale.
+		ev.OccurredAt, ev.SentAt = time.Time{}, time.Time{}
+	case ev.OccurredAt.IsZero():
+		ev.OccurredAt = ev.SentAt
+	}
+	if ev.EventID == "" {
+		ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
+	}
+	return []tracking.Event{ev}, nil
+}
+
+// stdStatus parses a canonical tag and checks that subtag, if it names a
+// status family ("InTransit_003"), names the same one. An empty tag is
+// StatusInvalid (status unchanged) and then allows no subtag.
+func stdStatus(field, tag, subtag string) (tracking.Status, string, error) {
+	tag, subtag = strings.TrimSpace(tag), strings.TrimSpace(subtag)
+	if tag == "" {
+		if subtag != "" {
+			return tracking.StatusInvalid, "", malformed("%s.subtag %q needs a tag", field, clip(subtag, 64))
+		}
+		return tracking.StatusInvalid, "", nil
+	}
+	st, err := tracking.ParseStatus(tag)
+	if err != nil {
+		return tracking.StatusInvalid, "", malformed("%s.tag: %v", field, err)
+	}
+	if family, _, ok := strings.Cut(subtag, "_"); ok {
+		if fs, err := tracking.ParseStatus(family); err == nil && fs != st {
+			return tracking.StatusInvalid, "", malformed("%s.subtag %q does not belong to tag %s", field, clip(subtag, 64), st)
+		}
+	}
+	return st, clip(subtag, 64), nil
+}
+
+// stdTime parses an RFC 3339 time (the only form the format allows).
+func stdTime(field, v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, malformed("%s is required", field)
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, malformed("%s %q is not RFC 3339", field, clip(v, 40))
+	}
+	return t.UTC(), nil
+}
+
+// stdUnix reads the webhook-timestamp header (unix seconds).
+func stdUnix(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 18 || strings.TrimLeft(v, "0123456789") != "" {
+		return time.Time{}, false
+	}
+	var n int64
+	for _, c := range v {
+		n = n*10 + int64(c-'0')
+	}
+	return time.Unix(n, 0).UTC(), true
+}

@@ -1,0 +1,205 @@
+package signature
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The official vector of Standard Webhooks (libraries/go/webhook_test.go
+// TestWebhookSign; the same in the JS/PHP/Java/C# tests), recomputed with
+// Python in shared/reference/webhook-sources.md G, and the known-bad value
+// those tests use.
+const (
+	swSecret  = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	swID      = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	swTS      = "1614265330"
+	swBody    = `{"test": 2432232314}`
+	swSig     = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	swBadSig  = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+	swOtherSK = "whsec_dHJhY2tob29rLXJvdGF0aW9uLXNlY3JldCE=" // base64("trackhook-rotation-secret!")
+)
+
+var swAt = time.Unix(1614265330, 0)
+
+func TestStandardWebhooksVerify(t *testing.T) {
+	tests := []struct {
+		name      string
+		secrets   []string
+		clock     time.Time
+		tolerance time.Duration
+		mutate    func(body *[]byte, h http.Header)
+		want      error
+	}{
+		{name: "known answer", secrets: []string{swSecret}},
+		{name: "bare base64 secret", secrets: []string{strings.TrimPrefix(swSecret, "whsec_")}},
+		{name: "rotation: old secret second", secrets: []string{swOtherSK, swSecret}},
+		{name: "rotation: old secret first", secrets: []string{swSecret, swOtherSK}},
+		{name: "multi signature, as in the official tests", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, strings.Join([]string{swBadSig, "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", swSig, swBadSig}, " "))
+		}},
+		{name: "v1a and junk entries are skipped", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg== garbage "+swSig)
+		}},
+		{name: "known-bad signature", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, swBadSig)
+		}, want: ErrMismatch},
+		{name: "wrong secret", secrets: []string{swOtherSK}, want: ErrMismatch},
+		{name: "body changed", secrets: []string{swSecret}, mutate: func(b *[]byte, _ http.Header) {
+			*b = []byte(`{"test":2432232314}`) // the space removed
+		}, want: ErrMismatch},
+		{name: "id changed", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardID, swID+"x")
+		}, want: ErrMismatch},
+		{name: "timestamp changed", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardTimestamp, "1614265331")
+		}, want: ErrMismatch},
+		{name: "signature under another version", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, "v2"+swSig[2:])
+		}, want: ErrMalformedHeader},
+		{name: "missing signature", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Del(HeaderStandardSignature)
+		}, want: ErrNoSignature},
+		{name: "missing id", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Del(HeaderStandardID)
+		}, want: ErrMalformedHeader},
+		{name: "missing timestamp", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Del(HeaderStandardTimestamp)
+		}, want: ErrMalformedHeader},
+		{name: "timestamp not an integer", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardTimestamp, "1614265330.0")
+		}, want: ErrMalformedHeader},
+		{name: "signature without version", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, strings.TrimPrefix(swSig, "v1,"))
+		}, want: ErrMalformedHeader},
+		{name: "signature not base64", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, "v1,not-base64!")
+		}, want: ErrMalformedHeader},
+		{name: "signature truncated", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
+			h.Set(HeaderStandardSignature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJE")
+		}, want: ErrMalformedHeader},
+		{name: "5 minutes old is accepted", secrets: []string{swSecret}, clock: swAt.Add(5 * time.Minute)},
+		{name: "too old", secrets: []string{swSecret}, clock: swAt.Add(5*time.Minute + time.Second), want: ErrTooOld},
+		{name: "too new", secrets: []string{swSecret}, clock: swAt.Add(-5*time.Minute - time.Second), want: ErrTooNew},
+		{name: "wider tolerance", secrets: []string{swSecret}, clock: swAt.Add(-30 * time.Minute), tolerance: time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := NewStandardWebhooks(tc.secrets...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := tc.clock
+			if clock.IsZero() {
+				clock = swAt
+			}
+			v = v.WithClock(frozenAt(clock)).WithTolerance(tc.tolerance)
+			body := []byte(swBody)
+			h := http.Header{}
+			h.Set("webhook-id", swID)
+			h.Set("webhook-timestamp", swTS)
+			h.Set("webhook-signature", swSig)
+			if tc.mutate != nil {
+				tc.mutate(&body, h)
+			}
+			err = v.Verify(body, h)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("Verify = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStandardWebhooksRefusesBadSecrets(t *testing.T) {
+	for _, secrets := range [][]string{nil, {""}, {"  "}, {swSecret, ""}, {"whsec_"}, {"whsec_not base64!"}, {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"}} {
+		if _, err := NewStandardWebhooks(secrets...); !errors.Is(err, ErrNoSecret) {
+			t.Errorf("NewStandardWebhooks(%q) error = %v, want ErrNoSecret", secrets, err)
+		}
+	}
+}
+
+func TestStandardWebhooksSignMessageMatchesVector(t *testing.T) {
+	v, err := NewStandardWebhooks(swSecret, swOtherSK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.SignMessage(swID, swAt, []byte(swBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != swSig {
+		t.Fatalf("SignMessage = %q, want the official %q", got, swSig)
+	}
+	if _, err := v.SignMessage("", swAt, nil); !errors.Is(err, ErrMalformedHeader) {
+		t.Fatalf("empty id: %v", err)
+	}
+}
+
+func TestStandardWebhooksSignRoundTrip(t *testing.T) {
+	v, err := NewStandardWebhooks(swSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = v.WithClock(frozenAt(swAt))
+	body := []byte(`{"type":"tracking.updated","data":{}}`)
+	h1, err := v.Sign(body, swAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(body, h1); err != nil {
+		t.Fatalf("own signature does not verify: %v", err)
+	}
+	if h1.Get(HeaderStandardTimestamp) != swTS || !strings.HasPrefix(h1.Get(HeaderStandardID), "msg_") {
+		t.Fatalf("headers %v", h1)
+	}
+	h2, _ := v.Sign(body, swAt.Add(time.Minute))
+	if h1.Get(HeaderStandardID) != h2.Get(HeaderStandardID) {
+		t.Fatalf("the same body got two message ids: %q, %q", h1.Get(HeaderStandardID), h2.Get(HeaderStandardID))
+	}
+}
+
+func FuzzStandardWebhooksVerify(f *testing.F) {
+	f.Add([]byte(swBody), swID, swTS, swSig)
+	f.Add([]byte(swBody), swID, swTS, swBadSig+" "+swSig)
+	f.Add([]byte(""), "", "", "")
+	f.Add([]byte("x"), "a.b", "+1", "v1,  v1a,xx v1,=")
+	f.Add([]byte(swBody), swID, "01614265330", swSig)
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(swSecret, "whsec_"))
+	v, err := NewStandardWebhooks(swSecret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v = v.WithClock(frozenAt(swAt))
+	f.Fuzz(func(t *testing.T, body []byte, id, ts, sigs string) {
+		h := http.Header{}
+		h.Set(HeaderStandardID, id)
+		h.Set(HeaderStandardTimestamp, ts)
+		h.Set(HeaderStandardSignature, sigs)
+		err := v.Verify(body, h)
+		if err == nil {
+			// Some v1 entry must be the HMAC of id.ts.body, computed here
+			// with the standard library.
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte(strings.TrimSpace(id) + "." + strings.TrimSpace(ts) + "."))
+			m.Write(body)
+			want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+			for _, e := range strings.Fields(sigs) {
+				if e == want {
+					return
+				}
+			}
+			t.Fatalf("accepted %q for id %q ts %q", sigs, id, ts)
+		}
+		for _, s := range []error{ErrNoSignature, ErrMalformedHeader, ErrMismatch, ErrTooOld, ErrTooNew} {
+			if errors.Is(err, s) {
+				return
+			}
+		}
+		t.Fatalf("error %v wraps no sentinel", err)
+	})
+}

@@ -30,6 +30,7 @@ type config struct {
 	DefaultLanguage string
 	TemplatesDir    string
 	Secrets         map[string][]string // source name → secrets, newest first
+	PathTokens      map[string][]string // source name → secret path segments
 	Triggers        tracking.StatusSet
 	Concurrency     int
 	RetryBaseDelay  time.Duration
@@ -37,11 +38,6 @@ type config struct {
 	UnsubscribeSecret string
 	// MaxRecipients per channel and tracking through the API.
 	MaxRecipients int
-}
-
-// sourceSecretVars maps each source to the variable holding its secrets.
-var sourceSecretVars = []struct{ source, env string }{
-	{"aftership", "TRACKHOOK_AFTERSHIP_SECRET"},
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -58,7 +54,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return def
 	}
 
-	c := &config{Secrets: map[string][]string{}}
+	c := &config{Secrets: map[string][]string{}, PathTokens: map[string][]string{}}
 
 	c.Addr = get("TRACKHOOK_ADDR", ":8080")
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
@@ -134,17 +130,24 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.TemplatesDir = get("TRACKHOOK_TEMPLATES_DIR", "")
 
-	for _, s := range sourceSecretVars {
-		raw := getenv(s.env)
-		if strings.TrimSpace(raw) == "" {
-			continue
+	for _, k := range sourceKinds {
+		env := "TRACKHOOK_" + k.env + "_SECRET"
+		if raw := getenv(env); strings.TrimSpace(raw) != "" {
+			if secrets := splitList(raw); len(secrets) > 0 {
+				c.Secrets[k.name] = secrets
+			} else {
+				bad(env, "holds no secret")
+			}
 		}
-		secrets := splitList(raw)
-		if len(secrets) == 0 {
-			bad(s.env, "holds no secret")
-			continue
+		env = "TRACKHOOK_" + k.env + "_PATH_TOKEN"
+		if raw := getenv(env); strings.TrimSpace(raw) != "" {
+			for _, tok := range splitList(raw) {
+				if len(tok) < 16 || strings.ContainsAny(tok, "/?#% ") {
+					bad(env, "a path token must be at least 16 URL-safe characters (e.g. openssl rand -hex 16)")
+				}
+			}
+			c.PathTokens[k.name] = splitList(raw)
 		}
-		c.Secrets[s.source] = secrets
 	}
 
 	c.Triggers = tracking.DefaultTriggers

@@ -24,7 +24,6 @@ import (
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/optout"
-	"github.com/trackhook/trackhook/receiver/source"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature"
 	"github.com/trackhook/trackhook/templates"
@@ -161,19 +160,6 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 		<-sweepDone
 		_ = client.Close()
 	}, nil
-}
-
-// buildSources is the registry of configured sources.
-func buildSources(cfg *config, carriers *carrier.Catalog) (receiver.Registry, error) {
-	reg := receiver.Registry{}
-	if s, ok := cfg.Secrets["aftership"]; ok {
-		v, err := signature.NewAfterShip(s...)
-		if err != nil {
-			return nil, fmt.Errorf("TRACKHOOK_AFTERSHIP_SECRET: %w", err)
-		}
-		reg["aftership"] = receiver.Source{Verifier: v, Adapter: source.AfterShip{Carriers: carriers}}
-	}
-	return reg, nil
 }
 
 func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, log *slog.Logger) (func(), error) {

@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/trackhook/trackhook/signature"
 )
 
 // runSign signs a payload file as the named source would, and prints the
@@ -32,15 +30,11 @@ func runSign(args []string, getenv func(string) string, stdin io.Reader, stdout,
 		return fmt.Errorf("sign: want exactly one payload file (or - for stdin)")
 	}
 	key := *secret
-	env := ""
-	for _, s := range sourceSecretVars {
-		if s.source == *src {
-			env = s.env
-		}
+	kind, ok := kindOf(*src)
+	if !ok {
+		return fmt.Errorf("sign: unknown source %q (want one of %s)", *src, kindNames())
 	}
-	if env == "" {
-		return fmt.Errorf("sign: unknown source %q", *src)
-	}
+	env := "TRACKHOOK_" + kind.env + "_SECRET"
 	if key == "" {
 		if list := splitList(getenv(env)); len(list) > 0 {
 			key = list[0]
@@ -61,11 +55,7 @@ func runSign(args []string, getenv func(string) string, stdin io.Reader, stdout,
 		return fmt.Errorf("sign: %w", err)
 	}
 
-	var signer signature.Signer
-	switch *src {
-	case "aftership":
-		signer, err = signature.NewAfterShip(key)
-	}
+	signer, err := kind.verifier([]string{key})
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
@@ -95,6 +85,14 @@ func runSign(args []string, getenv func(string) string, stdin io.Reader, stdout,
 	fmt.Fprintf(&b, " --data-binary @%s", shellQuote(file))
 	fmt.Fprintln(stdout, b.String())
 	return nil
+}
+
+func kindNames() string {
+	names := make([]string, len(sourceKinds))
+	for i, k := range sourceKinds {
+		names[i] = k.name
+	}
+	return strings.Join(names, ", ")
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -13,6 +13,7 @@ import (
 
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/sms"
+	"github.com/trackhook/trackhook/receiver/jwks"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -31,9 +32,11 @@ type config struct {
 	TemplatesDir    string
 	Secrets         map[string][]string // source name → secrets, newest first
 	PathTokens      map[string][]string // source name → secret path segments
-	Triggers        tracking.StatusSet
-	Concurrency     int
-	RetryBaseDelay  time.Duration
+	// ShipEngineJWKSURL is where ShipEngine's public keys are fetched.
+	ShipEngineJWKSURL string
+	Triggers          tracking.StatusSet
+	Concurrency       int
+	RetryBaseDelay    time.Duration
 	// UnsubscribeSecret signs unsubscribe links; "" → a key kept in Redis.
 	UnsubscribeSecret string
 	// MaxRecipients per channel and tracking through the API.
@@ -139,7 +142,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 				bad(env, "holds no secret")
 			}
 		}
-		env = "TRACKHOOK_" + k.env + "_PATH_TOKEN"
+	}
+	for _, k := range pathTokenSources() {
+		env := "TRACKHOOK_" + k.env + "_PATH_TOKEN"
 		if raw := getenv(env); strings.TrimSpace(raw) != "" {
 			for _, tok := range splitList(raw) {
 				if len(tok) < 16 || strings.ContainsAny(tok, "/?#% ") {
@@ -148,6 +153,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			}
 			c.PathTokens[k.name] = splitList(raw)
 		}
+	}
+
+	c.ShipEngineJWKSURL = get("TRACKHOOK_SHIPENGINE_JWKS_URL", jwks.DefaultURL)
+	if u, err := url.Parse(c.ShipEngineJWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("TRACKHOOK_SHIPENGINE_JWKS_URL", "%q is not an absolute http(s) URL", c.ShipEngineJWKSURL)
 	}
 
 	c.Triggers = tracking.DefaultTriggers

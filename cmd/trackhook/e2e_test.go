@@ -49,7 +49,7 @@ type app struct {
 	logs   *syncBuffer
 }
 
-func startApp(t *testing.T) *app {
+func startApp(t *testing.T, opts ...func(env map[string]string)) *app {
 	t.Helper()
 	a := &app{t: t, redis: redistest.Start(t), smtp: smtptest.NewServer(t, smtptest.WithAuth("mailer", "mail-pass")),
 		twilio: twiliotest.NewServer(t, twilioSID, twilioToken), logs: &syncBuffer{}}
@@ -69,6 +69,9 @@ func startApp(t *testing.T) *app {
 		"TRACKHOOK_AFTERSHIP_SECRET":   "rotated-new-secret," + testSecret,
 		"TRACKHOOK_RETRY_BASE_DELAY":   "200ms",
 		"TRACKHOOK_API_KEYS":           testAPIKey,
+	}
+	for _, o := range opts {
+		o(env)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

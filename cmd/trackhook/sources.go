@@ -6,6 +6,7 @@ import (
 
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/carrier"
+	"github.com/trackhook/trackhook/receiver/jwks"
 	"github.com/trackhook/trackhook/receiver/source"
 	"github.com/trackhook/trackhook/signature"
 )
@@ -37,6 +38,9 @@ var sourceKinds = []sourceKind{
 	{name: "trackingmore", env: "TRACKINGMORE",
 		verifier: func(s []string) (verifierSigner, error) { return signature.NewTrackingMore(s...) },
 		adapter:  func(c *carrier.Catalog) source.Adapter { return source.TrackingMore{Carriers: c} }},
+	{name: "easypost", env: "EASYPOST",
+		verifier: func(s []string) (verifierSigner, error) { return signature.NewEasyPost(s...) },
+		adapter:  func(c *carrier.Catalog) source.Adapter { return source.EasyPost{Carriers: c} }},
 	{name: "17track", env: "SEVENTEENTRACK",
 		verifier: func(s []string) (verifierSigner, error) { return signature.NewSeventeenTrack(s...) },
 		adapter:  func(c *carrier.Catalog) source.Adapter { return source.SeventeenTrack{Carriers: c} }},
@@ -72,5 +76,26 @@ func buildSources(cfg *config, carriers *carrier.Catalog) (receiver.Registry, er
 		}
 		reg[k.name] = receiver.Source{Verifier: v, Adapter: k.adapter(carriers), Ping: k.ping, PathTokens: cfg.PathTokens[k.name]}
 	}
+	// ShipEngine signs with its own RSA key, the same for all its customers,
+	// so there is no secret: the path token is what ties the endpoint to
+	// this shop's account, and it is what switches the source on.
+	if tokens := cfg.PathTokens[shipEngine]; len(tokens) > 0 {
+		v, err := signature.NewShipEngine(jwks.New(cfg.ShipEngineJWKSURL, nil))
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_SHIPENGINE_JWKS_URL: %w", err)
+		}
+		reg[shipEngine] = receiver.Source{Verifier: v, Adapter: source.ShipEngine{Carriers: carriers}, PathTokens: tokens}
+	}
 	return reg, nil
+}
+
+const shipEngine = "shipengine"
+
+// pathTokenSources are the sources that accept TRACKHOOK_<env>_PATH_TOKEN.
+func pathTokenSources() []struct{ name, env string } {
+	out := []struct{ name, env string }{{shipEngine, "SHIPENGINE"}}
+	for _, k := range sourceKinds {
+		out = append(out, struct{ name, env string }{k.name, k.env})
+	}
+	return out
 }

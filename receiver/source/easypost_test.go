@@ -1,8 +1,6 @@
 package source
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/tracking"
-	"github.com/trackhook/trackhook/signature"
 )
 
 func ep() EasyPost { return EasyPost{Carriers: carrier.Default()} }
@@ -256,65 +253,6 @@ func TestEasyPostDecodeForms(t *testing.T) {
 			}
 			tc.check(t, evs)
 		})
-	}
-}
-
-// TestEasyPostTestdata verifies every testdata/easypost body against its
-// recorded headers (official_tracker_updated carries EasyPost's published
-// signature; the others were signed with openssl over the NFKD form of
-// secret.txt) and compares the canonical events with the golden files.
-func TestEasyPostTestdata(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "easypost")
-	secret, err := os.ReadFile(filepath.Join(dir, "secret.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.NewEasyPost(strings.TrimSpace(string(secret)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if len(files) < 5 {
-		t.Fatalf("%d testdata bodies, want at least 5", len(files))
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, _ := os.ReadFile(f)
-			if err := v.Verify(body, readHeaders(t, strings.TrimSuffix(f, ".json")+".headers")); err != nil {
-				t.Fatalf("recorded signature does not verify: %v", err)
-			}
-			evs, err := ep().Decode(body, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.HasSuffix(name, "_ignored") != (len(evs) == 0) {
-				t.Fatalf("%d events", len(evs))
-			}
-			got, _ := json.MarshalIndent(evs, "", "  ")
-			golden := strings.TrimSuffix(f, ".json") + ".canonical.golden"
-			if *update {
-				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if string(want) != string(got)+"\n" {
-				t.Fatalf("canonical event differs from %s:\n%s", golden, got)
-			}
-		})
-	}
-	// The fixture is the shared official body, without its newline.
-	shared, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "testdata", "easypost-event-body.json"))
-	if err != nil {
-		t.Skipf("shared testdata not beside the repo: %v", err)
-	}
-	local, _ := os.ReadFile(filepath.Join(dir, "official_tracker_updated.json"))
-	if !bytes.Equal(bytes.TrimSuffix(shared, []byte("\n")), local) {
-		t.Fatal("official_tracker_updated.json differs from shared/testdata/easypost-event-body.json")
 	}
 }
 

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
-	"github.com/trackhook/trackhook/receiver/jwks"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature"
 )
@@ -307,71 +305,6 @@ func TestShipEngineRetryDedupes(t *testing.T) {
 	}
 	if c[0].EventID == a[0].EventID {
 		t.Fatal("a new status has the same id")
-	}
-}
-
-// TestShipEngineTestdata verifies every testdata/shipengine body against its
-// recorded headers, signed with openssl by regenerate.sh under a throwaway
-// key whose public half is jwks.json (the private half was not kept), at
-// the recorded timestamp; then compares the canonical events with the
-// golden files.
-func TestShipEngineTestdata(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "shipengine")
-	set, err := os.ReadFile(filepath.Join(dir, "jwks.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := jwks.Parse(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	n := 0
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		if name == "jwks" {
-			continue
-		}
-		n++
-		t.Run(name, func(t *testing.T) {
-			body, _ := os.ReadFile(f)
-			h := readHeaders(t, strings.TrimSuffix(f, ".json")+".headers")
-			signedAt, ok := signature.ParseShipEngineTime(h.Get(signature.HeaderShipEngineTimestamp))
-			if !ok {
-				t.Fatal("no recorded timestamp")
-			}
-			v, err := signature.NewShipEngine(signature.KeyMap(keys), signature.WithShipEngineClock(func() time.Time { return signedAt.Add(time.Minute) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := v.Verify(body, h); err != nil {
-				t.Fatalf("recorded signature does not verify: %v", err)
-			}
-			evs, err := se().Decode(body, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(evs) != 1 {
-				t.Fatalf("%d events", len(evs))
-			}
-			got, _ := json.MarshalIndent(evs, "", "  ")
-			golden := strings.TrimSuffix(f, ".json") + ".canonical.golden"
-			if *update {
-				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if string(want) != string(got)+"\n" {
-				t.Fatalf("canonical event differs from %s:\n%s", golden, got)
-			}
-		})
-	}
-	if n < 5 {
-		t.Fatalf("%d testdata bodies, want at least 5", n)
 	}
 }
 

@@ -188,45 +188,6 @@ func TestStandardDecodeForms(t *testing.T) {
 	}
 }
 
-// TestStandardTestdata verifies every testdata/standard body against its
-// recorded headers (signed with openssl, not our code; the clock is set to
-// the recorded webhook-timestamp) and compares the canonical events with
-// their golden files.
-func TestStandardTestdata(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "standard")
-	secret, err := os.ReadFile(filepath.Join(dir, "secret.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.NewStandardWebhooks(strings.TrimSpace(string(secret)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no testdata")
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, _ := os.ReadFile(f)
-			h := readHeaders(t, strings.TrimSuffix(f, ".json")+".headers")
-			ts, err := strconv.ParseInt(h.Get(signature.HeaderStandardTimestamp), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := v.WithClock(func() time.Time { return time.Unix(ts, 0) }).Verify(body, h); err != nil {
-				t.Fatalf("recorded signature does not verify: %v", err)
-			}
-			evs, err := stdAdapter().Decode(body, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			thGoldenEvents(t, strings.TrimSuffix(f, ".json")+".canonical.golden", evs)
-		})
-	}
-}
-
 func FuzzStandardDecode(f *testing.F) {
 	f.Add([]byte(stdContractPayload), "msg_1")
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "standard", "*.json"))

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -248,64 +247,6 @@ func TestTrackingMoreDecodeForms(t *testing.T) {
 			}
 			tc.check(t, evs)
 		})
-	}
-}
-
-// TestTrackingMoreTestdata verifies every testdata/trackingmore body against
-// its recorded headers (signed with openssl, not our code; the clock is set
-// to the recorded timestamp) and compares the canonical events with their
-// golden files.
-func TestTrackingMoreTestdata(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "trackingmore")
-	secret, err := os.ReadFile(filepath.Join(dir, "secret.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.NewTrackingMore(strings.TrimSpace(string(secret)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no testdata")
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, _ := os.ReadFile(f)
-			h := readHeaders(t, strings.TrimSuffix(f, ".json")+".headers")
-			sent, ok := signature.TrackingMoreTime(h.Get(signature.HeaderTrackingMoreTimestamp))
-			if !ok {
-				t.Fatal("recorded timestamp does not parse")
-			}
-			if err := v.WithClock(func() time.Time { return sent }).Verify(body, h); err != nil {
-				t.Fatalf("recorded signature does not verify: %v", err)
-			}
-			evs, err := tmAdapter().Decode(body, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			thGoldenEvents(t, strings.TrimSuffix(f, ".json")+".canonical.golden", evs)
-		})
-	}
-}
-
-// thGoldenEvents compares evs, as indented JSON, with the golden file, or
-// rewrites the file under -update.
-func thGoldenEvents(t *testing.T, golden string, evs []tracking.Event) {
-	t.Helper()
-	got, _ := json.MarshalIndent(evs, "", "  ")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(want) != string(got)+"\n" {
-		t.Fatalf("canonical events differ from %s:\n%s", golden, got)
 	}
 }
 

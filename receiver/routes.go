@@ -46,6 +46,8 @@ func (s *Server) routes() *mux.Router {
 			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.GetTracking)).Methods(http.MethodGet)
 			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.UpdateTracking)).Methods(http.MethodPut)
 			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.DeleteTracking)).Methods(http.MethodDelete)
+			r.Handle(v+"/trackings/{id}/deliveries", auth(a.ListDeliveries)).Methods(http.MethodGet)
+			r.Handle(v+"/trackings/{id}/deliveries/retry", auth(a.RetryDeliveries)).Methods(http.MethodPost)
 			r.Handle(v+"/notifications/{id}", auth(a.GetNotification)).Methods(http.MethodGet)
 			r.Handle(v+"/notifications/{id}/add", auth(a.AddNotification)).Methods(http.MethodPost)
 			r.Handle(v+"/notifications/{id}/remove", auth(a.RemoveNotification)).Methods(http.MethodPost)
@@ -60,6 +62,12 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/openapi.json", s.openAPI).Methods(http.MethodGet)
 
 	// Operations.
+	if s.metrics != nil {
+		r.Handle("/metrics", s.metrics).Methods(http.MethodGet)
+	}
+	if s.admin != nil {
+		r.PathPrefix("/admin/queues").Handler(s.admin) // the asynq dashboard, behind its own auth
+	}
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	return r

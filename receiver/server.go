@@ -42,6 +42,11 @@ type Config struct {
 	APIKeys api.Keys
 	// OptOut serves unsubscribe links and inbound SMS; nil leaves them out.
 	OptOut *optout.Handler
+	// Metrics serves GET /metrics (Prometheus); nil leaves it out.
+	Metrics http.Handler
+	// Admin serves /admin/queues (the asynq dashboard) and must do its own
+	// authentication; nil leaves it out.
+	Admin http.Handler
 }
 
 // Server serves the webhook endpoints and health checks.
@@ -55,6 +60,8 @@ type Server struct {
 	api      *api.API
 	keys     api.Keys
 	optout   *optout.Handler
+	metrics  http.Handler
+	admin    http.Handler
 	handler  *mux.Router
 }
 
@@ -73,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
 	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes,
-		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut}
+		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +52,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
+	getenv = withFiles(getenv, bad)
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
@@ -206,6 +209,29 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
 	return c, nil
+}
+
+// withFiles lets every variable come from a file instead: NAME_FILE names a
+// file whose content (without the trailing newline) is NAME's value, the
+// way container secrets are mounted. Setting both is an error.
+func withFiles(getenv func(string) string, bad func(name, format string, args ...any)) func(string) string {
+	return func(name string) string {
+		path := strings.TrimSpace(getenv(name + "_FILE"))
+		if path == "" {
+			return getenv(name)
+		}
+		if getenv(name) != "" {
+			bad(name+"_FILE", "set together with %s; set one of them", name)
+			return ""
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			// The error names the path, never the content.
+			bad(name+"_FILE", "cannot read %s: %v", path, errors.Unwrap(err))
+			return ""
+		}
+		return strings.TrimRight(string(b), "\r\n")
+	}
 }
 
 func checkRedisURL(raw string) error {

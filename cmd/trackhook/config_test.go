@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -90,5 +92,28 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"bogus"}, envOf(nil), nil, &out, &out); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestConfigFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "aftership")
+	if err := os.WriteFile(secret, []byte("s3cret-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(envOf(map[string]string{"TRACKHOOK_AFTERSHIP_SECRET_FILE": secret, "TRACKHOOK_API_KEYS_FILE": secret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Secrets["aftership"]; len(got) != 1 || got[0] != "s3cret-from-file" || c.APIKeys[0] != "s3cret-from-file" {
+		t.Fatalf("secrets %q, keys %q", got, c.APIKeys)
+	}
+	_, err = loadConfig(envOf(map[string]string{"TRACKHOOK_AFTERSHIP_SECRET_FILE": filepath.Join(dir, "missing")}))
+	if err == nil || !strings.Contains(err.Error(), "TRACKHOOK_AFTERSHIP_SECRET_FILE") {
+		t.Fatalf("missing file: %v", err)
+	}
+	_, err = loadConfig(envOf(map[string]string{"TRACKHOOK_AFTERSHIP_SECRET_FILE": secret, "TRACKHOOK_AFTERSHIP_SECRET": "x"}))
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("both set: %v (and the error must not show the secret)", err)
 	}
 }

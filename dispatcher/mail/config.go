@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -165,7 +166,9 @@ func defaultPort(m TLSMode) int {
 //	smtps://user:pass@host:port   (implicit TLS)
 //
 // User and password are URL-decoded (percent-encode '@', ':', '/', '?', '#'
-// and '%' in them). tls defaults to starttls (tls for smtps://); the port
+// and '%' in them). tls defaults to starttls with a verified certificate
+// (tls for smtps://), except on a loopback host, where it defaults to none;
+// the port
 // defaults to 587, 465 or 25 to match. Unknown query parameters are an
 // error. Errors say what is wrong and never contain the password; since a
 // malformed URL cannot be split reliably, they echo nothing from the part
@@ -262,6 +265,12 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 		}
 	}
 
+	if _, explicit := q["tls"]; !explicit && u.Scheme == "smtp" && isLoopback(cfg.Host) {
+		// A relay on this machine (a local MTA, MailHog) rarely has a
+		// certificate; nothing leaves the host, so plain is the default
+		// there. Everywhere else the default is verified STARTTLS.
+		cfg.TLS = TLSNone
+	}
 	cfg.Port = defaultPort(cfg.TLS)
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
@@ -272,6 +281,14 @@ func ParseSMTPURL(raw string) (SMTPConfig, error) {
 		cfg.Port = n
 	}
 	return cfg, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // describeURLError turns a net/url error into words that contain nothing from

@@ -26,6 +26,13 @@ func TestParseSMTPURL(t *testing.T) {
 		{"smtp://localhost:1025?tls=none", func(c *mail.SMTPConfig) {
 			*c = mail.SMTPConfig{Host: "localhost", Port: 1025, TLS: mail.TLSNone}
 		}},
+		// Loopback: plain by default (a local relay); verified STARTTLS only elsewhere.
+		{"smtp://localhost:1025", func(c *mail.SMTPConfig) {
+			*c = mail.SMTPConfig{Host: "localhost", Port: 1025, TLS: mail.TLSNone}
+		}},
+		{"smtp://shop:s3cret@127.0.0.1", func(c *mail.SMTPConfig) { c.Host, c.TLS, c.Port = "127.0.0.1", mail.TLSNone, 25 }},
+		{"smtp://shop:s3cret@[::1]:2525", func(c *mail.SMTPConfig) { c.Host, c.TLS, c.Port = "::1", mail.TLSNone, 2525 }},
+		{"smtp://shop:s3cret@127.0.0.1?tls=starttls", func(c *mail.SMTPConfig) { c.Host = "127.0.0.1" }},
 		{"smtp://shop:s3cret@[2001:db8::1]:2525", func(c *mail.SMTPConfig) { c.Host, c.Port = "2001:db8::1", 2525 }},
 		{"smtp://shop:s3cret@smtp.example.com?pool=8&max_per_conn=50", func(c *mail.SMTPConfig) { c.PoolSize, c.MaxMessagesPerConn = 8, 50 }},
 		// Percent-encoded user and password are decoded.

@@ -36,7 +36,7 @@ func (s *Server) routes() *mux.Router {
 	// The AfterShip-compatible admin API, under each prefix.
 	if a := s.api; a != nil {
 		for _, p := range apiPrefixes {
-			auth := func(h http.HandlerFunc) http.Handler { return s.keys.Require(h, p.headers...) }
+			auth := func(h http.HandlerFunc) http.Handler { return s.keys.Require(s.limitAPI(h), p.headers...) }
 			v := p.prefix
 			r.Handle(v+"/trackings", auth(a.CreateTracking)).Methods(http.MethodPost)
 			r.Handle(v+"/trackings", auth(a.ListTrackings)).Methods(http.MethodGet)

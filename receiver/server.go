@@ -16,6 +16,7 @@ import (
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/optout"
+	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	APIKeys api.Keys
 	// OptOut serves unsubscribe links and inbound SMS; nil leaves them out.
 	OptOut *optout.Handler
+	// WebhookLimit limits webhooks per source, APILimit API calls per key;
+	// nil means no limit.
+	WebhookLimit *ratelimit.Limiter
+	APILimit     *ratelimit.Limiter
 	// Metrics serves GET /metrics (Prometheus); nil leaves it out.
 	Metrics http.Handler
 	// Admin serves /admin/queues (the asynq dashboard) and must do its own
@@ -62,6 +67,8 @@ type Server struct {
 	optout   *optout.Handler
 	metrics  http.Handler
 	admin    http.Handler
+	hookRate *ratelimit.Limiter
+	apiRate  *ratelimit.Limiter
 	handler  *mux.Router
 }
 
@@ -80,7 +87,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
 	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes,
-		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin}
+		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin,
+		hookRate: cfg.WebhookLimit, apiRate: cfg.APILimit}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -109,4 +117,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(api.OpenAPI)
+}
+
+// limitAPI refuses calls beyond the key's rate with 429.
+func (s *Server) limitAPI(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ok, wait, err := s.apiRate.Allow(r.Context(), "api:"+api.KeyID(r))
+		if err != nil {
+			s.log.Warn("rate limit unavailable; letting the call through", "err", err)
+		}
+		if !ok {
+			api.TooManyRequests(w, ratelimit.RetryAfterSeconds(wait))
+			return
+		}
+		h(w, r)
+	}
 }

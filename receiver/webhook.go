@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/source"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
@@ -25,6 +27,13 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.log.With("source", name, "request_id", requestID(r))
+	if ok, wait, err := s.hookRate.Allow(r.Context(), "webhook:"+name); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this source, retry later")
+		return
+	} else if err != nil {
+		log.Warn("rate limit unavailable; letting the webhook through", "err", err)
+	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {

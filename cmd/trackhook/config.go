@@ -43,6 +43,10 @@ type config struct {
 	UnsubscribeSecret string
 	// MaxRecipients per channel and tracking through the API.
 	MaxRecipients int
+	// WebhookRate (per source) and APIRate (per key) are requests per
+	// second; bursts of twice that are allowed; 0 turns the limit off.
+	WebhookRate float64
+	APIRate     float64
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -194,6 +198,21 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.UnsubscribeSecret = get("TRACKHOOK_UNSUBSCRIBE_SECRET", "")
 	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
 		bad("TRACKHOOK_UNSUBSCRIBE_SECRET", "must be at least 32 characters (e.g. openssl rand -hex 32)")
+	}
+
+	for _, r := range []struct {
+		env string
+		dst *float64
+		def float64
+	}{{"TRACKHOOK_WEBHOOK_RATE", &c.WebhookRate, 1000}, {"TRACKHOOK_API_RATE", &c.APIRate, 10}} {
+		*r.dst = r.def
+		if raw := get(r.env, ""); raw != "" {
+			f, err := strconv.ParseFloat(raw, 64)
+			if err != nil || f < 0 || f > 1e6 {
+				bad(r.env, "%q is not a rate in requests per second (0 turns the limit off)", raw)
+			}
+			*r.dst = f
+		}
 	}
 
 	c.MaxRecipients = 3

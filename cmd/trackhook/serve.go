@@ -24,6 +24,7 @@ import (
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/optout"
+	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature"
 	"github.com/trackhook/trackhook/templates"
@@ -116,7 +117,9 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 		log.Warn("TRACKHOOK_API_KEYS is not set: the API refuses every call")
 	}
 	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log,
-		API: adminAPI, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut})
+		API: adminAPI, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut,
+		WebhookLimit: ratelimit.New(rdb, cfg.WebhookRate, int(2*cfg.WebhookRate)),
+		APILimit:     ratelimit.New(rdb, cfg.APIRate, int(2*cfg.APIRate))})
 	if err != nil {
 		return nil, err
 	}

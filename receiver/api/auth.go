@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"net/http"
 	"strings"
 )
@@ -22,18 +24,27 @@ func NewKeys(keys []string) Keys {
 	return k
 }
 
-// valid compares hashes, so neither the key's length nor which key matched
-// shows in the timing.
-func (k Keys) valid(key string) bool {
+// match compares hashes, so neither the key's length nor which key matched
+// shows in the timing. It returns the matching key's id: a short hash that
+// names the key in rate-limit buckets without storing the key.
+func (k Keys) match(key string) (string, bool) {
 	if key == "" {
-		return false
+		return "", false
 	}
 	sum := sha256.Sum256([]byte(key))
 	ok := 0
 	for i := range k.sums {
 		ok |= subtle.ConstantTimeCompare(sum[:], k.sums[i][:])
 	}
-	return ok == 1
+	return hex.EncodeToString(sum[:8]), ok == 1
+}
+
+type keyIDContext struct{}
+
+// KeyID is the id of the API key that authenticated r ("" if none).
+func KeyID(r *http.Request) string {
+	id, _ := r.Context().Value(keyIDContext{}).(string)
+	return id
 }
 
 // Require wraps h: the request needs a valid key in one of headers
@@ -41,8 +52,8 @@ func (k Keys) valid(key string) bool {
 func (k Keys) Require(h http.Handler, headers ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, name := range headers {
-			if k.valid(r.Header.Get(name)) {
-				h.ServeHTTP(w, r)
+			if id, ok := k.match(r.Header.Get(name)); ok {
+				h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyIDContext{}, id)))
 				return
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // Meta is AfterShip's response meta block.
@@ -77,6 +78,15 @@ func errMethod() *Error {
 func errTooLarge() *Error {
 	return &Error{413, 413, "PayloadTooLarge", "The request body is too large."}
 }
+
+// TooManyRequests answers a rate-limited call: 429 with Retry-After and
+// AfterShip's envelope (and none of the x-ratelimit-* headers, which make
+// AfterShip's SDK refuse calls locally).
+func TooManyRequests(w http.ResponseWriter, retryAfterSeconds int) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	writeError(w, &Error{429, 429, "TooManyRequests", "You have exceeded the API call rate limit. Retry after " + strconv.Itoa(retryAfterSeconds) + "s."})
+}
+
 func errUnavailable() *Error {
 	return &Error{503, 503, "ServiceUnavailable", "The store is unavailable; retry later."}
 }

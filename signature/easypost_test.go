@@ -26,21 +26,23 @@ const (
 	epSigNoNFKD = "hmac-sha256-hex=7f1669d6699d0b937cc1e69402423bdd2be0a8bcf571d34a8116765f1741219b"
 )
 
-// epBody reads the official body from shared/testdata, beside the repo.
+// epBody reads the official body: the repo's copy (testdata/easypost, checked
+// against shared/testdata by receiver/source's tests when shared/ is beside
+// the repo).
 func epBody(tb testing.TB) []byte {
 	tb.Helper()
 	var raw []byte
 	var err error
 	for _, p := range []string{
+		filepath.Join("..", "testdata", "easypost", "official_tracker_updated.json"),
 		filepath.Join("..", "..", "shared", "testdata", "easypost-event-body.json"),
-		filepath.Join("..", "..", "..", "shared", "testdata", "easypost-event-body.json"),
 	} {
 		if raw, err = os.ReadFile(p); err == nil {
 			break
 		}
 	}
 	if err != nil {
-		tb.Fatalf("official EasyPost body not found beside the repo (../shared/testdata): %v", err)
+		tb.Fatalf("official EasyPost body not found (testdata/easypost/official_tracker_updated.json): %v", err)
 	}
 	body := bytes.TrimSuffix(raw, []byte("\n"))
 	if len(body) != 3550 {

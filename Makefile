@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 TRACKHOOK_AFTERSHIP_SECRET ?= dev-secret
 export TRACKHOOK_AFTERSHIP_SECRET
 
-.PHONY: all build run test test-short vet fmt fuzz clean
+.PHONY: all build run test test-short test-faults vet fmt fuzz clean bench
 
 all: build
 
@@ -26,20 +26,46 @@ run: build
 test: vet
 	$(GO) test -race -count=1 ./...
 
+# The fault-injection suite in its full form (several minutes; needs
+# redis-server): 500 trackings per scenario, 10 SIGKILLs, Redis down 10 s,
+# SMTP and the SMS API failing for 30 s, 3 SIGTERMs. `make test` runs its
+# short form. The table is printed and written to bench-results/faults-full.txt.
+test-faults:
+	TRACKHOOK_FAULTS=full $(GO) test -count=1 -timeout 30m -v -run '^TestFaults$$' ./cmd/trackhook/faults
+
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Each fuzz target for a bounded time (FUZZTIME=30s make fuzz).
+# Each fuzz target for a bounded time (FUZZTIME=30s make fuzz). A finding is
+# written to the package's testdata/fuzz/<target>/ and fails the run. Go
+# 1.26's coordinator can also end a run that found nothing with "context
+# deadline exceeded" (a race at the -fuzztime deadline on a busy machine,
+# golang/go#75804, fixed in Go 1.27): such a run passes if it wrote no failing
+# input and the target's seeds and recorded findings still pass.
 FUZZTIME ?= 15s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	  list=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "$$list"; exit 1; }; \
+	  for t in $$(echo "$$list" | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; echo "$$out"; \
+	    if [ $$rc -ne 0 ]; then \
+	      case "$$out" in *"Failing input written"*) exit 1;; *"context deadline exceeded"*) ;; *) exit 1;; esac; \
+	      $(GO) test -count=1 -run "^$$t$$" $$pkg || exit 1; \
+	      echo "   (deadline race at the end of -fuzztime, golang/go#75804; no failing input)"; \
+	    fi; \
 	  done; \
 	done
+
+# Throughput, latency and memory against this machine's own limits, side by
+# side in one run of a few minutes (needs redis-server). The table is printed
+# and written to bench-results/bench-<date>.md. Quicker and rougher:
+# make bench BENCHFLAGS="-ingest 5s -e2e 5s".
+BENCHFLAGS ?=
+bench:
+	$(GO) run ./cmd/trackhook-bench -c 64 -ingest 20s -raw 5s -drain 15s -e2e 15s -e2e-rate 1000 $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) ./outbox

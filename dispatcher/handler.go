@@ -29,6 +29,36 @@ type Gate interface {
 	Allowed(ctx context.Context, trackingID, channel, recipient string) (ok bool, reason string, err error)
 }
 
+// DeliveryLog keeps a record of every attempt to deliver a notification,
+// for the admin API's delivery log.
+type DeliveryLog interface {
+	Record(ctx context.Context, trackingID string, e DeliveryEntry) error
+}
+
+// DeliveryEntry is one attempt to deliver one notification.
+type DeliveryEntry struct {
+	Status  string // the tracking status the notification announces
+	Channel string
+	// Recipient is masked with redact.Recipient; the log never gets the
+	// address.
+	Recipient string
+	// Attempt counts runs of the task: asynq's retry count + 1. A task run
+	// again from the archive keeps its count, so after a retry through the
+	// API the number can repeat.
+	Attempt int
+	// Outcome is one of the Outcome* values (the ones metrics count).
+	Outcome string
+	// Reason says why nothing was sent (OutcomeSkipped) or why a failure
+	// is final (OutcomeFailedPermanent).
+	Reason string
+	// ProviderID is the provider's id for an accepted message: Twilio's
+	// message SID, or the email's Message-ID (without angle brackets).
+	ProviderID string
+	// Error is the failure as the sender reported it; senders mask
+	// addresses in their errors.
+	Error string
+}
+
 // Config wires a Handler.
 type Config struct {
 	Templates *templates.Set
@@ -36,6 +66,9 @@ type Config struct {
 	SMS       SMSSender
 	Ledger    Ledger
 	Gate      Gate
+	// DeliveryLog records every attempt; a failure to record is logged and
+	// does not fail the notification.
+	DeliveryLog DeliveryLog
 	// UnsubscribeURL returns the recipient's unsubscribe link for a
 	// tracking; every email carries it (body and List-Unsubscribe).
 	UnsubscribeURL func(trackingID, channel, recipient string) string
@@ -47,6 +80,8 @@ type Config struct {
 	// ShopName signs the messages ("Nordlicht Shop"); optional.
 	ShopName string
 	Logger   *slog.Logger
+	// Observer counts notifications for the metrics; nil counts nothing.
+	Observer Observer
 }
 
 // Handler processes notify tasks.
@@ -64,6 +99,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, errors.New("dispatcher: an email and an SMS sender are required")
 	case cfg.Ledger == nil || cfg.Gate == nil:
 		return nil, errors.New("dispatcher: a ledger and a gate are required")
+	case cfg.DeliveryLog == nil:
+		return nil, errors.New("dispatcher: a delivery log is required")
 	case cfg.UnsubscribeURL == nil:
 		return nil, errors.New("dispatcher: no unsubscribe links")
 	case cfg.From == "":
@@ -75,6 +112,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	return &Handler{cfg: cfg, log: log}, nil
 }
@@ -94,10 +134,14 @@ func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 		if err != nil {
 			return "", err
 		}
-		return "", h.cfg.Email.Send(ctx, Email{
+		msgID := n.ID() + "@" + h.cfg.MessageIDDomain
+		if err := h.cfg.Email.Send(ctx, Email{
 			From: h.cfg.From, To: n.Recipient, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
-			Language: m.Locale, MessageID: n.ID() + "@" + h.cfg.MessageIDDomain, ListUnsubscribe: unsub,
-		})
+			Language: m.Locale, MessageID: msgID, ListUnsubscribe: unsub,
+		}); err != nil {
+			return "", err
+		}
+		return msgID, nil
 	})
 }
 
@@ -118,53 +162,128 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, se
 	n, err := decode(t.Payload())
 	if err != nil {
 		h.log.Error("dropping malformed notify task", "type", t.Type(), "err", err)
+		h.cfg.Observer.Notification(channel, OutcomeFailedPermanent)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	if n.Channel != channel {
+		h.cfg.Observer.Notification(channel, OutcomeFailedPermanent)
 		return fmt.Errorf("task %s carries a %s notification: %w", t.Type(), n.Channel, asynq.SkipRetry)
 	}
 	log := h.log.With("tracking_id", n.TrackingID, "status", n.Status, "channel", n.Channel,
 		"recipient", redact.Recipient(n.Recipient), "task_id", n.ID())
-	if retried, ok := asynq.GetRetryCount(ctx); ok && retried > 0 {
-		log = log.With("attempt", retried+1)
+	attempt, last := 1, false
+	if retried, ok := asynq.GetRetryCount(ctx); ok {
+		attempt = retried + 1
+		if max, ok := asynq.GetMaxRetry(ctx); ok {
+			last = retried >= max
+		}
 	}
+	if attempt > 1 {
+		log = log.With("attempt", attempt)
+		h.cfg.Observer.Retry(channel)
+	}
+	e := DeliveryEntry{Status: n.Status, Channel: n.Channel, Recipient: redact.Recipient(n.Recipient), Attempt: attempt}
+	err = h.deliver(ctx, n, log, last, send, &e)
+	h.record(ctx, n.TrackingID, e, log)
+	h.cfg.Observer.Notification(channel, e.Outcome)
+	return err
+}
 
+// deliver sends n unless it was sent already or may no longer be, and fills
+// in the outcome of the attempt. last says a failure will not be retried.
+func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger, last bool, send sendFunc, e *DeliveryEntry) error {
+	fail := func(err error) error {
+		e.Error = err.Error()
+		if last {
+			e.Outcome, e.Reason = OutcomeFailedPermanent, fmt.Sprintf("gave up after %d attempts", e.Attempt)
+			log.Error("notification failed on its last attempt; archived", "err", err)
+		} else {
+			e.Outcome = OutcomeFailedTemporary
+			log.Warn("notification failed temporarily; will retry", "err", err)
+		}
+		return err
+	}
 	done, err := h.cfg.Ledger.Delivered(ctx, n.TrackingID, n.Key)
 	if err != nil {
-		return fmt.Errorf("check ledger: %w", err)
+		return fail(fmt.Errorf("check ledger: %w", err))
 	}
 	if done {
+		e.Outcome, e.Reason = OutcomeSkipped, "already delivered"
 		log.Info("notification already delivered; not sending again")
 		return nil
 	}
 	ok, reason, err := h.cfg.Gate.Allowed(ctx, n.TrackingID, n.Channel, n.Recipient)
 	if err != nil {
-		return fmt.Errorf("check recipient: %w", err)
+		return fail(fmt.Errorf("check recipient: %w", err))
 	}
 	if !ok {
+		e.Outcome, e.Reason = OutcomeSkipped, reason
 		log.Info("notification not sent: " + reason)
 		return nil
 	}
 
 	locale := h.cfg.Templates.Locale(n.Language, n.Country)
+	start := time.Now()
 	providerID, err := send(n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
+	h.cfg.Observer.Sent(n.Channel, time.Since(start))
 	switch {
 	case errors.Is(err, templates.ErrNoTemplate):
+		e.Outcome, e.Reason, e.Error = OutcomeFailedPermanent, "no template for the status", err.Error()
 		log.Error("no template for notification; archived", "locale", locale, "err", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case errors.Is(err, ErrPermanent):
+		e.Outcome, e.Reason, e.Error = OutcomeFailedPermanent, "rejected by the provider", err.Error()
 		log.Warn("notification rejected permanently; archived, not retried", "err", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case err != nil:
-		log.Warn("notification failed temporarily; will retry", "err", err)
-		return err
+		return fail(err)
 	}
-	if err := h.cfg.Ledger.MarkDelivered(ctx, n.TrackingID, n.Key); err != nil {
+	e.Outcome, e.ProviderID = OutcomeSent, providerID
+	if err := h.markDelivered(ctx, n); err != nil {
 		// The message is out. Failing the task now would send it again.
 		log.Error("notification sent but not recorded in the ledger", "err", err)
 	}
 	log.Info("notification sent", "locale", locale, "provider_id", providerID)
 	return nil
+}
+
+// ledgerRetryFor bounds how long a worker keeps trying to record a sent
+// notification while Redis is unreachable.
+const ledgerRetryFor = 30 * time.Second
+
+// markDelivered records n in the ledger, retrying through a Redis outage of
+// up to ledgerRetryFor, even after the task's context ended. The provider has
+// the message: without the record, any later run of the task sends it again,
+// and a task whose completion asynq could not write (Redis down at that
+// moment) does run again once its lease expires.
+func (h *Handler) markDelivered(ctx context.Context, n Notification) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ledgerRetryFor)
+	defer cancel()
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		err := h.cfg.Ledger.MarkDelivered(ctx, n.TrackingID, n.Key)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+}
+
+// recordTimeout bounds writing one delivery-log entry.
+const recordTimeout = 5 * time.Second
+
+// record writes e to the delivery log. It runs even when the task's context
+// has ended (a timeout is an attempt too), and a failure only logs: the
+// notification's fate does not depend on its log entry.
+func (h *Handler) record(ctx context.Context, trackingID string, e DeliveryEntry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := h.cfg.DeliveryLog.Record(ctx, trackingID, e); err != nil {
+		log.Error("delivery attempt not recorded in the delivery log", "outcome", e.Outcome, "err", err)
+	}
 }
 
 func (s Shipment) templateData(status, shop string) templates.Data {

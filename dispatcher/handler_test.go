@@ -47,6 +47,33 @@ func (l *memLedger) Allowed(_ context.Context, _, _, recipient string) (bool, st
 	return true, "", nil
 }
 
+// memLog is an in-memory DeliveryLog (the Redis one is tested in
+// receiver/tracking). err, when set, makes Record fail.
+type memLog struct {
+	mu      sync.Mutex
+	entries []dispatcher.DeliveryEntry // oldest first
+	err     error
+}
+
+func (l *memLog) Record(_ context.Context, trackingID string, e dispatcher.DeliveryEntry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	if trackingID != "trk1" {
+		return fmt.Errorf("entry for tracking %q", trackingID)
+	}
+	l.entries = append(l.entries, e)
+	return nil
+}
+
+func (l *memLog) all() []dispatcher.DeliveryEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]dispatcher.DeliveryEntry(nil), l.entries...)
+}
+
 // smsFunc adapts a function to SMSSender.
 type smsFunc func(context.Context, dispatcher.SMS) (string, error)
 
@@ -75,13 +102,14 @@ type fixture struct {
 	h      *dispatcher.Handler
 	smtp   *smtptest.Server
 	ledger *memLedger
+	log    *memLog
 	sms    []dispatcher.SMS
 	smsErr error
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{smtp: smtptest.NewServer(t), ledger: &memLedger{}}
+	f := &fixture{smtp: smtptest.NewServer(t), ledger: &memLedger{}, log: &memLog{}}
 	cfg, err := mail.ParseSMTPURL(f.smtp.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +124,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.h, err = dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: sender, Ledger: f.ledger, Gate: f.ledger, From: "Nordlicht Shop <noreply@shop.example>",
+		Templates: tmpl, Email: sender, Ledger: f.ledger, Gate: f.ledger, DeliveryLog: f.log, From: "Nordlicht Shop <noreply@shop.example>",
 		MessageIDDomain: "shop.example", ShopName: "Nordlicht Shop",
 		UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/unsubscribe/" + id + "-" + ch },
 		SMS: smsFunc(func(_ context.Context, m dispatcher.SMS) (string, error) {

@@ -37,7 +37,7 @@ func TestRateLimits(t *testing.T) {
 		APIKeys:      api.NewKeys([]string{"k1", "k2"}),
 		Sources:      receiver.Registry{"aftership": {Verifier: v, Adapter: source.AfterShip{Carriers: carrier.Default()}}},
 		WebhookLimit: ratelimit.New(rdb, 0.5, 2), APILimit: ratelimit.New(rdb, 0.5, 2),
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

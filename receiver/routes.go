@@ -40,14 +40,15 @@ func (s *Server) routes() *mux.Router {
 			v := p.prefix
 			r.Handle(v+"/trackings", auth(a.CreateTracking)).Methods(http.MethodPost)
 			r.Handle(v+"/trackings", auth(a.ListTrackings)).Methods(http.MethodGet)
+			// Before {slug}/{tracking_number}, which would take "deliveries" for a tracking number.
+			r.Handle(v+"/trackings/{id}/deliveries", auth(a.ListDeliveries)).Methods(http.MethodGet)
+			r.Handle(v+"/trackings/{id}/deliveries/retry", auth(a.RetryDeliveries)).Methods(http.MethodPost)
 			r.Handle(v+"/trackings/{id}", auth(a.GetTracking)).Methods(http.MethodGet)
 			r.Handle(v+"/trackings/{id}", auth(a.UpdateTracking)).Methods(http.MethodPut)
 			r.Handle(v+"/trackings/{id}", auth(a.DeleteTracking)).Methods(http.MethodDelete)
 			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.GetTracking)).Methods(http.MethodGet)
 			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.UpdateTracking)).Methods(http.MethodPut)
 			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.DeleteTracking)).Methods(http.MethodDelete)
-			r.Handle(v+"/trackings/{id}/deliveries", auth(a.ListDeliveries)).Methods(http.MethodGet)
-			r.Handle(v+"/trackings/{id}/deliveries/retry", auth(a.RetryDeliveries)).Methods(http.MethodPost)
 			r.Handle(v+"/notifications/{id}", auth(a.GetNotification)).Methods(http.MethodGet)
 			r.Handle(v+"/notifications/{id}/add", auth(a.AddNotification)).Methods(http.MethodPost)
 			r.Handle(v+"/notifications/{id}/remove", auth(a.RemoveNotification)).Methods(http.MethodPost)

@@ -52,6 +52,8 @@ type Config struct {
 	// Admin serves /admin/queues (the asynq dashboard) and must do its own
 	// authentication; nil leaves it out.
 	Admin http.Handler
+	// Observer counts webhooks for the metrics; nil counts nothing.
+	Observer Observer
 }
 
 // Server serves the webhook endpoints and health checks.
@@ -69,6 +71,7 @@ type Server struct {
 	admin    http.Handler
 	hookRate *ratelimit.Limiter
 	apiRate  *ratelimit.Limiter
+	observe  Observer
 	handler  *mux.Router
 }
 
@@ -86,9 +89,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = MaxBodyBytes
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes,
 		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin,
-		hookRate: cfg.WebhookLimit, apiRate: cfg.APILimit}
+		hookRate: cfg.WebhookLimit, apiRate: cfg.APILimit, observe: cfg.Observer}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -23,12 +23,18 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["source"]
 	src, ok := s.sources[name]
 	if !ok || !src.tokenOK(mux.Vars(r)["token"]) {
+		label := name
+		if !ok {
+			label = SourceUnknown
+		}
+		s.observe.Webhook(label, RejectedUnknownSource)
 		writeError(w, http.StatusNotFound, "unknown or unconfigured source")
 		return
 	}
 	log := s.log.With("source", name, "request_id", requestID(r))
 	if ok, wait, err := s.hookRate.Allow(r.Context(), "webhook:"+name); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+		s.observe.Webhook(name, RejectedRateLimited)
 		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this source, retry later")
 		return
 	} else if err != nil {
@@ -40,25 +46,31 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			log.Warn("webhook rejected: body too large", "limit", s.maxBody)
+			s.observe.Webhook(name, RejectedTooLarge)
 			writeError(w, http.StatusRequestEntityTooLarge, "body exceeds the size limit")
 			return
 		}
+		s.observe.Webhook(name, RejectedReadFailed)
 		writeError(w, http.StatusBadRequest, "could not read body")
 		return
 	}
 	if src.Ping != nil && src.Ping(body, r.Header) {
 		log.Info("webhook ping answered")
+		s.observe.Webhook(name, OutcomePing)
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ping"})
 		return
 	}
 	if err := src.Verifier.Verify(body, r.Header); err != nil {
 		log.Warn("webhook rejected: signature", "err", err)
+		s.observe.VerificationFailed(name, verifyReason(err))
+		s.observe.Webhook(name, RejectedBadSignature)
 		writeError(w, http.StatusUnauthorized, "invalid or missing signature")
 		return
 	}
 	events, err := src.Adapter.Decode(body, r.Header)
 	if err != nil {
 		log.Warn("webhook rejected: payload", "err", err)
+		s.observe.Webhook(name, RejectedMalformed)
 		msg := "malformed payload"
 		if errors.Is(err, source.ErrMalformed) {
 			msg = err.Error()
@@ -67,11 +79,14 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	outcome := "ignored"
+	outcome := OutcomeIgnored
 	for _, ev := range events {
+		start := time.Now()
 		res, err := s.store.Apply(r.Context(), ev, s.plan)
+		s.observe.Applied(time.Since(start))
 		if err != nil {
 			log.Error("webhook not stored; answering 503 so the sender retries", "err", err)
+			s.observe.Webhook(name, RejectedStoreUnavailable)
 			writeError(w, http.StatusServiceUnavailable, "store unavailable, retry later")
 			return
 		}
@@ -82,6 +97,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			s.enqueue(r, log, res.Tracking.ID, res.Jobs)
 		}
 	}
+	s.observe.Webhook(name, outcome)
 	writeJSON(w, http.StatusOK, map[string]string{"status": outcome})
 }
 

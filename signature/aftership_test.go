@@ -93,6 +93,9 @@ func FuzzAfterShipVerify(f *testing.F) {
 	f.Add([]byte("{}"), "")
 	f.Add([]byte(""), "====")
 	f.Add([]byte("x"), "hmac-sha256="+asSig)
+	for _, fx := range fixtures(f, "aftership") {
+		f.Add(fx.body, fx.h.Get(HeaderAfterShip))
+	}
 	v, err := NewAfterShip(asSecret)
 	if err != nil {
 		f.Fatal(err)

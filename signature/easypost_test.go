@@ -160,6 +160,9 @@ func FuzzEasyPostVerify(f *testing.F) {
 	f.Add([]byte("{}"), "")
 	f.Add([]byte("x"), "hmac-sha256-hex=")
 	f.Add([]byte("x"), "hmac-sha256-hex="+strings.Repeat("A", 64))
+	for _, fx := range fixtures(f, "easypost") {
+		f.Add(fx.body, fx.h.Get(HeaderEasyPost))
+	}
 	v, err := NewEasyPost(epSecret)
 	if err != nil {
 		f.Fatal(err)

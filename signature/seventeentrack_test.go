@@ -110,6 +110,9 @@ func FuzzSeventeenTrackVerify(f *testing.F) {
 	f.Add([]byte(""), "")
 	f.Add([]byte("{}"), strings.ToUpper(stSig))
 	f.Add([]byte("x/"), stHMACSig)
+	for _, fx := range fixtures(f, "17track") {
+		f.Add(fx.body, fx.h.Get(HeaderSeventeenTrack))
+	}
 	v, err := NewSeventeenTrack(stKey)
 	if err != nil {
 		f.Fatal(err)

@@ -273,6 +273,9 @@ func FuzzShipEngineVerify(f *testing.F) {
 	f.Add([]byte(seBody), seKID, strings.NewReplacer("+", "-", "/", "_").Replace(seSig), seTS)
 	f.Add([]byte("{}"), "", "", "")
 	f.Add([]byte("x"), "k", "====", "2025-10-22T20:05:00.123456789+00:00")
+	for _, fx := range fixtures(f, "shipengine") {
+		f.Add(fx.body, fx.h.Get(HeaderShipEngineKeyID), fx.h.Get(HeaderShipEngineSignature), fx.h.Get(HeaderShipEngineTimestamp))
+	}
 	pub := sePub(f)
 	v, err := NewShipEngine(KeyMap{seKID: pub}, seClockAt(seAt))
 	if err != nil {

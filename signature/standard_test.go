@@ -169,6 +169,9 @@ func FuzzStandardWebhooksVerify(f *testing.F) {
 	f.Add([]byte(""), "", "", "")
 	f.Add([]byte("x"), "a.b", "+1", "v1,  v1a,xx v1,=")
 	f.Add([]byte(swBody), swID, "01614265330", swSig)
+	for _, fx := range fixtures(f, "standard") {
+		f.Add(fx.body, fx.h.Get(HeaderStandardID), fx.h.Get(HeaderStandardTimestamp), fx.h.Get(HeaderStandardSignature))
+	}
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(swSecret, "whsec_"))
 	v, err := NewStandardWebhooks(swSecret)
 	if err != nil {

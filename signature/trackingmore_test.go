@@ -176,6 +176,9 @@ func FuzzTrackingMoreVerify(f *testing.F) {
 	f.Add("1662371528 ", " "+tmSig)
 	f.Add("-0", "00")
 	f.Add("99999999999999999999", tmSig)
+	for _, fx := range fixtures(f, "trackingmore") {
+		f.Add(fx.h.Get(HeaderTrackingMoreTimestamp), fx.h.Get(HeaderTrackingMoreSignature))
+	}
 	v, err := NewTrackingMore(tmSecret)
 	if err != nil {
 		f.Fatal(err)

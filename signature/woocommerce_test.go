@@ -202,6 +202,9 @@ func FuzzWooCommerceVerify(f *testing.F) {
 	f.Add([]byte(""), "====")
 	f.Add([]byte("webhook_id=1"), "sha256="+wcSig)
 	f.Add([]byte(wcBody), wcSig[:43])
+	for _, fx := range fixtures(f, "woocommerce") {
+		f.Add(fx.body, fx.h.Get(HeaderWooCommerce))
+	}
 	v, err := NewWooCommerce(wcSecret)
 	if err != nil {
 		f.Fatal(err)

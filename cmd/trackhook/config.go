@@ -47,6 +47,17 @@ type config struct {
 	// second; bursts of twice that are allowed; 0 turns the limit off.
 	WebhookRate float64
 	APIRate     float64
+
+	// Operating it (metrics, dashboard, Redis topology).
+
+	// Redis is the parsed RedisURL: one server, Sentinel or Cluster; nil
+	// when RedisURL is "".
+	Redis *redisTarget
+	// AdminKeys open the queue dashboard at /admin/queues (HTTP Basic, any
+	// user name, a key as the password); none → the dashboard is off.
+	AdminKeys []string
+	// PprofAddr serves net/http/pprof on a listener of its own; "" → off.
+	PprofAddr string
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -83,9 +94,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 
 	c.RedisURL = get("TRACKHOOK_REDIS_URL", "")
 	if c.RedisURL != "" {
-		if err := checkRedisURL(c.RedisURL); err != nil {
+		t, err := parseRedisURL(c.RedisURL)
+		if err != nil {
 			bad("TRACKHOOK_REDIS_URL", "%v", err)
 		}
+		c.Redis = t
 	}
 
 	c.APIKeys = splitList(getenv("TRACKHOOK_API_KEYS"))
@@ -224,6 +237,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.MaxRecipients = n
 	}
 
+	// Operating it.
+	c.AdminKeys = splitList(getenv("TRACKHOOK_ADMIN_KEYS"))
+	for _, k := range c.AdminKeys {
+		if len(k) < minAdminKeyLen {
+			bad("TRACKHOOK_ADMIN_KEYS", "a key must be at least %d characters (e.g. openssl rand -hex 16): it is a password a browser sends", minAdminKeyLen)
+			break
+		}
+	}
+	c.PprofAddr = get("TRACKHOOK_PPROF_ADDR", "")
+	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
+		bad("TRACKHOOK_PPROF_ADDR", "%q is not host:port (e.g. 127.0.0.1:6060)", c.PprofAddr)
+	}
+
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration:\n  %w", joinIndented(errs))
 	}
@@ -251,22 +277,6 @@ func withFiles(getenv func(string) string, bad func(name, format string, args ..
 		}
 		return strings.TrimRight(string(b), "\r\n")
 	}
-}
-
-func checkRedisURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL")
-	}
-	switch u.Scheme {
-	case "redis", "rediss":
-	default:
-		return fmt.Errorf("scheme %q is not supported: want redis://[:password@]host:port/db or rediss://…", u.Scheme)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("no host: want redis://[:password@]host:port/db")
-	}
-	return nil
 }
 
 func splitList(s string) []string {

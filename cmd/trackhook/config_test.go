@@ -38,6 +38,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_NOTIFY_STATUSES": "InTransit,Shipped"}, []string{"TRACKHOOK_NOTIFY_STATUSES", "Shipped"}},
 		{map[string]string{"TRACKHOOK_WORKER_CONCURRENCY": "lots"}, []string{"TRACKHOOK_WORKER_CONCURRENCY"}},
 		{map[string]string{"TRACKHOOK_ADDR": "x", "TRACKHOOK_RETRY_BASE_DELAY": "soon"}, []string{"TRACKHOOK_ADDR", "TRACKHOOK_RETRY_BASE_DELAY"}},
+		{map[string]string{"TRACKHOOK_PPROF_ADDR": "6060"}, []string{"TRACKHOOK_PPROF_ADDR", "host:port"}},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil {

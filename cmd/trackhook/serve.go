@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/mail"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/trackhook/trackhook/cmd/trackhook/internal/metrics"
 	"github.com/trackhook/trackhook/dispatcher"
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/sms"
@@ -48,11 +45,39 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	rdb, closeRedis, err := openRedis(ctx, cfg, log)
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+	rdb, target, closeRedis, err := openRedis(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
+
+	reg := metrics.NewRegistry(version)
+	m, err := metrics.New(reg)
+	if err != nil {
+		return err
+	}
+	op := ops{metrics: m, scrape: metrics.Handler(reg, log)}
+	if roles&roleWorker != 0 {
+		// Queue sizes come from Redis and are the same in every process;
+		// the workers report them.
+		insp := asynq.NewInspectorFromRedisClient(rdb)
+		reg.MustRegister(metrics.NewQueueCollector(insp, 5*time.Second))
+	}
+	if roles&roleReceiver != 0 {
+		var closeAdmin func()
+		op.admin, closeAdmin = newAdmin(cfg.AdminKeys, target)
+		defer closeAdmin()
+		if op.admin == nil {
+			log.Info("TRACKHOOK_ADMIN_KEYS is not set: the queue dashboard " + adminRoot + " is off")
+		}
+	}
 
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
@@ -68,14 +93,24 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	var stops []func()
 
 	if roles&roleWorker != 0 {
-		stop, err := startWorker(cfg, rdb, store, optOut, log)
+		stop, err := startWorker(cfg, rdb, store, optOut, op, log)
 		if err != nil {
 			return err
 		}
 		stops = append(stops, stop)
 	}
+	if roles == roleWorker {
+		// No receiver to answer probes and scrapes: a small server does.
+		addr, stop, err := listen(cfg.Addr, workerHandler(store.Ping, op.scrape), log, errc)
+		if err != nil {
+			stops[0]()
+			return err
+		}
+		log.Info("worker health and metrics listening", "addr", addr.String())
+		stops = append(stops, stop)
+	}
 	if roles&roleReceiver != 0 {
-		stop, err := startReceiver(ctx, cfg, rdb, store, optOut, log, errc)
+		stop, err := startReceiver(ctx, cfg, rdb, store, optOut, op, log, errc)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -99,7 +134,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	return err
 }
 
-func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, log *slog.Logger, errc chan<- error) (func(), error) {
+func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
 	carriers := carrier.Default()
 	sources, err := buildSources(cfg, carriers)
 	if err != nil {
@@ -109,7 +144,7 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 		log.Warn("no webhook source has a secret: every /webhooks/{source} answers 404 (set e.g. TRACKHOOK_AFTERSHIP_SECRET)")
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
-	adminAPI, err := api.New(api.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log})
+	adminAPI, err := api.New(api.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, DeadLetters: receiver.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb))})
 	if err != nil {
 		return nil, err
 	}
@@ -119,32 +154,20 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log,
 		API: adminAPI, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut,
 		WebhookLimit: ratelimit.New(rdb, cfg.WebhookRate, int(2*cfg.WebhookRate)),
-		APILimit:     ratelimit.New(rdb, cfg.APIRate, int(2*cfg.APIRate))})
+		APILimit:     ratelimit.New(rdb, cfg.APIRate, int(2*cfg.APIRate)),
+		Metrics:      op.scrape, Admin: op.admin, Observer: op.metrics})
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	addr, stopHTTP, err := listen(cfg.Addr, srv, log, errc)
 	if err != nil {
-		return nil, fmt.Errorf("TRACKHOOK_ADDR: listen on %s: %w", cfg.Addr, err)
+		return nil, err
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
 	names := make([]string, 0, len(sources))
 	for n := range sources {
 		names = append(names, n)
 	}
-	log.Info("receiver listening", "addr", ln.Addr().String(), "sources", strings.Join(names, ","), "public_url", cfg.PublicURL.String())
+	log.Info("receiver listening", "addr", addr.String(), "sources", strings.Join(names, ","), "public_url", cfg.PublicURL.String())
 
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	sweepDone := make(chan struct{})
@@ -154,18 +177,14 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 	}()
 
 	return func() {
-		sctx, c := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer c()
-		if err := hs.Shutdown(sctx); err != nil {
-			log.Warn("receiver shutdown", "err", err)
-		}
+		stopHTTP()
 		stopSweep()
 		<-sweepDone
 		_ = client.Close()
 	}, nil
 }
 
-func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, log *slog.Logger) (func(), error) {
+func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
 	tmpl, err := templates.New(templates.Options{DefaultLanguage: cfg.DefaultLanguage, OverrideDir: cfg.TemplatesDir})
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -205,8 +224,9 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 		log.Warn("TRACKHOOK_TWILIO_* is not set: SMS are written as text files, not sent", "dir", cfg.OutboxDir)
 	}
 	h, err := dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, UnsubscribeURL: optOut.UnsubscribeURL,
+		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, DeliveryLog: receiver.DeliveryLog(store), UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: displayName(cfg.MailFrom), Logger: log,
+		Observer: op.metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -264,49 +284,6 @@ func newOptOut(ctx context.Context, cfg *config, store *tracking.Store, log *slo
 		}
 	}
 	return optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: cfg.PublicURL, Twilio: tw, Logger: log})
-}
-
-// openRedis connects to TRACKHOOK_REDIS_URL, or starts an in-process Redis
-// when it is unset.
-func openRedis(ctx context.Context, cfg *config, log *slog.Logger) (redis.UniversalClient, func(), error) {
-	if cfg.RedisURL == "" {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.Start(); err != nil {
-			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
-		}
-		log.Warn("TRACKHOOK_REDIS_URL is not set: using an EMBEDDED IN-MEMORY Redis; all trackings and queued notifications are LOST when trackhook exits. Set TRACKHOOK_REDIS_URL for real use.",
-			"addr", mr.Addr())
-		// miniredis only expires keys when its clock is advanced.
-		stop := make(chan struct{})
-		go func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					mr.FastForward(time.Second)
-				}
-			}
-		}()
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		return rdb, func() { _ = rdb.Close(); close(stop); mr.Close() }, nil
-	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("TRACKHOOK_REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(opt)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		// Not fatal: Redis may come up after us; /readyz says so meanwhile.
-		log.Warn("redis not reachable yet; webhooks answer 503 until it is", "addr", opt.Addr, "err", err)
-	} else {
-		log.Info("redis connected", "addr", opt.Addr, "db", opt.DB)
-	}
-	return rdb, func() { _ = rdb.Close() }, nil
 }
 
 // displayName is the name part of "Shop <noreply@shop.example>".

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	netmail "net/mail"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -41,7 +43,7 @@ func buildMessage(e dispatcher.Email, date time.Time) (*gomail.Msg, error) {
 	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	m.FromMailAddress(from)
 	m.ToMailAddress(to)
-	m.Subject(oneLine(e.Subject))
+	m.Subject(subjectHeader(e.Subject))
 	m.SetDateWithValue(date)
 
 	id := e.MessageID
@@ -87,6 +89,35 @@ func oneLine(s string) string {
 	}
 	s = strings.ReplaceAll(s, "\r\n", " ")
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+}
+
+// subjectHeader returns the subject for its header: on one line, and
+// encoded whole when it holds what a reader would take for an RFC 2047
+// encoded-word. go-mail encodes only subjects with non-ASCII characters, so
+// an ASCII subject carrying "=?UTF-8?Q?=0D=0ABcc:…?=" (from a tracking
+// number, say) would be decoded by the reader into line breaks, bidi
+// overrides or anything else the sender of the value chose. Encoded, it
+// reads back as the text it is.
+func subjectHeader(s string) string {
+	s = oneLine(s)
+	if !strings.Contains(s, "=?") {
+		return s
+	}
+	// Words of at most 45 bytes (60 in base64), so each encoded-word stays
+	// within RFC 2047's 75 characters; cut on rune boundaries.
+	var b strings.Builder
+	for s != "" {
+		n := min(len(s), 45)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("=?UTF-8?B?" + base64.StdEncoding.EncodeToString([]byte(s[:n])) + "?=")
+		s = s[n:]
+	}
+	return b.String()
 }
 
 // languageTag is the BCP 47 shape (not the registry): "de", "pt-BR",

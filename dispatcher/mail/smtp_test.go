@@ -506,6 +506,33 @@ func TestSMTPHeaderInjectionIsImpossible(t *testing.T) {
 	}
 }
 
+// An ASCII subject holding an RFC 2047 encoded-word (say, from a tracking
+// number) must not be decoded by the reader into a line break or a Bcc.
+func TestSMTPEncodedWordInSubjectReadsAsWritten(t *testing.T) {
+	srv := secureServer(t)
+	s := newSender(t, srv)
+	for i, subject := range []string{
+		"Your parcel =?UTF-8?Q?x=0D=0ABcc:_evil@attacker.example?= is on its way",
+		"=?utf-8?b?4oCu?= " + strings.Repeat("ä", 80) + " =?", // a bidi override, and a long one cut on runes
+	} {
+		if err := s.Send(context.Background(), email("kim@example.com", func(e *dispatcher.Email) { e.Subject = subject })); err != nil {
+			t.Fatal(err)
+		}
+		got := srv.WaitForMessages(t, i+1, waitFor)[i]
+		if got.Subject != subject {
+			t.Errorf("Subject reads %q, want %q", got.Subject, subject)
+		}
+		if v := got.Header.Get("Bcc"); v != "" {
+			t.Errorf("Bcc header: %q", v)
+		}
+		for _, line := range strings.Split(string(got.Raw), "\r\n") {
+			if len(line) > 998 {
+				t.Errorf("header line of %d characters", len(line))
+			}
+		}
+	}
+}
+
 func TestSMTPUnsubscribeHeaders(t *testing.T) {
 	srv := smtptest.NewServer(t)
 	s := newSender(t, srv)

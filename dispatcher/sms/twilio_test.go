@@ -46,7 +46,7 @@ func TestTwilioSendDelivers(t *testing.T) {
 		t.Fatalf("Send: %v", err)
 	}
 	got := srv.WaitForMessages(t, 1, waitFor)
-	want := twiliotest.Message{To: customer, From: sender, Body: body, SID: id}
+	want := twiliotest.Message{To: customer, From: sender, Body: body, SID: id, Received: got[0].Received}
 	if got[0] != want {
 		t.Errorf("server got %+v, want %+v", got[0], want)
 	}

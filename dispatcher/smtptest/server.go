@@ -92,9 +92,10 @@ func WithLatency(d time.Duration) Option { return func(o *options) { o.latency =
 
 // Message is one message the server accepted.
 type Message struct {
-	From string   // envelope sender (MAIL FROM)
-	To   []string // envelope recipients (RCPT TO)
-	Raw  []byte   // the message as received, CRLF line endings
+	From     string    // envelope sender (MAIL FROM)
+	To       []string  // envelope recipients (RCPT TO)
+	Raw      []byte    // the message as received, CRLF line endings
+	Received time.Time // when the server accepted it (before it answered 250)
 
 	// Parsed from Raw (best effort; Header is nil if Raw is not a message).
 	Header  mail.Header
@@ -120,6 +121,25 @@ type Server struct {
 	notify   chan struct{} // closed and replaced whenever messages or rejected change
 	failNext *failure
 	rejectTo map[string]*smtp.SMTPError
+	// rejectedTo counts the RCPT TO refusals per address (RejectRecipient).
+	rejectedTo map[string]int
+	window     *window
+}
+
+// Reply is one programmed SMTP answer: the reply code, an optional enhanced
+// status code ("4.7.1") and the text, given at a stage of the transaction.
+type Reply struct {
+	Stage    Stage
+	Code     int
+	Enhanced string
+	Message  string
+}
+
+// window is a time span during which every message fails.
+type window struct {
+	until   time.Time
+	replies []*failure // stage and reply; n is not used
+	next    int
 }
 
 type failure struct {
@@ -132,9 +152,10 @@ type failure struct {
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	s := &Server{
-		notify:   make(chan struct{}),
-		rejectTo: map[string]*smtp.SMTPError{},
-		served:   make(chan struct{}),
+		notify:     make(chan struct{}),
+		rejectTo:   map[string]*smtp.SMTPError{},
+		rejectedTo: map[string]int{},
+		served:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(&s.opts)
@@ -299,6 +320,40 @@ func (s *Server) FailNextAt(stage Stage, n int, code int, enhanced string, msg s
 	s.failNext = &failure{stage: stage, n: n, err: smtpError(code, enhanced, msg)}
 }
 
+// FailFor makes every message fail for the next d, as a provider in trouble
+// does (421 "service not available, closing channel", 451 "local error,
+// try again later"): each transaction gets the next of replies in turn, at
+// that reply's stage. For example
+//
+//	srv.FailFor(30*time.Second,
+//		smtptest.Reply{Stage: smtptest.StageMail, Code: 421, Enhanced: "4.3.2", Message: "service not available"},
+//		smtptest.Reply{Stage: smtptest.StageData, Code: 451, Enhanced: "4.3.0", Message: "try again later"})
+//
+// The failures count as Rejected. FailFor replaces an earlier window;
+// RejectRecipient answers before it.
+func (s *Server) FailFor(d time.Duration, replies ...Reply) {
+	w := &window{until: time.Now().Add(d)}
+	for _, r := range replies {
+		w.replies = append(w.replies, &failure{stage: r.Stage, err: smtpError(r.Code, r.Enhanced, r.Message)})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(w.replies) == 0 {
+		s.window = nil
+		return
+	}
+	s.window = w
+}
+
+// RejectedRecipient is the number of times RCPT TO for addr was refused by
+// RejectRecipient: how often a client tried a recipient it was told is
+// permanently unavailable.
+func (s *Server) RejectedRecipient(addr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejectedTo[strings.ToLower(addr)]
+}
+
 // RejectRecipient makes RCPT TO for addr (case-insensitive) always fail with
 // code and msg, e.g. RejectRecipient("kim@example.com", 550, "5.1.1 user
 // unknown"); a leading enhanced status code in msg is sent as such.
@@ -359,6 +414,36 @@ func (s *Server) rejectRecipient(addr string) error {
 	if !ok {
 		return nil
 	}
+	s.rejectedTo[strings.ToLower(addr)]++
+	s.rejectedLocked()
+	return err
+}
+
+// windowFailure picks the failure for a transaction starting now, if a
+// FailFor window is open. A failure at MAIL counts as rejected here; later
+// stages count when they answer (see reject).
+func (s *Server) windowFailure() *failure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.window
+	if w == nil {
+		return nil
+	}
+	if !time.Now().Before(w.until) {
+		s.window = nil
+		return nil
+	}
+	f := w.replies[w.next%len(w.replies)]
+	w.next++
+	if f.stage == StageMail {
+		s.rejectedLocked()
+	}
+	return f
+}
+
+func (s *Server) reject(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.rejectedLocked()
 	return err
 }
@@ -388,7 +473,8 @@ type session struct {
 	authed   bool
 	from     string
 	to       []string
-	rejected bool // this transaction already counted as rejected
+	rejected bool     // this transaction already counted as rejected
+	pending  *failure // a FailFor failure due at a later stage of this transaction
 }
 
 var errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
@@ -420,6 +506,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.opts.auth && !ss.authed {
 		return errAuthRequired
 	}
+	if f := ss.s.windowFailure(); f != nil {
+		if f.stage == StageMail {
+			return f.err
+		}
+		ss.pending = f
+	}
 	if err := ss.s.takeFailure(StageMail); err != nil {
 		return err
 	}
@@ -430,6 +522,10 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := ss.s.rejectRecipient(to); err != nil {
 		return err
+	}
+	if ss.pending != nil && ss.pending.stage == StageRcpt && !ss.rejected {
+		ss.rejected = true
+		return ss.s.reject(ss.pending.err)
 	}
 	if !ss.rejected {
 		if err := ss.s.takeFailure(StageRcpt); err != nil {
@@ -449,17 +545,21 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.s.opts.latency > 0 {
 		time.Sleep(ss.s.opts.latency)
 	}
+	if ss.pending != nil && ss.pending.stage == StageData {
+		return ss.s.reject(ss.pending.err)
+	}
 	if err := ss.s.takeFailure(StageData); err != nil {
 		return err
 	}
 	m := parseMessage(raw)
 	m.From, m.To = ss.from, append([]string(nil), ss.to...)
+	m.Received = time.Now()
 	ss.s.record(m)
 	return nil
 }
 
 func (ss *session) Reset() {
-	ss.from, ss.to, ss.rejected = "", nil, false
+	ss.from, ss.to, ss.rejected, ss.pending = "", nil, false, nil
 }
 
 func (ss *session) Logout() error { return nil }

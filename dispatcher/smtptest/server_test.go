@@ -184,3 +184,41 @@ func TestServerDropAndClose(t *testing.T) {
 		t.Error("Dial after Close succeeded")
 	}
 }
+
+func TestServerFailFor(t *testing.T) {
+	srv := smtptest.NewServer(t)
+	send := func(to string) error {
+		return smtp.SendMail(srv.Addr(), nil, "noreply@shop.example", []string{to}, []byte("Subject: x\r\n\r\nx\r\n"))
+	}
+	srv.RejectRecipient("gone@example.com", 550, "5.1.1 mailbox unavailable")
+	srv.FailFor(300*time.Millisecond,
+		smtptest.Reply{Stage: smtptest.StageMail, Code: 421, Enhanced: "4.3.2", Message: "closing"},
+		smtptest.Reply{Stage: smtptest.StageRcpt, Code: 451, Enhanced: "4.7.1", Message: "greylisted"},
+		smtptest.Reply{Stage: smtptest.StageData, Code: 451, Enhanced: "4.3.0", Message: "local error"})
+	for _, want := range []struct {
+		code int
+		msg  string
+	}{{421, "4.3.2 closing"}, {451, "4.7.1 greylisted"}, {451, "4.3.0 local error"}, {421, "4.3.2 closing"}} {
+		var te *textproto.Error
+		if err := send("kim@example.com"); !errors.As(err, &te) || te.Code != want.code || te.Msg != want.msg {
+			t.Errorf("err = %v, want %d %s", err, want.code, want.msg)
+		}
+	}
+	// RejectRecipient answers first, also inside the window.
+	if err := send("gone@example.com"); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Errorf("err = %v, want 550", err)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if err := send("kim@example.com"); err != nil {
+		t.Errorf("after the window: %v, want it delivered", err)
+	}
+	if err := send("gone@example.com"); err == nil {
+		t.Error("the rejected recipient was accepted after the window")
+	}
+	if n, r, g := len(srv.Messages()), srv.Rejected(), srv.RejectedRecipient("GONE@example.com"); n != 1 || g != 2 || r < 6 {
+		t.Errorf("Messages %d, Rejected %d, RejectedRecipient %d; want 1, at least 6, 2", n, r, g)
+	}
+	if m := srv.Messages()[0]; m.Received.IsZero() || time.Since(m.Received) > time.Minute {
+		t.Errorf("Received = %v", m.Received)
+	}
+}

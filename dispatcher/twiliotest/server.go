@@ -24,7 +24,8 @@ import (
 // Message is one message the server accepted.
 type Message struct {
 	To, From, Body string
-	SID            string // "SM" + 32 hex digits, as returned to the client
+	SID            string    // "SM" + 32 hex digits, as returned to the client
+	Received       time.Time // when the server accepted it (before it answered)
 }
 
 // Server is a fake Twilio Messages API on httptest. All methods are safe for
@@ -39,7 +40,24 @@ type Server struct {
 	notify   chan struct{}
 	failNext *failure
 	reject   map[string]apiError
+	rejected map[string]int // requests refused by RejectNumber, per number
+	window   *window
 	latency  time.Duration
+}
+
+// Failure is one programmed error answer: the HTTP status, Twilio's error
+// code, and a Retry-After header when RetryAfter is not empty.
+type Failure struct {
+	Status     int
+	Code       int
+	RetryAfter string
+}
+
+// window is a time span during which every message fails.
+type window struct {
+	until    time.Time
+	failures []Failure
+	next     int
 }
 
 type failure struct {
@@ -65,6 +83,7 @@ func NewServer(tb testing.TB, accountSID, authToken string) *Server {
 		authToken:  authToken,
 		notify:     make(chan struct{}),
 		reject:     map[string]apiError{},
+		rejected:   map[string]int{},
 	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	tb.Cleanup(s.ts.Close)
@@ -131,6 +150,33 @@ func (s *Server) RejectNumber(to string, httpStatus, twilioCode int, message str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reject[to] = apiError{Code: twilioCode, Message: message, Status: httpStatus}
+}
+
+// FailFor makes every well-formed, authenticated request fail for the next
+// d, as an API in trouble does: each request gets the next of failures in
+// turn. For example
+//
+//	srv.FailFor(30*time.Second,
+//		twiliotest.Failure{Status: 500, Code: 20500},
+//		twiliotest.Failure{Status: 429, Code: 20429, RetryAfter: "2"})
+//
+// RejectNumber answers before it; FailFor replaces an earlier window.
+func (s *Server) FailFor(d time.Duration, failures ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(failures) == 0 {
+		s.window = nil
+		return
+	}
+	s.window = &window{until: time.Now().Add(d), failures: append([]Failure(nil), failures...)}
+}
+
+// RejectedNumber is the number of requests for to that RejectNumber
+// refused: how often a client tried a number it was told is invalid.
+func (s *Server) RejectedNumber(to string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected[to]
 }
 
 // SetLatency delays every answer by d (for client timeouts).
@@ -203,9 +249,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	if rej, ok := s.reject[to]; ok {
+		s.rejected[to]++
 		s.mu.Unlock()
 		writeError(w, rej.Status, rej.Code, rej.Message)
 		return
+	}
+	if win := s.window; win != nil {
+		if time.Now().Before(win.until) {
+			f := win.failures[win.next%len(win.failures)]
+			win.next++
+			s.mu.Unlock()
+			if f.RetryAfter != "" {
+				w.Header().Set("Retry-After", f.RetryAfter)
+			}
+			writeError(w, f.Status, f.Code, http.StatusText(f.Status))
+			return
+		}
+		s.window = nil
 	}
 	if f := s.failNext; f != nil && f.n > 0 {
 		f.n--
@@ -219,7 +279,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, f.status, f.code, http.StatusText(f.status))
 		return
 	}
-	m := Message{To: to, From: from, Body: body, SID: newSID()}
+	m := Message{To: to, From: from, Body: body, SID: newSID(), Received: time.Now()}
 	s.messages = append(s.messages, m)
 	close(s.notify)
 	s.notify = make(chan struct{})

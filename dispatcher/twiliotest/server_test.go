@@ -107,3 +107,33 @@ func TestSegments(t *testing.T) {
 		}
 	}
 }
+
+func TestServerFailFor(t *testing.T) {
+	messages := "/2010-04-01/Accounts/" + sid + "/Messages.json"
+	form := func(to string) url.Values {
+		return url.Values{"To": {to}, "From": {"+15005550006"}, "Body": {"hello"}}
+	}
+	srv := twiliotest.NewServer(t, sid, token)
+	srv.RejectNumber("+15005550001", 400, 21211, "The 'To' number is not a valid phone number.")
+	srv.FailFor(300*time.Millisecond,
+		twiliotest.Failure{Status: 500, Code: 20500},
+		twiliotest.Failure{Status: 429, Code: 20429, RetryAfter: "2"})
+	for _, want := range []float64{500, 429, 500} {
+		if status, body := post(t, srv, messages, sid, token, form("+4915112345678")); float64(status) != want || body["status"] != want {
+			t.Errorf("status = %d (%v), want %v", status, body, want)
+		}
+	}
+	if status, body := post(t, srv, messages, sid, token, form("+15005550001")); status != 400 || body["code"] != float64(21211) {
+		t.Errorf("rejected number inside the window: %d %v, want 400 21211", status, body)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if status, body := post(t, srv, messages, sid, token, form("+4915112345678")); status != 201 {
+		t.Errorf("after the window: %d %v, want 201", status, body)
+	}
+	if n, r := len(srv.Messages()), srv.RejectedNumber("+15005550001"); n != 1 || r != 1 {
+		t.Errorf("Messages %d, RejectedNumber %d; want 1 and 1", n, r)
+	}
+	if m := srv.Messages()[0]; m.Received.IsZero() {
+		t.Error("Received not set")
+	}
+}

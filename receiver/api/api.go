@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -31,8 +32,11 @@ type Config struct {
 	Carriers *carrier.Catalog
 	// MaxRecipients per channel and tracking; 0 means DefaultMaxRecipients.
 	MaxRecipients int
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// DeadLetters re-runs failed notifications (POST
+	// /trackings/{id}/deliveries/retry); nil answers that route 501.
+	DeadLetters DeadLetters
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // API serves the AfterShip-compatible endpoints. Routes are wired in
@@ -42,6 +46,7 @@ type API struct {
 	store    *tracking.Store
 	carriers *carrier.Catalog
 	max      int
+	dead     DeadLetters
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -63,29 +68,52 @@ func New(cfg Config) (*API, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &API{store: cfg.Store, carriers: cfg.Carriers, max: cfg.MaxRecipients, log: cfg.Logger, now: cfg.Now}, nil
+	return &API{store: cfg.Store, carriers: cfg.Carriers, max: cfg.MaxRecipients, dead: cfg.DeadLetters, log: cfg.Logger, now: cfg.Now}, nil
 }
 
 // decode reads a bounded JSON body into v, mapping failures to AfterShip's
-// codes: 4001 for invalid JSON, 4008 for a value of the wrong type.
+// codes: 413 for a body over MaxBodyBytes, 4001 for invalid JSON, 4008 for
+// a value of the wrong type.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// readBody reads the request body, at most MaxBodyBytes of it.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return errTooLarge()
+			return nil, errTooLarge()
 		}
-		return errBadRequest("The request body could not be read.")
+		return nil, errBadRequest("The request body could not be read.")
 	}
+	return body, nil
+}
+
+// decodeJSON parses body into v. It is the pure half of decode, which the
+// parse functions of each endpoint (and their fuzz targets) build on.
+func decodeJSON(body []byte, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errInvalidJSON("The body is empty.")
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD.
+		return errInvalidJSON("The body is not valid UTF-8 (byte " + itoa(int64(badUTF8(body))) + ").")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &se):
-			return errInvalidJSON("Syntax error at byte " + itoa(se.Offset) + ".")
+			// The reason names what went wrong without echoing the body:
+			// "invalid character 'x' after top-level value", "exceeded
+			// max depth", ...
+			return errInvalidJSON("Syntax error at byte " + itoa(se.Offset) + ": " + se.Error() + ".")
 		case errors.As(err, &te) && te.Field != "":
 			field := te.Field[strings.LastIndexByte(te.Field, '.')+1:]
 			return &Error{400, 4008, "BadRequest", fmt.Sprintf("The value of `%s` is invalid: a JSON %s where %s is expected.", field, te.Value, jsonKind(te.Type))}
@@ -96,6 +124,18 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return errInvalidJSON(err.Error())
 	}
 	return nil
+}
+
+// badUTF8 is the offset of the first byte of b that is not UTF-8.
+func badUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // jsonKind names a Go type the way a JSON client thinks of it.

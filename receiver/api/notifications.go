@@ -50,23 +50,18 @@ func (a *API) changeNotification(w http.ResponseWriter, r *http.Request, add boo
 		writeError(w, err)
 		return
 	}
-	var body notificationBody
-	if err := decode(w, r, &body); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if body.Notification == nil {
-		writeError(w, errNotificationRequired())
-		return
-	}
-	in := body.Notification
-	emails, err := normalizeEmails("emails", in.Emails)
+	emails, phones, err := parseNotification(body)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	t, err := a.store.Update(r.Context(), id, func(t *tracking.Tracking) error {
-		smses, err := normalizePhones("smses", in.Smses, t.DestinationCountry)
+		smses, err := normalizePhones("smses", phones, t.DestinationCountry)
 		if err != nil {
 			return err
 		}
@@ -91,6 +86,24 @@ func (a *API) changeNotification(w http.ResponseWriter, r *http.Request, add boo
 		return
 	}
 	writeData(w, http.StatusOK, notificationOf(t))
+}
+
+// parseNotification decodes a notification body: the emails, validated, and
+// the phone numbers as given (a national number is read with the
+// tracking's country, inside the update). Every error is an *Error.
+func parseNotification(body []byte) (emails []string, phones contact.List, err error) {
+	var b notificationBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, nil, err
+	}
+	if b.Notification == nil {
+		return nil, nil, errNotificationRequired()
+	}
+	emails, err = normalizeEmails("emails", b.Notification.Emails)
+	if err != nil {
+		return nil, nil, err
+	}
+	return emails, b.Notification.Smses, nil
 }
 
 func union(have, add []string) []string {

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/trackhook/trackhook/receiver/contact"
 )
@@ -50,10 +51,15 @@ func (a *API) checkMax(field string, list []string) error {
 	return nil
 }
 
-// clipValue keeps error messages bounded when the input is huge.
+// clipValue keeps error messages bounded when the input is huge. It cuts
+// on a rune boundary, so the message stays valid UTF-8.
 func clipValue(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "…"
+	if len(s) <= 100 {
+		return s
 	}
-	return s
+	n := 100
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -50,21 +50,12 @@ func (a *API) RemoveSuppressions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) changeSuppressions(w http.ResponseWriter, r *http.Request, add bool) {
-	var body suppressionBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, err)
-		return
-	}
-	if body.Suppression == nil {
-		writeError(w, errFieldRequired("suppression"))
-		return
-	}
-	emails, err := normalizeEmails("emails", body.Suppression.Emails)
+	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	smses, err := normalizePhones("smses", body.Suppression.Smses, "")
+	emails, smses, err := parseSuppression(body)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -86,4 +77,24 @@ func (a *API) changeSuppressions(w http.ResponseWriter, r *http.Request, add boo
 		}
 	}
 	a.ListSuppressions(w, r)
+}
+
+// parseSuppression decodes and validates a suppression body: the emails and
+// the phone numbers (E.164, since a suppression belongs to no tracking and
+// so to no country). Every error is an *Error.
+func parseSuppression(body []byte) (emails, smses []string, err error) {
+	var b suppressionBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, nil, err
+	}
+	if b.Suppression == nil {
+		return nil, nil, errFieldRequired("suppression")
+	}
+	if emails, err = normalizeEmails("emails", b.Suppression.Emails); err != nil {
+		return nil, nil, err
+	}
+	if smses, err = normalizePhones("smses", b.Suppression.Smses, ""); err != nil {
+		return nil, nil, err
+	}
+	return emails, smses, nil
 }

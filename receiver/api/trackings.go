@@ -2,11 +2,15 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
@@ -48,7 +52,7 @@ func (a *API) apply(t *tracking.Tracking, in *trackingInput) error {
 			return nil
 		}
 		v := strings.TrimSpace(*src)
-		if len(v) > maxText || strings.ContainsAny(v, "\x00\r\n") {
+		if utf8.RuneCountInString(v) > maxText || strings.ContainsAny(v, "\x00\r\n") {
 			return errInvalidValue(field, clipValue(v), "at most 500 characters on one line")
 		}
 		*dst = v
@@ -67,8 +71,8 @@ func (a *API) apply(t *tracking.Tracking, in *trackingInput) error {
 		}
 	}
 	if in.Note != nil {
-		if len(*in.Note) > 5000 || strings.ContainsRune(*in.Note, 0) {
-			return errInvalidValue("note", clipValue(*in.Note), "at most 5000 characters")
+		if utf8.RuneCountInString(*in.Note) > 5000 || strings.ContainsRune(*in.Note, 0) {
+			return errInvalidValue("note", clipValue(*in.Note), "at most 5000 characters, no NUL")
 		}
 		next.Note = *in.Note
 	}
@@ -92,11 +96,12 @@ func (a *API) apply(t *tracking.Tracking, in *trackingInput) error {
 	}
 	if in.CustomFields != nil {
 		if len(in.CustomFields) > 50 {
-			return errInvalidValue("custom_fields", "", "at most 50 fields")
+			return &Error{400, 4008, "BadRequest", fmt.Sprintf("The value of `custom_fields` is invalid: %d fields, at most 50.", len(in.CustomFields))}
 		}
 		for k, v := range in.CustomFields {
-			if len(k) > 100 || len(v) > maxText {
-				return errInvalidValue("custom_fields."+clipValue(k), clipValue(v), "keys up to 100 and values up to 500 characters")
+			if utf8.RuneCountInString(k) > 100 || utf8.RuneCountInString(v) > maxText ||
+				strings.ContainsFunc(k, unicode.IsControl) || strings.ContainsRune(v, 0) {
+				return errInvalidValue("custom_fields."+clipValue(k), clipValue(v), "keys up to 100 characters on one line, values up to 500 characters without NUL")
 			}
 		}
 		next.CustomFields = in.CustomFields
@@ -151,36 +156,13 @@ func readmitted(optedOut, emails, smses []string) []string {
 
 // CreateTracking is POST /trackings.
 func (a *API) CreateTracking(w http.ResponseWriter, r *http.Request) {
-	var body trackingBody
-	if err := decode(w, r, &body); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	in := body.Tracking
-	if in == nil {
-		writeError(w, errTrackingRequired())
-		return
-	}
-	if in.TrackingNumber == nil || strings.TrimSpace(*in.TrackingNumber) == "" {
-		writeError(w, errNumberRequired())
-		return
-	}
-	number := strings.TrimSpace(*in.TrackingNumber)
-	if len(number) > 100 || strings.ContainsFunc(number, func(r rune) bool { return r < ' ' || r == 0x7f || r == '/' }) {
-		writeError(w, &Error{400, 4005, "BadRequest", "The value of `tracking_number` is invalid."})
-		return
-	}
-	if in.Slug == nil || strings.TrimSpace(*in.Slug) == "" {
-		writeError(w, &Error{400, 4012, "BadRequest", "Cannot detect courier: `slug` is required."})
-		return
-	}
-	slug := a.carriers.Normalize(*in.Slug)
-	if !slugRe.MatchString(slug) {
-		writeError(w, errInvalidSlug(*in.Slug))
-		return
-	}
-	t := tracking.Tracking{Slug: slug, TrackingNumber: number, Source: "api"}
-	if err := a.apply(&t, in); err != nil {
+	t, err := a.parseCreate(body)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
@@ -190,6 +172,38 @@ func (a *API) CreateTracking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.write(w, http.StatusCreated, 201, map[string]any{"tracking": a.toJSON(created)})
+}
+
+// parseCreate decodes and validates a create body into the tracking to
+// store. Every error is an *Error.
+func (a *API) parseCreate(body []byte) (tracking.Tracking, error) {
+	var b trackingBody
+	if err := decodeJSON(body, &b); err != nil {
+		return tracking.Tracking{}, err
+	}
+	in := b.Tracking
+	if in == nil {
+		return tracking.Tracking{}, errTrackingRequired()
+	}
+	if in.TrackingNumber == nil || strings.TrimSpace(*in.TrackingNumber) == "" {
+		return tracking.Tracking{}, errNumberRequired()
+	}
+	number := strings.TrimSpace(*in.TrackingNumber)
+	if len(number) > 100 || strings.ContainsFunc(number, func(r rune) bool { return r < ' ' || r == 0x7f || r == '/' }) {
+		return tracking.Tracking{}, &Error{400, 4005, "BadRequest", "The value of `tracking_number` is invalid."}
+	}
+	if in.Slug == nil || strings.TrimSpace(*in.Slug) == "" {
+		return tracking.Tracking{}, &Error{400, 4012, "BadRequest", "Cannot detect courier: `slug` is required."}
+	}
+	slug := a.carriers.Normalize(*in.Slug)
+	if !slugRe.MatchString(slug) {
+		return tracking.Tracking{}, errInvalidSlug(clipValue(*in.Slug))
+	}
+	t := tracking.Tracking{Slug: slug, TrackingNumber: number, Source: "api"}
+	if err := a.apply(&t, in); err != nil {
+		return tracking.Tracking{}, err
+	}
+	return t, nil
 }
 
 // GetTracking is GET /trackings/{id} and /trackings/{slug}/{tracking_number}.
@@ -214,23 +228,38 @@ func (a *API) UpdateTracking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var body trackingBody
-	if err := decode(w, r, &body); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if body.Tracking == nil {
-		writeError(w, errTrackingRequired())
+	in, err := parseUpdate(body)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
-	in := body.Tracking
-	in.TrackingNumber, in.Slug = nil, nil // the key of a tracking never changes
 	t, err := a.store.Update(r.Context(), id, func(t *tracking.Tracking) error { return a.apply(t, in) })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	writeData(w, http.StatusOK, map[string]any{"tracking": a.toJSON(t)})
+}
+
+// parseUpdate decodes an update body. Its values are validated by apply,
+// against the stored tracking (a national phone number needs the
+// tracking's country). Every error is an *Error.
+func parseUpdate(body []byte) (*trackingInput, error) {
+	var b trackingBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	if b.Tracking == nil {
+		return nil, errTrackingRequired()
+	}
+	in := b.Tracking
+	in.TrackingNumber, in.Slug = nil, nil // the key of a tracking never changes
+	return in, nil
 }
 
 // DeleteTracking is DELETE /trackings/{id} and /trackings/{slug}/{tracking_number}.
@@ -256,55 +285,14 @@ func (a *API) DeleteTracking(w http.ResponseWriter, r *http.Request) {
 // filters page, limit (≤ 200), keyword, slug, tag, tracking_numbers,
 // created_at_min and created_at_max.
 func (a *API) ListTrackings(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	lq := tracking.ListQuery{Page: 1, Limit: 100, Keyword: q.Get("keyword")}
-	for _, p := range []struct {
-		name string
-		dst  *int
-		max  int
-	}{{"page", &lq.Page, 1 << 20}, {"limit", &lq.Limit, 200}} {
-		if v := q.Get(p.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > p.max {
-				writeError(w, errInvalidValue(p.name, clipValue(v), "a whole number from 1 to "+strconv.Itoa(p.max)))
-				return
-			}
-			*p.dst = n
-		}
-	}
-	for _, s := range splitComma(q.Get("slug")) {
-		lq.Slugs = append(lq.Slugs, a.carriers.Normalize(s))
-	}
-	for _, s := range splitComma(q.Get("tag")) {
-		st, err := tracking.ParseStatus(s)
-		if err != nil {
-			writeError(w, errInvalidValue("tag", clipValue(s), "not a delivery status"))
-			return
-		}
-		lq.Tags = append(lq.Tags, st)
-	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"created_at_min", &lq.CreatedAfter}, {"created_at_max", &lq.CreatedUntil}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, errInvalidValue(p.name, clipValue(v), "an ISO 8601 date-time like 2026-11-01T00:00:00Z"))
-				return
-			}
-			*p.dst = t
-		}
-	}
-	numbers := splitComma(q.Get("tracking_numbers"))
-	if len(numbers) > 50 {
-		writeError(w, errInvalidValue("tracking_numbers", "", "at most 50"))
+	lq, numbers, err := a.parseListQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	var (
 		list  []tracking.Tracking
 		total int
-		err   error
 	)
 	if len(numbers) > 0 {
 		list, total, err = a.byNumbers(r, numbers, lq)
@@ -324,6 +312,58 @@ func (a *API) ListTrackings(w http.ResponseWriter, r *http.Request) {
 		data["keyword"] = lq.Keyword
 	}
 	writeData(w, http.StatusOK, data)
+}
+
+// maxKeyword bounds the keyword filter: no field it searches is longer.
+const maxKeyword = maxText
+
+// parseListQuery validates the filters of GET /trackings and returns the
+// store query and the tracking_numbers filter. Every error is an *Error.
+func (a *API) parseListQuery(q url.Values) (tracking.ListQuery, []string, error) {
+	lq := tracking.ListQuery{Page: 1, Limit: 100, Keyword: q.Get("keyword")}
+	if len(lq.Keyword) > maxKeyword || strings.ContainsFunc(lq.Keyword, unicode.IsControl) {
+		return lq, nil, errInvalidValue("keyword", clipValue(lq.Keyword), "at most 500 characters on one line")
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"page", &lq.Page, 1 << 20}, {"limit", &lq.Limit, 200}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > p.max {
+				return lq, nil, errInvalidValue(p.name, clipValue(v), "a whole number from 1 to "+strconv.Itoa(p.max))
+			}
+			*p.dst = n
+		}
+	}
+	for _, s := range splitComma(q.Get("slug")) {
+		lq.Slugs = append(lq.Slugs, a.carriers.Normalize(s))
+	}
+	for _, s := range splitComma(q.Get("tag")) {
+		st, err := tracking.ParseStatus(s)
+		if err != nil {
+			return lq, nil, errInvalidValue("tag", clipValue(s), "not a delivery status")
+		}
+		lq.Tags = append(lq.Tags, st)
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"created_at_min", &lq.CreatedAfter}, {"created_at_max", &lq.CreatedUntil}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return lq, nil, errInvalidValue(p.name, clipValue(v), "an ISO 8601 date-time like 2026-11-01T00:00:00Z")
+			}
+			*p.dst = t
+		}
+	}
+	numbers := splitComma(q.Get("tracking_numbers"))
+	if len(numbers) > 50 {
+		return lq, nil, &Error{400, 4008, "BadRequest", fmt.Sprintf("The value of `tracking_numbers` is invalid: %d tracking numbers, at most 50.", len(numbers))}
+	}
+	return lq, numbers, nil
 }
 
 // byNumbers lists the trackings with the given numbers (any carrier).

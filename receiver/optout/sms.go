@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trackhook/trackhook/dispatcher/redact"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -98,6 +100,12 @@ func (h *Handler) twilioInbound(w http.ResponseWriter, r *http.Request) {
 	from := strings.TrimSpace(params.Get("From"))
 	if from == "" || len(from) > maxFromLen {
 		http.Error(w, "From is missing or too long", http.StatusBadRequest)
+		return
+	}
+	if !utf8.ValidString(from) || strings.ContainsFunc(from, unicode.IsControl) {
+		// Not what Twilio sends; it would be stored as a suppression that
+		// matches no recipient, and would reach the logs as it is.
+		http.Error(w, "From contains control characters or invalid UTF-8", http.StatusBadRequest)
 		return
 	}
 	sid := params.Get("MessageSid")

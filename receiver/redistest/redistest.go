@@ -1,7 +1,8 @@
 // Package redistest starts a real redis-server for tests, on a free
-// loopback port, with its data in a temporary directory. Tests can stop it
-// and start it again on the same port and data, to see what clients do while
-// Redis is down.
+// loopback port, with its data in a temporary directory and the append-only
+// file on. Tests can stop it (or kill it) and start it again on the same port
+// and data, to see what clients do while Redis is down. Extra redis-server
+// arguments go to Start, e.g. Start(t, "--appendfsync", "always").
 package redistest
 
 import (
@@ -125,7 +126,25 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart starts Redis again on the same port and data after Stop.
+// Kill ends redis-server with SIGKILL, as a crash or the OOM killer would:
+// no shutdown and no final flush, so what survives is what the append-only
+// file already holds (every acknowledged write when the server was started
+// with "--appendfsync", "always"). Restart brings it back on the same port
+// and data.
+func (s *Server) Kill() { s.kill() }
+
+// Pid is the process id of the running redis-server, 0 while it is stopped.
+func (s *Server) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// Dir is the data directory (the append-only file lives here).
+func (s *Server) Dir() string { return s.dir }
+
+// Restart starts Redis again on the same port and data after Stop or Kill.
 func (s *Server) Restart() {
 	s.tb.Helper()
 	if s.cmd != nil {

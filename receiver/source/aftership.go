@@ -3,9 +3,11 @@ package source
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/contact"
@@ -64,24 +66,37 @@ type asCheckpoint struct {
 
 // Decode implements Adapter.
 func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var w asWebhook
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {
 		return nil, jsonError(err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 	if w.Msg == nil {
 		return nil, malformed("msg (the tracking) is missing")
 	}
 	m := w.Msg
-	number := clip(string(m.TrackingNumber), 100)
+	number := strings.TrimSpace(string(m.TrackingNumber))
 	if number == "" {
 		return nil, malformed("msg.tracking_number is required")
 	}
 	if strings.TrimSpace(m.Slug) == "" {
 		return nil, malformed("msg.slug is required")
+	}
+	if err := w.check(); err != nil {
+		return nil, err
+	}
+	if strings.ContainsFunc(number, unicode.IsControl) {
+		return nil, malformed("msg.tracking_number contains a control character")
+	}
+	slug := a.Carriers.Normalize(m.Slug)
+	if !slugShape.MatchString(slug) {
+		return nil, malformed("msg.slug %q is not a carrier slug (lower-case letters, digits and dashes)", slug)
 	}
 	country := firstNonEmpty(m.DestinationCountryISO3, m.DestinationCountryRegion)
 	emails, smses := recipients(append(m.Emails, m.SubscribedEmails...), append(m.SMSes, m.SubscribedSMSes...), country)
@@ -89,7 +104,7 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 	ev := tracking.Event{
 		Source:             "aftership",
 		EventID:            clip(w.EventID, 100),
-		Slug:               a.Carriers.Normalize(m.Slug),
+		Slug:               slug,
 		TrackingNumber:     number,
 		Status:             afterShipStatus(m.Tag, m.Subtag),
 		Subtag:             clip(m.Subtag, 64),
@@ -130,7 +145,64 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = ev.SentAt
 	}
-	return []tracking.Event{ev}, nil
+	return checkEvents([]tracking.Event{ev})
+}
+
+// check refuses what no real AfterShip payload carries: a NUL or a line
+// break in a one-line field, a value past the hard limits, subscriber lists
+// and checkpoint arrays far longer than any parcel's. The error names the
+// field, so whoever reads the sender's delivery log can find it.
+func (w *asWebhook) check() error {
+	m := w.Msg
+	for _, f := range []struct {
+		path string
+		v    string
+		max  int
+	}{
+		{"event_id", w.EventID, maxFieldLen},
+		{"msg.id", string(m.ID), maxFieldLen},
+		{"msg.tracking_number", strings.TrimSpace(string(m.TrackingNumber)), maxNumberLen},
+		{"msg.slug", strings.TrimSpace(m.Slug), maxSlugLen},
+		{"msg.tag", m.Tag, maxFieldLen},
+		{"msg.subtag", m.Subtag, maxFieldLen},
+		{"msg.title", m.Title, maxFieldLen},
+		{"msg.order_id", string(m.OrderID), maxFieldLen},
+		{"msg.order_number", string(m.OrderNumber), maxFieldLen},
+		{"msg.customer_name", m.CustomerName, maxFieldLen},
+		{"msg.language", m.Language, maxFieldLen},
+		{"msg.destination_country_iso3", m.DestinationCountryISO3, maxFieldLen},
+		{"msg.destination_country_region", m.DestinationCountryRegion, maxFieldLen},
+	} {
+		if err := oneLine(f.path, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if err := freeText("msg.subtag_message", m.SubtagMessage, maxFieldLen); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		path string
+		list []string
+	}{{"msg.emails", m.Emails}, {"msg.smses", m.SMSes}, {"msg.subscribed_emails", m.SubscribedEmails}, {"msg.subscribed_smses", m.SubscribedSMSes}} {
+		if err := listLen(l.path, l.list); err != nil {
+			return err
+		}
+	}
+	if len(m.Checkpoints) > maxCheckpoints {
+		return malformed("msg.checkpoints has %d entries, at most %d", len(m.Checkpoints), maxCheckpoints)
+	}
+	for i, c := range m.Checkpoints {
+		for _, f := range []struct{ name, v string }{
+			{"checkpoint_time", c.CheckpointTime}, {"message", c.Message}, {"location", c.Location}, {"city", c.City},
+			{"state", c.State}, {"zip", c.Zip}, {"postal_code", c.PostalCode}, {"country_iso3", c.CountryISO3},
+			{"country_region", c.CountryRegion}, {"tag", c.Tag}, {"subtag", c.Subtag}, {"subtag_message", c.SubtagMessage},
+		} {
+			if err := freeText(fmt.Sprintf("msg.checkpoints[%d].%s", i, f.name), f.v, maxFieldLen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // afterShipStatus maps a tag, falling back to the subtag's prefix

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -151,6 +152,29 @@ func TestAfterShipDecodeForms(t *testing.T) {
 		{name: "no slug", body: []byte(`{"msg":{"tracking_number":"1"}}`), err: "slug"},
 		{name: "trailing data", body: []byte(`{"msg":{"tracking_number":"1","slug":"ups"}} {}`), err: "trailing"},
 		{name: "array", body: []byte(`[]`), err: "JSON object"},
+		// Bad input: each is refused naming the field, never cut or dropped.
+		{name: "invalid UTF-8", body: base(`,"customer_name":"Ana ` + "\xff" + `"`), err: "not valid UTF-8 (byte"},
+		{name: "nested too deep", body: []byte(`{"msg":` + strings.Repeat("[", 100000)), err: "exceeded max depth"},
+		{name: "number of the wrong type", body: []byte(`{"msg":{"tracking_number":{},"slug":"ups"}}`), err: `field "msg.tracking_number": want a string`},
+		{name: "CRLF in customer name", body: base(`,"customer_name":"Ana\r\nBcc: x@evil.example"`), err: "msg.customer_name contains a line break"},
+		{name: "LF in title", body: base(`,"title":"Order\nBcc: x@evil.example"`), err: "msg.title contains a line break"},
+		{name: "CRLF in order number", body: base(`,"order_number":"1\r\nBcc: x@evil.example"`), err: "msg.order_number contains a line break"},
+		{name: "CRLF in tracking number", body: []byte(`{"msg":{"tracking_number":"1Z\r\nBcc: x","slug":"ups"}}`), err: "msg.tracking_number contains a line break"},
+		{name: "CRLF in slug", body: []byte(`{"msg":{"tracking_number":"1Z","slug":"ups\r\nBcc: x"}}`), err: "msg.slug contains a line break"},
+		{name: "slug that is no slug", body: []byte(`{"msg":{"tracking_number":"1Z","slug":"<b>ups</b>"}}`), err: "is not a carrier slug"},
+		{name: "NUL in title", body: base(`,"title":"a\u0000b"`), err: "msg.title contains a NUL byte"},
+		{name: "NUL in a checkpoint message", body: base(`,"checkpoints":[{"message":"a\u0000b"}]`), err: "msg.checkpoints[0].message contains a NUL byte"},
+		{name: "CRLF in an email", body: base(`,"emails":["kim@example.com\r\nBcc: x@evil.example"]`), err: "msg.emails[0] contains a line break"},
+		{name: "10,000-character title", body: base(`,"title":"` + strings.Repeat("x", 10000) + `"`), err: "msg.title is 10000 bytes long, at most 2000"},
+		{name: "10,000-character tracking number", body: []byte(`{"msg":{"tracking_number":"` + strings.Repeat("1", 10000) + `","slug":"ups"}}`), err: "msg.tracking_number is 10000 bytes long, at most 100"},
+		{name: "100,000 emails", body: base(`,"emails":[` + strings.Repeat(`"a@b.cc",`, 99999) + `"a@b.cc"]`), err: "msg.emails has 100000 entries, at most 100"},
+		{name: "100,000 checkpoints", body: base(`,"checkpoints":[` + strings.Repeat(`{},`, 99999) + `{}]`), err: "msg.checkpoints has 100000 entries, at most 1000"},
+		{name: "multi-line checkpoint message kept", body: base(`,"checkpoints":[{"checkpoint_time":"2026-11-20T08:00:00Z","message":"Arrived\r\nat hub"}]`),
+			check: func(t *testing.T, e tracking.Event) {
+				if e.Checkpoints[0].Message != "Arrived\r\nat hub" {
+					t.Fatalf("message %q", e.Checkpoints[0].Message)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +231,14 @@ func FuzzAfterShipDecode(f *testing.F) {
 		for _, e := range evs {
 			if e.TrackingNumber == "" || e.Slug == "" {
 				t.Fatalf("event without key: %+v", e)
+			}
+			if len(e.TrackingNumber) > maxNumberLen || !slugShape.MatchString(e.Slug) {
+				t.Fatalf("number %q or slug %q past the limits", e.TrackingNumber, e.Slug)
+			}
+			for _, v := range []string{e.TrackingNumber, e.Slug, e.Title, e.CustomerName, e.OrderID, e.OrderNumber, e.Language, e.EventID} {
+				if strings.ContainsAny(v, "\x00\r\n") || !utf8.ValidString(v) {
+					t.Fatalf("one-line field %q has a NUL, a line break or invalid UTF-8", v)
+				}
 			}
 			for _, s := range e.SMSes {
 				if !strings.HasPrefix(s, "+") {

@@ -67,12 +67,15 @@ type epLocation struct {
 
 // Decode implements Adapter.
 func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var w epEventBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {
 		return nil, jsonError(err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 	switch d := strings.ToLower(strings.TrimSpace(w.Description)); d {
@@ -161,7 +164,7 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 	if ev.EventID == "" {
 		ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	}
-	return []tracking.Event{ev}, nil
+	return checkEvents([]tracking.Event{ev})
 }
 
 // easyPostStatus maps a Tracker's (or a tracking detail's) status and

@@ -93,12 +93,15 @@ type stAddress struct {
 
 // Decode implements Adapter.
 func (a SeventeenTrack) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var p stPush
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&p); err != nil {
 		return nil, tmFieldError("", err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 	if p.Event == nil || strings.TrimSpace(*p.Event) == "" {
@@ -139,7 +142,7 @@ func (a SeventeenTrack) Decode(body []byte, _ http.Header) ([]tracking.Event, er
 		}
 		events = append(events, ev)
 	}
-	return events, nil
+	return checkEvents(events)
 }
 
 func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {

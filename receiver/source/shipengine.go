@@ -67,12 +67,15 @@ func (e seEvent) time() time.Time {
 // Decode implements Adapter. h may carry x-shipengine-timestamp, which
 // becomes SentAt.
 func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var w seWebhook
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {
 		return nil, jsonError(err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 	switch rt := strings.TrimSpace(w.ResourceType); {
@@ -154,7 +157,7 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 		ev.OccurredAt = ev.SentAt
 	}
 	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus+"/"+clip(d.StatusDetailCode, 64), ev.OccurredAt)
-	return []tracking.Event{ev}, nil
+	return checkEvents([]tracking.Event{ev})
 }
 
 // seExceptionText is ShipEngine's exception_description, for exceptions only.

@@ -95,12 +95,15 @@ type stdCheckpoint struct {
 // Decode implements Adapter. h supplies webhook-id and webhook-timestamp;
 // without them EventID falls back to a Fingerprint.
 func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var b stdBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&b); err != nil {
 		return nil, tmFieldError("", err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 	if b.Type == nil || strings.TrimSpace(*b.Type) == "" {
@@ -219,7 +222,7 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 	if ev.EventID == "" {
 		ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	}
-	return []tracking.Event{ev}, nil
+	return checkEvents([]tracking.Event{ev})
 }
 
 // stdStatus parses a canonical tag and checks that subtag, if it names a

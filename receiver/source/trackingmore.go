@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,12 +90,15 @@ type tmCheckpoint struct {
 
 // Decode implements Adapter.
 func (a TrackingMore) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var b tmBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&b); err != nil {
 		return nil, tmFieldError("", err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 
@@ -143,7 +145,7 @@ func (a TrackingMore) Decode(body []byte, h http.Header) ([]tracking.Event, erro
 		}
 		events = append(events, ev)
 	}
-	return events, nil
+	return checkEvents(events)
 }
 
 func (a TrackingMore) event(t *tmTracking, field string, sentAt time.Time) (tracking.Event, error) {
@@ -280,28 +282,7 @@ func tmFieldError(field string, err error) error {
 	if path == "" {
 		return malformed("body must be a JSON object, got JSON %s", te.Value)
 	}
-	return malformed("field %q: want %s, got JSON %s", path, tmKind(te.Type), te.Value)
-}
-
-// tmKind names the JSON kind a Go type decodes from.
-func tmKind(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map, reflect.Pointer:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return "another type"
+	return malformed("field %q: want %s, got JSON %s", path, wantKind(te.Type), te.Value)
 }
 
 // tmRaw is TrackingMore's own status: "pickup/pickup002", or the status

@@ -273,12 +273,15 @@ func (w WooCommerce) Decode(body []byte, h http.Header) ([]tracking.Event, error
 		// order was deleted before the delivery ran).
 		return nil, nil
 	}
+	if err := utf8Body(body); err != nil {
+		return nil, err
+	}
 	var o wcOrder
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&o); err != nil {
 		return nil, jsonError(err)
 	}
-	if dec.More() {
+	if trailing(dec, body) {
 		return nil, malformed("trailing data after the JSON object")
 	}
 	if topic == "" && o.MetaData == nil && o.Shipments == nil {
@@ -303,7 +306,7 @@ func (w WooCommerce) Decode(body []byte, h http.Header) ([]tracking.Event, error
 	for _, ev := range w.gzdEvents(&o, base) {
 		add(ev)
 	}
-	return evs, nil
+	return checkEvents(evs)
 }
 
 // orderEvent is what every event of the order shares: the order, the

@@ -20,6 +20,11 @@ func outboxKey(id string) string { return keyPrefix + "{" + id + "}:outbox" }
 // sentKey is a set of notification keys whose message the provider accepted.
 func sentKey(id string) string { return keyPrefix + "{" + id + "}:sent" }
 
+// deliveriesKey is a sorted set of Delivery JSON scored by the attempt's
+// time (µs): the tracking's delivery log, capped and trimmed to the
+// delivery retention on every write.
+func deliveriesKey(id string) string { return keyPrefix + "{" + id + "}:deliveries" }
+
 // outboxIndexKey is a sorted set of tracking ids that may have outbox
 // entries, scored by when they were written (ms). It is written before the
 // outbox itself and only ever touched by single-key commands, so it needs no

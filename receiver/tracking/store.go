@@ -45,7 +45,9 @@ type Options struct {
 	Retention time.Duration
 	// SeenRetention is how long event ids are remembered for dedupe.
 	SeenRetention time.Duration
-	Now           func() time.Time
+	// DeliveryRetention is how long delivery-log entries are kept.
+	DeliveryRetention time.Duration
+	Now               func() time.Time
 }
 
 // Store keeps trackings in Redis.
@@ -55,7 +57,8 @@ type Store struct {
 }
 
 // NewStore returns a store on rdb. Zero options take defaults: DefaultPolicy,
-// 180 days retention, 30 days of event ids, time.Now.
+// 180 days retention, 30 days of event ids, 120 days of delivery log
+// (AfterShip's retention), time.Now.
 func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Policy.Triggers == 0 {
 		opts.Policy = DefaultPolicy
@@ -65,6 +68,9 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.SeenRetention <= 0 {
 		opts.SeenRetention = 30 * 24 * time.Hour
+	}
+	if opts.DeliveryRetention <= 0 {
+		opts.DeliveryRetention = 120 * 24 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

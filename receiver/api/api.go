@@ -71,18 +71,8 @@ func New(cfg Config) (*API, error) {
 	return &API{store: cfg.Store, carriers: cfg.Carriers, max: cfg.MaxRecipients, dead: cfg.DeadLetters, log: cfg.Logger, now: cfg.Now}, nil
 }
 
-// decode reads a bounded JSON body into v, mapping failures to AfterShip's
-// codes: 413 for a body over MaxBodyBytes, 4001 for invalid JSON, 4008 for
-// a value of the wrong type.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(body, v)
-}
-
-// readBody reads the request body, at most MaxBodyBytes of it.
+// readBody reads the request body, at most MaxBodyBytes of it: a larger one
+// is a 413.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -95,8 +85,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// decodeJSON parses body into v. It is the pure half of decode, which the
-// parse functions of each endpoint (and their fuzz targets) build on.
+// decodeJSON parses a JSON body into v, mapping failures to AfterShip's
+// codes: 4001 for invalid JSON (empty, not UTF-8, a syntax error, nested
+// too deep), 4008 for a value of the wrong type, naming the field. The
+// parse functions of each endpoint, and their fuzz targets, build on it.
 func decodeJSON(body []byte, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errInvalidJSON("The body is empty.")

@@ -304,7 +304,7 @@ func FuzzListQuery(f *testing.F) {
 		if lq.Page < 1 || lq.Page > 1<<20 || lq.Limit < 1 || lq.Limit > 200 || len(numbers) > 50 {
 			t.Fatalf("query %+v, %d numbers", lq, len(numbers))
 		}
-		if len(lq.Keyword) > maxKeyword || strings.ContainsFunc(lq.Keyword, unicode.IsControl) {
+		if utf8.RuneCountInString(lq.Keyword) > maxKeyword || strings.ContainsFunc(lq.Keyword, unicode.IsControl) {
 			t.Fatalf("keyword %q", lq.Keyword)
 		}
 		for _, s := range lq.Tags {

@@ -321,7 +321,7 @@ const maxKeyword = maxText
 // store query and the tracking_numbers filter. Every error is an *Error.
 func (a *API) parseListQuery(q url.Values) (tracking.ListQuery, []string, error) {
 	lq := tracking.ListQuery{Page: 1, Limit: 100, Keyword: q.Get("keyword")}
-	if len(lq.Keyword) > maxKeyword || strings.ContainsFunc(lq.Keyword, unicode.IsControl) {
+	if utf8.RuneCountInString(lq.Keyword) > maxKeyword || strings.ContainsFunc(lq.Keyword, unicode.IsControl) {
 		return lq, nil, errInvalidValue("keyword", clipValue(lq.Keyword), "at most 500 characters on one line")
 	}
 	for _, p := range []struct {

@@ -185,6 +185,7 @@ type result struct {
 	kills      int
 	wall       time.Duration
 	notes      []string
+	ran        bool
 	failed     bool
 }
 
@@ -194,7 +195,7 @@ func formatTable(form string, rs []*result, wall time.Duration) string {
 	fmt.Fprintf(&b, "%-9s %8s %8s %7s %6s %6s %6s %9s %8s %5s %4s %5s %5s %6s  %s\n",
 		"scenario", "webhooks", "requests", "2xx", "503", "other", "due", "delivered", "rejected", "lost", "dup", "unexp", "kills", "wall", "result")
 	for _, r := range rs {
-		if r == nil {
+		if r == nil || !r.ran {
 			continue
 		}
 		res := "ok"
@@ -216,7 +217,7 @@ func formatTable(form string, rs []*result, wall time.Duration) string {
 	b.WriteString("rejected: archived/due for the permanently rejected address or number (must arrive 0 times);\n")
 	b.WriteString("lost: due, never arrived; dup: extra copies; unexp: arrived, not due; kills: SIGKILLs of trackhook.\n")
 	for _, r := range rs {
-		if r == nil || len(r.notes) == 0 {
+		if r == nil || !r.ran || len(r.notes) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s:\n", r.name)

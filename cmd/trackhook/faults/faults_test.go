@@ -1,7 +1,9 @@
 package faults
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
 	"github.com/trackhook/trackhook/dispatcher/twiliotest"
+	"github.com/trackhook/trackhook/signature"
 )
 
 // form is the size of a run: TRACKHOOK_FAULTS=full (make test-faults) or
@@ -61,10 +64,12 @@ type faultReport struct {
 }
 
 type termReport struct {
-	at     time.Time
-	took   time.Duration
-	err    error
-	active int
+	at           time.Time
+	took         time.Duration
+	err          error
+	activeBefore int   // tasks being worked on when the signal went
+	active       int   // tasks still active once the process was gone
+	slow         []int // answers to the slow requests in flight at the signal
 }
 
 type scenario struct {
@@ -127,6 +132,7 @@ func TestFaults(t *testing.T) {
 
 func runScenario(t *testing.T, f form, bin string, idx int, sc scenario, res *result, resultsDir string) {
 	begin := time.Now()
+	res.ran = true
 	defer func() {
 		res.wall = time.Since(begin)
 		res.failed = t.Failed()
@@ -511,8 +517,20 @@ func termFault(e *env, l *load, f form, fr *faultReport) {
 		if !l.running() {
 			fr.errs = append(fr.errs, fmt.Sprintf("the load was over before SIGTERM %d; the suite needs a longer load", i+1))
 		}
-		tr := termReport{at: time.Now()}
+		// Requests that are surely in flight when the signal goes: their
+		// bodies trickle in over 1.5s.
+		slow := make(chan int, 3)
+		for j := range cap(slow) {
+			go func() { slow <- slowWebhook(e, fmt.Sprintf("SLOW%d%d", i, j), 1500*time.Millisecond) }()
+		}
+		time.Sleep(300 * time.Millisecond)
+		tr := termReport{}
+		tr.activeBefore, _ = e.activeTasks()
+		tr.at = time.Now()
 		tr.took, tr.err = e.term(30 * time.Second)
+		for range cap(slow) {
+			tr.slow = append(tr.slow, <-slow)
+		}
 		// The process is gone and no other worker exists: a task still
 		// active now was neither finished nor handed back.
 		var err error
@@ -536,8 +554,13 @@ func checkTerm(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *res
 				}
 			}
 		}
-		res.notes = append(res.notes, fmt.Sprintf("SIGTERM %d: exited (%v) after %v; %d requests in flight, %d of them answered; %d tasks left active",
-			i+1, exitText(tr.err), tr.took.Round(10*time.Millisecond), inflight, answered, tr.active))
+		res.notes = append(res.notes, fmt.Sprintf("SIGTERM %d: exited (%v) after %v; %d load requests in flight, %d of them answered; slow requests in flight answered %v; %d tasks active at the signal, %d left active after the exit",
+			i+1, exitText(tr.err), tr.took.Round(10*time.Millisecond), inflight, answered, tr.slow, tr.activeBefore, tr.active))
+		for _, code := range tr.slow {
+			if code != http.StatusOK {
+				t.Errorf("SIGTERM %d: a request in flight at the signal was answered %d, want 200: in-flight requests must finish", i+1, code)
+			}
+		}
 		if tr.err != nil {
 			t.Errorf("SIGTERM %d: %v, want exit status 0", i+1, tr.err)
 		}
@@ -559,6 +582,54 @@ func checkTerm(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *res
 	if len(cut) > 0 {
 		t.Errorf("%d requests were stored but cut off without an answer during SIGTERM: %v", len(cut), head(cut, 5))
 	}
+}
+
+// slowWebhook posts a signed webhook whose body takes d to arrive, and
+// returns the status code (0 for no answer). It is an InfoReceived event for
+// a tracking of its own without subscribers: stored, notifying nobody.
+func slowWebhook(e *env, number string, d time.Duration) int {
+	body, _ := json.Marshal(map[string]any{"event": "tracking_update", "event_id": "evt-" + number, "ts": time.Now().Unix(),
+		"msg": map[string]any{"tracking_number": number, "slug": slug, "tag": infoReceived,
+			"checkpoints": []map[string]any{{"checkpoint_time": time.Now().Add(-time.Hour).Format(time.RFC3339), "message": "Label created", "tag": infoReceived}}}})
+	signer, err := signature.NewAfterShip(webhookSecret)
+	if err != nil {
+		return 0
+	}
+	h, err := signer.Sign(body, time.Now())
+	if err != nil {
+		return 0
+	}
+	const chunks = 10
+	req, err := http.NewRequest(http.MethodPost, e.base+"/webhooks/aftership", &trickle{b: body, chunk: len(body)/chunks + 1, pause: d / chunks})
+	if err != nil {
+		return 0
+	}
+	req.ContentLength = int64(len(body))
+	req.Header = h
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// trickle is a body that arrives a chunk at a time.
+type trickle struct {
+	b     []byte
+	chunk int
+	pause time.Duration
+}
+
+func (r *trickle) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	n := copy(p[:min(len(p), r.chunk)], r.b)
+	r.b = r.b[n:]
+	return n, nil
 }
 
 func exitText(err error) string {

@@ -315,3 +315,14 @@ func RetryDelay(base, max time.Duration) asynq.RetryDelayFunc {
 		return d - d/10 + jitter
 	}
 }
+
+// IsFailure is the asynq IsFailure predicate for notify tasks. A provider
+// that says when to come back (a RetryAfterError: 429, or 503 with
+// Retry-After) is throttling, not failing: that retry neither counts toward
+// MaxRetry nor lengthens RetryDelay's backoff for a later real failure.
+// Otherwise half a minute of "429, Retry-After: 1" uses up half the retries,
+// and the next 500 waits 200ms·2^15.
+func IsFailure(err error) bool {
+	var ra *RetryAfterError
+	return err != nil && !(errors.As(err, &ra) && ra.After > 0)
+}

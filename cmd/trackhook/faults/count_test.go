@@ -183,6 +183,7 @@ type result struct {
 	dups       int
 	unexpected int
 	kills      int
+	uncertain  int // trackings left out: a webhook never answered 2xx
 	wall       time.Duration
 	notes      []string
 	ran        bool

@@ -109,9 +109,7 @@ type env struct {
 	mu     sync.Mutex
 	proc   *child
 	starts int
-	// kills are the moments the process got SIGKILL, terms SIGTERM.
-	kills []time.Time
-	terms []time.Time
+	kills  []time.Time // when the process got SIGKILL
 }
 
 type child struct {
@@ -239,7 +237,6 @@ func (e *env) kill() {
 func (e *env) term(limit time.Duration) (time.Duration, error) {
 	e.mu.Lock()
 	c := e.proc
-	e.terms = append(e.terms, time.Now())
 	e.mu.Unlock()
 	fmt.Fprintf(e.logFile, "=== faults: SIGTERM at %s\n", time.Now().Format(time.RFC3339Nano))
 	begin := time.Now()
@@ -412,7 +409,6 @@ type logScan struct {
 	sent       map[string]int
 	unrecorded map[string]int
 	timeouts   map[string][]string // task id → "failed temporarily" errors that were timeouts
-	lines      int
 }
 
 func (e *env) scanLogs() logScan {
@@ -427,7 +423,6 @@ func (e *env) scanLogs() logScan {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
-		s.lines++
 		if bytes.HasPrefix(line, []byte("panic:")) || bytes.HasPrefix(line, []byte("fatal error:")) || bytes.Contains(line, []byte("WARNING: DATA RACE")) {
 			s.panics = append(s.panics, string(line))
 		}

@@ -43,6 +43,8 @@ type config struct {
 	UnsubscribeSecret string
 	// MaxRecipients per channel and tracking through the API.
 	MaxRecipients int
+	// DeliveryRetention is how long the delivery log keeps an attempt.
+	DeliveryRetention time.Duration
 	// WebhookRate (per source) and APIRate (per key) are requests per
 	// second; bursts of twice that are allowed; 0 turns the limit off.
 	WebhookRate float64
@@ -228,6 +230,15 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 
+	c.DeliveryRetention = 120 * 24 * time.Hour
+	if raw := get("TRACKHOOK_DELIVERY_RETENTION", ""); raw != "" {
+		d, err := parseDays(raw)
+		if err != nil || d < time.Hour || d > 3650*24*time.Hour {
+			bad("TRACKHOOK_DELIVERY_RETENTION", "%q is not a duration from 1h to 3650d (e.g. 120d or 72h)", raw)
+		}
+		c.DeliveryRetention = d
+	}
+
 	c.MaxRecipients = 3
 	if raw := get("TRACKHOOK_MAX_RECIPIENTS", ""); raw != "" {
 		n, err := strconv.Atoi(raw)
@@ -302,3 +313,15 @@ func (e indentedErrors) Error() string {
 func (e indentedErrors) Unwrap() []error { return e }
 
 func joinIndented(errs []error) error { return indentedErrors(errs) }
+
+// parseDays is time.ParseDuration that also takes whole days ("120d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -19,6 +20,15 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.RedisURL != "" || c.SMTP != nil || c.Twilio != nil || c.OutboxDir != "./outbox" ||
 		c.DefaultLanguage != "en" || c.PublicURL.String() != "http://localhost:8080" || len(c.Secrets) != 0 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigDeliveryRetention(t *testing.T) {
+	for raw, want := range map[string]time.Duration{"": 120 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "72h": 72 * time.Hour} {
+		c, err := loadConfig(envOf(map[string]string{"TRACKHOOK_DELIVERY_RETENTION": raw}))
+		if err != nil || c.DeliveryRetention != want {
+			t.Errorf("%q: %v, %v; want %v", raw, c.DeliveryRetention, err, want)
+		}
 	}
 }
 
@@ -37,6 +47,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_AFTERSHIP_SECRET": " , "}, []string{"TRACKHOOK_AFTERSHIP_SECRET"}},
 		{map[string]string{"TRACKHOOK_NOTIFY_STATUSES": "InTransit,Shipped"}, []string{"TRACKHOOK_NOTIFY_STATUSES", "Shipped"}},
 		{map[string]string{"TRACKHOOK_WORKER_CONCURRENCY": "lots"}, []string{"TRACKHOOK_WORKER_CONCURRENCY"}},
+		{map[string]string{"TRACKHOOK_DELIVERY_RETENTION": "forever"}, []string{"TRACKHOOK_DELIVERY_RETENTION"}},
 		{map[string]string{"TRACKHOOK_ADDR": "x", "TRACKHOOK_RETRY_BASE_DELAY": "soon"}, []string{"TRACKHOOK_ADDR", "TRACKHOOK_RETRY_BASE_DELAY"}},
 		{map[string]string{"TRACKHOOK_PPROF_ADDR": "6060"}, []string{"TRACKHOOK_PPROF_ADDR", "host:port"}},
 	} {

@@ -81,7 +81,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
-	store := tracking.NewStore(rdb, tracking.Options{Policy: policy})
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, DeliveryRetention: cfg.DeliveryRetention})
 	optOut, err := newOptOut(ctx, cfg, store, log)
 	if err != nil {
 		return err

@@ -82,12 +82,18 @@ type Config struct {
 	Logger   *slog.Logger
 	// Observer counts notifications for the metrics; nil counts nothing.
 	Observer Observer
+	// MaxInDoubt bounds the sends of this process that are in doubt at
+	// once: handed to the provider (the end of DATA written) and not yet
+	// recorded in the ledger. A crash of the process can duplicate at most
+	// this many messages. 0 means no bound. See Commit.
+	MaxInDoubt int
 }
 
 // Handler processes notify tasks.
 type Handler struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	inDoubt chan struct{} // Commit's slots; nil without a bound
 }
 
 // NewHandler checks cfg and returns a handler.
@@ -116,7 +122,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	return &Handler{cfg: cfg, log: log}, nil
+	h := &Handler{cfg: cfg, log: log}
+	if cfg.MaxInDoubt > 0 {
+		h.inDoubt = make(chan struct{}, cfg.MaxInDoubt)
+	}
+	return h, nil
 }
 
 // Register routes the notify task types to h.
@@ -127,7 +137,7 @@ func Register(mux *asynq.ServeMux, h *Handler) {
 
 // ProcessEmail renders and sends one notification email.
 func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
-	return h.process(ctx, t, ChannelEmail, func(n Notification, locale string, data templates.Data) (string, error) {
+	return h.process(ctx, t, ChannelEmail, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, error) {
 		unsub := h.cfg.UnsubscribeURL(n.TrackingID, n.Channel, n.Recipient)
 		data.UnsubscribeURL = unsub
 		m, err := h.cfg.Templates.Render(templates.KindEmail, n.Status, locale, data)
@@ -147,7 +157,7 @@ func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 
 // ProcessSMS renders and sends one notification SMS.
 func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
-	return h.process(ctx, t, ChannelSMS, func(n Notification, locale string, data templates.Data) (string, error) {
+	return h.process(ctx, t, ChannelSMS, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, error) {
 		m, err := h.cfg.Templates.Render(templates.KindSMS, n.Status, locale, data)
 		if err != nil {
 			return "", err
@@ -156,7 +166,7 @@ func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 	})
 }
 
-type sendFunc func(n Notification, locale string, data templates.Data) (providerID string, err error)
+type sendFunc func(ctx context.Context, n Notification, locale string, data templates.Data) (providerID string, err error)
 
 func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, send sendFunc) error {
 	n, err := decode(t.Payload())
@@ -224,7 +234,11 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 
 	locale := h.cfg.Templates.Locale(n.Language, n.Country)
 	start := time.Now()
-	providerID, err := send(n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
+	// The in-doubt slot the sender may take with Commit is given back once
+	// the ledger has the outcome (or the send failed).
+	c := &commit{slots: h.inDoubt}
+	defer c.release()
+	providerID, err := send(context.WithValue(ctx, commitKey{}, c), n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
 	h.cfg.Observer.Sent(n.Channel, time.Since(start))
 	switch {
 	case errors.Is(err, templates.ErrNoTemplate):

@@ -52,6 +52,24 @@ type SMSSender interface {
 	Send(ctx context.Context, m SMS) (providerID string, err error)
 }
 
+// SMSFinder is implemented by SMS senders whose provider can list the
+// messages it has accepted. A worker that died after the provider accepted an
+// SMS and before that was recorded runs the task again; before sending, the
+// handler asks the provider whether the message is already there, so the
+// customer does not get it twice.
+type SMSFinder interface {
+	// FindSent returns the provider id of a message to m.To with body m.Body
+	// that the provider accepted at or after since. found is false when
+	// there is none. An error wrapping ErrCannotFind says the provider
+	// offers no such lookup (the handler then sends); any other error is
+	// temporary (the handler retries later rather than risk a duplicate).
+	FindSent(ctx context.Context, m SMS, since time.Time) (providerID string, found bool, err error)
+}
+
+// ErrCannotFind is returned by an SMSFinder whose provider has no way to
+// list sent messages (a Twilio-compatible API without the list endpoint).
+var ErrCannotFind = errors.New("the provider cannot list sent messages")
+
 // RetryAfterError is a temporary failure for which the provider said when to
 // try again (HTTP 429 or 503 with Retry-After, for example). The worker's
 // retry delay honours After.

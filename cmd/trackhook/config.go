@@ -38,7 +38,10 @@ type config struct {
 	ShipEngineJWKSURL string
 	Triggers          tracking.StatusSet
 	Concurrency       int
-	RetryBaseDelay    time.Duration
+	// MaxInDoubt bounds the emails of one worker process that the SMTP
+	// server may have and the ledger does not yet (dispatcher.Commit).
+	MaxInDoubt     int
+	RetryBaseDelay time.Duration
 	// UnsubscribeSecret signs unsubscribe links; "" → a key kept in Redis.
 	UnsubscribeSecret string
 	// MaxRecipients per channel and tracking through the API.
@@ -199,6 +202,15 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			bad("TRACKHOOK_WORKER_CONCURRENCY", "%q is not a number from 1 to 1000", raw)
 		}
 		c.Concurrency = n
+	}
+
+	c.MaxInDoubt = 1
+	if raw := get("TRACKHOOK_MAX_IN_DOUBT", ""); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || n > 1000 {
+			bad("TRACKHOOK_MAX_IN_DOUBT", "%q is not a number from 0 (no bound) to 1000", raw)
+		}
+		c.MaxInDoubt = n
 	}
 
 	c.RetryBaseDelay = 30 * time.Second

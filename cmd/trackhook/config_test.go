@@ -18,7 +18,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.RedisURL != "" || c.SMTP != nil || c.Twilio != nil || c.OutboxDir != "./outbox" ||
-		c.DefaultLanguage != "en" || c.PublicURL.String() != "http://localhost:8080" || len(c.Secrets) != 0 {
+		c.DefaultLanguage != "en" || c.PublicURL.String() != "http://localhost:8080" || len(c.Secrets) != 0 ||
+		c.Concurrency != 20 || c.MaxInDoubt != 1 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -47,6 +48,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_AFTERSHIP_SECRET": " , "}, []string{"TRACKHOOK_AFTERSHIP_SECRET"}},
 		{map[string]string{"TRACKHOOK_NOTIFY_STATUSES": "InTransit,Shipped"}, []string{"TRACKHOOK_NOTIFY_STATUSES", "Shipped"}},
 		{map[string]string{"TRACKHOOK_WORKER_CONCURRENCY": "lots"}, []string{"TRACKHOOK_WORKER_CONCURRENCY"}},
+		{map[string]string{"TRACKHOOK_MAX_IN_DOUBT": "-1"}, []string{"TRACKHOOK_MAX_IN_DOUBT"}},
 		{map[string]string{"TRACKHOOK_DELIVERY_RETENTION": "forever"}, []string{"TRACKHOOK_DELIVERY_RETENTION"}},
 		{map[string]string{"TRACKHOOK_ADDR": "x", "TRACKHOOK_RETRY_BASE_DELAY": "soon"}, []string{"TRACKHOOK_ADDR", "TRACKHOOK_RETRY_BASE_DELAY"}},
 		{map[string]string{"TRACKHOOK_PPROF_ADDR": "6060"}, []string{"TRACKHOOK_PPROF_ADDR", "host:port"}},

@@ -226,7 +226,7 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, DeliveryLog: receiver.DeliveryLog(store), UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: displayName(cfg.MailFrom), Logger: log,
-		Observer: op.metrics,
+		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt,
 	})
 	if err != nil {
 		return nil, err

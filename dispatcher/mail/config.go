@@ -41,6 +41,9 @@ const (
 	DefaultMaxMessagesPerConn = 100
 	DefaultIdleTimeout        = 30 * time.Second
 	DefaultTimeout            = 15 * time.Second
+	// DefaultDataTimeout is RFC 5321's timeout for the reply to the end of
+	// DATA (section 4.5.3.2.6).
+	DefaultDataTimeout = 10 * time.Minute
 )
 
 // SMTPConfig configures an SMTP sender. Zero values get the defaults above.
@@ -63,8 +66,14 @@ type SMTPConfig struct {
 	// IdleTimeout closes connections idle for longer (default 30s), before
 	// the server drops them.
 	IdleTimeout time.Duration
-	// Timeout bounds each dial and each message transaction (default 15s).
+	// Timeout bounds each dial and each message transaction up to the end
+	// of DATA (default 15s).
 	Timeout time.Duration
+	// DataTimeout bounds the wait for the server's reply to the end of DATA
+	// (default 10 minutes, as RFC 5321 asks). A client that stops waiting
+	// earlier cannot tell whether the server took the message, and sending
+	// it again may deliver it twice.
+	DataTimeout time.Duration
 	// LocalName is the name sent in EHLO (default: the machine's host name).
 	LocalName string
 }
@@ -136,6 +145,7 @@ func (c SMTPConfig) withDefaults() (SMTPConfig, error) {
 	}{
 		{"idle timeout", &c.IdleTimeout, DefaultIdleTimeout},
 		{"timeout", &c.Timeout, DefaultTimeout},
+		{"data timeout", &c.DataTimeout, DefaultDataTimeout},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("smtp config: negative %s %v", f.name, *f.v)

@@ -2,10 +2,9 @@ package mail
 
 import (
 	"errors"
+	"fmt"
+	"net/textproto"
 	"regexp"
-	"strings"
-
-	gomail "github.com/wneessen/go-mail"
 
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/redact"
@@ -15,11 +14,52 @@ import (
 // retried by a worker that is still running.
 var ErrClosed = errors.New("smtp: sender closed")
 
+// stage is the step of an SMTP transaction that failed.
+type stage int
+
+const (
+	stageMail      stage = iota + 1 // MAIL FROM
+	stageRcpt                       // RCPT TO
+	stageData                       // DATA
+	stageWrite                      // writing the message after 354
+	stageCommit                     // waiting for an in-doubt slot (dispatcher.Commit)
+	stageDataClose                  // the end of DATA and its reply
+)
+
+func (s stage) String() string {
+	switch s {
+	case stageMail:
+		return "MAIL FROM"
+	case stageRcpt:
+		return "RCPT TO"
+	case stageData:
+		return "DATA"
+	case stageWrite:
+		return "writing message"
+	case stageCommit:
+		return "waiting to end DATA"
+	case stageDataClose:
+		return "end of DATA"
+	}
+	return "smtp"
+}
+
+// ReplyError is a server's refusal of a message: its reply to MAIL FROM,
+// RCPT TO, DATA or the end of DATA. Reach it with errors.As. Text is the
+// reply with the recipient's address masked.
+type ReplyError struct {
+	Stage    string // "MAIL FROM", "RCPT TO", "DATA", "end of DATA"
+	Code     int    // 421, 451, 550 …
+	Enhanced string // RFC 3463 code ("5.1.1") when the server sent one
+	Text     string
+}
+
+func (e *ReplyError) Error() string { return fmt.Sprintf("%s: %d %s", e.Stage, e.Code, e.Text) }
+
 // sendError is what Send returns inside its "smtp: …" prefix: a text with
-// the recipient masked, and the go-mail error underneath for errors.As
-// (*gomail.SendError gives ErrorCode, EnhancedStatusCode, IsTemp). go-mail's
-// own Error() text lists the affected recipient in full, so it is never
-// printed.
+// the recipient masked, and underneath a *ReplyError (for server replies) or
+// the network error. The smtp package's errors carry the recipient in full,
+// so they are never printed.
 type sendError struct {
 	text      string
 	permanent bool
@@ -44,86 +84,45 @@ type verdict struct {
 	stale     bool // failed before anything was sent, on what looks like a dead connection
 }
 
-// judge classifies a go-mail send error.
+var enhancedCode = regexp.MustCompile(`^([245]\.\d{1,3}\.\d{1,3})\b`)
+
+// judge classifies the failure of one stage of a transaction.
 //
 //   - A 4xx or 5xx reply to MAIL FROM, RCPT TO, DATA or the end of DATA is an
 //     answer about this message; the connection stays usable after RSET. 5xx
-//     is permanent, except 530 ("authentication required"), which is a
-//     configuration problem and must not archive every message.
+//     is permanent, except at MAIL FROM, where it is about our sender (a From
+//     the provider does not allow, 530 "authentication required"): an
+//     operator fixes that and the retries then deliver, while archiving would
+//     drop every message.
 //   - 421 means the server is closing the connection: temporary, and the
 //     connection is dropped.
 //   - Anything else (EOF, broken pipe, timeouts, TLS errors) is a
-//     connection failure: temporary, connection dropped.
-//
-// go-mail's SendError.IsTemp only says "the reply started with 4", so a
-// network error has IsTemp() == false and cannot be taken as permanent;
-// ErrorCode is 0 for errors that are not server replies.
-func judge(err error, to string) verdict {
-	var se *gomail.SendError
-	if !errors.As(err, &se) {
-		return verdict{err: &sendError{text: maskAddr(err.Error(), to), err: err}}
-	}
-	code := se.ErrorCode()
-	replied := code >= 400 && code < 600
+//     connection failure: temporary, connection dropped. At MAIL FROM, the
+//     first command on a reused connection, it is the sign of a connection
+//     the server closed while idle (stale): nothing was sent.
+func judge(st stage, err error, to string) verdict {
 	var v verdict
-	switch se.Reason {
-	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
-		if replied && code != 421 {
-			v.keep = true
-			// A 5xx at MAIL FROM is about our sender (a From the
-			// provider does not allow, 530 auth required): an operator
-			// fixes it, and the retries then deliver. Only rejections of
-			// this recipient or this message are permanent.
-			v.permanent = code >= 500 && se.Reason != gomail.ErrSMTPMailFrom
+	var te *textproto.Error
+	if errors.As(err, &te) && te.Code >= 400 && te.Code < 600 {
+		msg := maskAddr(te.Msg, to)
+		re := &ReplyError{Stage: st.String(), Code: te.Code, Text: msg}
+		if m := enhancedCode.FindStringSubmatch(msg); m != nil {
+			re.Enhanced = m[1]
 		}
-		if se.Reason == gomail.ErrSMTPMailFrom && (!replied || code == 421) {
-			v.stale = true
+		switch st {
+		case stageMail, stageRcpt, stageData, stageDataClose:
+			if te.Code != 421 {
+				v.keep = true
+				v.permanent = te.Code >= 500 && st != stageMail
+			}
 		}
-	case gomail.ErrConnCheck:
-		v.stale = true
+		v.stale = st == stageMail && te.Code == 421
+		v.err = &sendError{text: re.Error(), permanent: v.permanent, err: re}
+		return v
 	}
-	text := stageName(se.Reason) + ": " + maskAddr(replyText(se), to)
-	if !replied {
-		text += " (connection failed)"
-	}
-	v.err = &sendError{text: text, permanent: v.permanent, err: err}
+	v.stale = st == stageMail
+	v.err = &sendError{text: st.String() + ": " + maskAddr(err.Error(), to) + " (connection failed)", err: err}
 	return v
-}
-
-func stageName(r gomail.SendErrReason) string {
-	switch r {
-	case gomail.ErrSMTPMailFrom:
-		return "MAIL FROM"
-	case gomail.ErrSMTPRcptTo:
-		return "RCPT TO"
-	case gomail.ErrSMTPData:
-		return "DATA"
-	case gomail.ErrSMTPDataClose:
-		return "end of DATA"
-	case gomail.ErrWriteContent:
-		return "writing message"
-	case gomail.ErrConnCheck:
-		return "connection check"
-	case gomail.ErrSMTPReset:
-		return "RSET"
-	}
-	return r.String()
-}
-
-// replyText recovers the server's reply ("550 5.1.1 user unknown") from a
-// SendError. SendError has no Unwrap and keeps its error list private; its
-// Error() is "<reason>: <err>[, <err>…][, affected recipient(s): …][,
-// affected message ID: …]".
-func replyText(se *gomail.SendError) string {
-	s := se.Error()
-	s = strings.TrimPrefix(s, se.Reason.String())
-	s = strings.TrimPrefix(s, ":")
-	for _, marker := range []string{", affected recipient(s): ", ", affected message ID: "} {
-		if i := strings.Index(s, marker); i >= 0 {
-			s = s[:i]
-		}
-	}
-	return strings.TrimSpace(s)
 }
 
 // maskAddr replaces every occurrence of addr in s (servers echo it, in any

@@ -224,34 +224,24 @@ func (s *SMTP) Send(ctx context.Context, e dispatcher.Email) error {
 		}
 		c.sent++
 		stop := context.AfterFunc(ctx, c.abort)
-		sendErr := c.client.SendWithSMTPClient(c.sc, msg)
+		delivered, st, sendErr := s.transact(ctx, c, msg)
 		interrupted := !stop()
 
-		if msg.IsDelivered() {
+		if delivered {
 			// The server accepted it. Whatever failed afterwards must not
 			// make the worker send it again.
-			if sendErr != nil || interrupted {
+			if interrupted {
 				c.abort()
 			} else {
 				s.checkin(c)
 			}
 			return nil
 		}
+		v := judge(st, sendErr, e.To)
 		if interrupted {
 			c.abort()
-			if sendErr == nil {
-				return fmt.Errorf("smtp: sending to %s: %w", who, ctx.Err())
-			}
-			v := judge(sendErr, e.To)
 			return fmt.Errorf("smtp: sending to %s: %w: %w", who, ctx.Err(), v.err)
 		}
-		if sendErr == nil {
-			// Not delivered and no error: go-mail skipped the message.
-			s.checkin(c)
-			return fmt.Errorf("smtp: sending to %s: go-mail reported neither delivery nor error", who)
-		}
-
-		v := judge(sendErr, e.To)
 		switch {
 		case v.stale && reused && attempt == 0:
 			c.abort()
@@ -266,6 +256,53 @@ func (s *SMTP) Send(ctx context.Context, e dispatcher.Email) error {
 		}
 		return fmt.Errorf("smtp: sending to %s: %w", who, v.err)
 	}
+}
+
+// transact runs one mail transaction on c: MAIL FROM, RCPT TO, DATA, the
+// message, and the end of DATA. Just before the end of DATA, the one step
+// after which the server may have the message, it takes an in-doubt slot
+// with dispatcher.Commit. On failure it says which stage failed.
+func (s *SMTP) transact(ctx context.Context, c *conn, msg *gomail.Msg) (delivered bool, failed stage, err error) {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return false, stageMail, err
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return false, stageRcpt, err
+	}
+	if err := c.sc.UpdateDeadline(s.cfg.Timeout); err != nil {
+		return false, stageMail, err
+	}
+	if err := c.sc.Mail(from); err != nil {
+		return false, stageMail, err
+	}
+	for _, r := range rcpts {
+		if err := c.sc.Rcpt(r); err != nil {
+			return false, stageRcpt, err
+		}
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return false, stageData, err
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		return false, stageWrite, err
+	}
+	if err := dispatcher.Commit(ctx); err != nil {
+		// Nothing is handed over until the final dot; the caller closes
+		// the connection, and the server drops the half-sent message.
+		return false, stageCommit, err
+	}
+	// RFC 5321 4.5.3.2.6: wait up to 10 minutes for the reply to the end of
+	// DATA. Giving up earlier turns a slow server into a duplicate.
+	if err := c.sc.UpdateDeadline(s.cfg.DataTimeout); err != nil {
+		return false, stageDataClose, err
+	}
+	if err := w.Close(); err != nil {
+		return false, stageDataClose, err
+	}
+	return true, 0, nil
 }
 
 // checkout returns an idle connection (reused=true) or dials a new one. The

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	gomail "github.com/wneessen/go-mail"
 
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/mail"
@@ -230,12 +229,12 @@ func TestSMTPFailureClassification(t *testing.T) {
 			if got := errors.Is(err, dispatcher.ErrPermanent); got != tc.permanent {
 				t.Errorf("errors.Is(err, ErrPermanent) = %v, want %v; err: %v", got, tc.permanent, err)
 			}
-			var se *gomail.SendError
-			if !errors.As(err, &se) {
-				t.Fatalf("go-mail SendError not reachable with errors.As: %v", err)
+			var re *mail.ReplyError
+			if !errors.As(err, &re) {
+				t.Fatalf("ReplyError not reachable with errors.As: %v", err)
 			}
-			if se.ErrorCode() != tc.code {
-				t.Errorf("SendError.ErrorCode() = %d, want %d", se.ErrorCode(), tc.code)
+			if re.Code != tc.code || re.Enhanced != tc.enhanced {
+				t.Errorf("ReplyError = %d %s, want %d %s", re.Code, re.Enhanced, tc.code, tc.enhanced)
 			}
 			for _, want := range []string{fmt.Sprint(tc.code), tc.enhanced, tc.msg, "k***@example.com"} {
 				if !strings.Contains(err.Error(), want) {
@@ -273,8 +272,7 @@ func TestSMTPRejectedRecipientIsPermanentMaskedAndKeepsTheConnection(t *testing.
 	if !errors.Is(err, dispatcher.ErrPermanent) {
 		t.Fatalf("err = %v, want ErrPermanent", err)
 	}
-	// Go 1.26's textproto.Error quotes the server's text.
-	const want = `smtp: k***@example.com rejected: RCPT TO: 550 "5.1.1 <k***@example.com>: Recipient address rejected: User unknown"`
+	const want = `smtp: k***@example.com rejected: RCPT TO: 550 5.1.1 <k***@example.com>: Recipient address rejected: User unknown`
 	if err.Error() != want {
 		t.Errorf("err =\n  %q\nwant\n  %q", err, want)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"

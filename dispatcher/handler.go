@@ -20,6 +20,11 @@ import (
 type Ledger interface {
 	Delivered(ctx context.Context, trackingID, key string) (bool, error)
 	MarkDelivered(ctx context.Context, trackingID, key string) error
+	// BeginSend records that an attempt is about to hand the notification
+	// to the provider; again reports that an earlier attempt did, so the
+	// provider may have it although MarkDelivered never ran (the worker
+	// died in between).
+	BeginSend(ctx context.Context, trackingID, key string) (again bool, err error)
 }
 
 // Gate decides at send time whether a queued notification may still go out:
@@ -137,36 +142,74 @@ func Register(mux *asynq.ServeMux, h *Handler) {
 
 // ProcessEmail renders and sends one notification email.
 func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
-	return h.process(ctx, t, ChannelEmail, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, error) {
+	return h.process(ctx, t, ChannelEmail, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, string, error) {
 		unsub := h.cfg.UnsubscribeURL(n.TrackingID, n.Channel, n.Recipient)
 		data.UnsubscribeURL = unsub
 		m, err := h.cfg.Templates.Render(templates.KindEmail, n.Status, locale, data)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		msgID := n.ID() + "@" + h.cfg.MessageIDDomain
 		if err := h.cfg.Email.Send(ctx, Email{
 			From: h.cfg.From, To: n.Recipient, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
 			Language: m.Locale, MessageID: msgID, ListUnsubscribe: unsub,
 		}); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return msgID, nil
+		return msgID, "", nil
 	})
 }
 
 // ProcessSMS renders and sends one notification SMS.
 func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
-	return h.process(ctx, t, ChannelSMS, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, error) {
-		m, err := h.cfg.Templates.Render(templates.KindSMS, n.Status, locale, data)
+	return h.process(ctx, t, ChannelSMS, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, string, error) {
+		r, err := h.cfg.Templates.Render(templates.KindSMS, n.Status, locale, data)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
-		return h.cfg.SMS.Send(ctx, SMS{To: n.Recipient, Body: m.Text})
+		m := SMS{To: n.Recipient, Body: r.Text}
+		if id, found, err := h.findEarlierSMS(ctx, n, m); err != nil || found {
+			return id, "an earlier attempt had been accepted by the provider; not sent again", err
+		}
+		id, err := h.cfg.SMS.Send(ctx, m)
+		return id, "", err
 	})
 }
 
-type sendFunc func(ctx context.Context, n Notification, locale string, data templates.Data) (providerID string, err error)
+// findEarlierSMS looks for m at the provider when an earlier attempt may have
+// handed it over: the worker died after the provider accepted it and before
+// the ledger recorded that, or the request timed out after it arrived. It
+// needs a provider that can list its messages (SMSFinder); without one the
+// message is sent again.
+func (h *Handler) findEarlierSMS(ctx context.Context, n Notification, m SMS) (providerID string, found bool, err error) {
+	finder, ok := h.cfg.SMS.(SMSFinder)
+	if !ok {
+		return "", false, nil
+	}
+	again, err := h.cfg.Ledger.BeginSend(ctx, n.TrackingID, n.Key)
+	if err != nil {
+		return "", false, fmt.Errorf("record the attempt: %w", err)
+	}
+	if !again {
+		return "", false, nil
+	}
+	since := n.QueuedAt
+	if since.IsZero() { // a task queued before QueuedAt existed
+		since = time.Now().Add(-Retention)
+	}
+	id, found, err := finder.FindSent(ctx, m, since)
+	switch {
+	case errors.Is(err, ErrCannotFind):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("looking for an earlier attempt at the provider: %w", err)
+	}
+	return id, found, nil
+}
+
+// sendFunc renders and sends n. note, when set, explains an outcome that is
+// not a plain send (the delivery log's Reason).
+type sendFunc func(ctx context.Context, n Notification, locale string, data templates.Data) (providerID, note string, err error)
 
 func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, send sendFunc) error {
 	n, err := decode(t.Payload())
@@ -238,7 +281,7 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	// the ledger has the outcome (or the send failed).
 	c := &commit{slots: h.inDoubt}
 	defer c.release()
-	providerID, err := send(context.WithValue(ctx, commitKey{}, c), n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
+	providerID, note, err := send(context.WithValue(ctx, commitKey{}, c), n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
 	h.cfg.Observer.Sent(n.Channel, time.Since(start))
 	switch {
 	case errors.Is(err, templates.ErrNoTemplate):
@@ -252,7 +295,7 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	case err != nil:
 		return fail(err)
 	}
-	e.Outcome, e.ProviderID = OutcomeSent, providerID
+	e.Outcome, e.ProviderID, e.Reason = OutcomeSent, providerID, note
 	if err := h.markDelivered(ctx, n); err != nil {
 		// The message is out. Failing the task now would send it again.
 		log.Error("notification sent but not recorded in the ledger", "err", err)

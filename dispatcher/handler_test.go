@@ -19,8 +19,20 @@ import (
 
 // memLedger is an in-memory Ledger (the Redis one is tested in receiver/tracking).
 type memLedger struct {
-	mu   sync.Mutex
-	sent map[string]bool
+	mu    sync.Mutex
+	sent  map[string]bool
+	begun map[string]bool
+}
+
+func (l *memLedger) BeginSend(_ context.Context, id, key string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.begun == nil {
+		l.begun = map[string]bool{}
+	}
+	again := l.begun[id+"/"+key]
+	l.begun[id+"/"+key] = true
+	return again, nil
 }
 
 func (l *memLedger) Delivered(_ context.Context, id, key string) (bool, error) {

@@ -63,6 +63,8 @@ func (g *memGate) MarkDelivered(_ context.Context, id, key string) error {
 	return nil
 }
 
+func (g *memGate) BeginSend(context.Context, string, string) (bool, error) { return false, nil }
+
 func (g *memGate) Allowed(_ context.Context, _, _, recipient string) (bool, string, error) {
 	return !strings.HasPrefix(recipient, "blocked"), "removed", nil
 }

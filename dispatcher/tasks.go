@@ -58,6 +58,9 @@ type Notification struct {
 	Recipient  string `json:"recipient"`
 	Language   string `json:"language,omitempty"` // the tracking's language preference
 	Country    string `json:"country,omitempty"`  // destination country (ISO alpha-2 or alpha-3)
+	// QueuedAt is when the notification became due; an SMS provider is
+	// asked for earlier attempts sent since then (SMSFinder).
+	QueuedAt time.Time `json:"queued_at,omitzero"`
 
 	Shipment Shipment `json:"shipment"`
 }

@@ -41,11 +41,13 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		ship.CheckpointLocation = cp.Place()
 		ship.CheckpointTime = cp.Time
 	}
+	now := time.Now().UTC()
 	jobs := make([]tracking.Job, 0, len(due))
 	for _, d := range due {
 		n := dispatcher.Notification{
 			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Channel: string(d.Channel),
 			Recipient: d.Recipient, Language: t.Language, Country: t.DestinationCountry, Shipment: ship,
+			QueuedAt: now,
 		}
 		task, err := dispatcher.NewTask(n)
 		if err != nil {

@@ -156,6 +156,7 @@ func (allowAll) Record(context.Context, string, dispatcher.DeliveryEntry) error 
 
 func (allowAll) Delivered(context.Context, string, string) (bool, error) { return false, nil }
 func (allowAll) MarkDelivered(context.Context, string, string) error     { return nil }
+func (allowAll) BeginSend(context.Context, string, string) (bool, error) { return false, nil }
 func (allowAll) Allowed(context.Context, string, string, string) (bool, string, error) {
 	return true, "", nil
 }

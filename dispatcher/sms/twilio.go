@@ -57,7 +57,8 @@ func (c TwilioConfig) String() string {
 func (c TwilioConfig) GoString() string { return c.String() }
 
 // Twilio sends SMS through the Twilio Messages API. It implements
-// dispatcher.SMSSender and is safe for concurrent use.
+// dispatcher.SMSSender and dispatcher.SMSFinder (FindSent, in find.go) and is
+// safe for concurrent use.
 type Twilio struct {
 	endpoint    string
 	sid, token  string
@@ -65,6 +66,11 @@ type Twilio struct {
 	client      *http.Client
 	userAgent   string
 	maxResponse int64
+
+	// FindSent's list requests: PageSize, and the bound on one page's body
+	// (tests lower both).
+	pageSize        int
+	maxListResponse int64
 }
 
 // NewTwilio checks cfg and returns a sender. Without an HTTPClient it uses
@@ -98,6 +104,9 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 		client:      client,
 		userAgent:   "trackhook",
 		maxResponse: maxResponse,
+
+		pageSize:        findPageSize,
+		maxListResponse: maxListResponse,
 	}, nil
 }
 

@@ -1,8 +1,9 @@
 // Package twiliotest runs an HTTP server that speaks the Twilio Messages API
-// (POST /2010-04-01/Accounts/{AccountSid}/Messages.json) for tests: it checks
-// the path, HTTP Basic auth and the form fields like Twilio does, records the
-// messages it accepts and answers with Twilio-shaped JSON, and can be told
-// to fail the way Twilio does (rate limits, invalid numbers, outages).
+// (POST /2010-04-01/Accounts/{AccountSid}/Messages.json to send, GET on the
+// same path to list) for tests: it checks the path, HTTP Basic auth and the
+// form fields like Twilio does, records the messages it accepts and answers
+// with Twilio-shaped JSON, and can be told to fail the way Twilio does (rate
+// limits, invalid numbers, outages).
 package twiliotest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,15 +36,17 @@ type Server struct {
 	accountSID, authToken string
 	ts                    *httptest.Server
 
-	mu       sync.Mutex
-	messages []Message
-	requests int
-	notify   chan struct{}
-	failNext *failure
-	reject   map[string]apiError
-	rejected map[string]int // requests refused by RejectNumber, per number
-	window   *window
-	latency  time.Duration
+	mu           sync.Mutex
+	messages     []Message
+	status       map[string]statusChange // by SID, set by SetStatus
+	requests     int
+	listRequests int
+	notify       chan struct{}
+	failNext     *failure
+	reject       map[string]apiError
+	rejected     map[string]int // requests refused by RejectNumber, per number
+	window       *window
+	latency      time.Duration
 }
 
 // Failure is one programmed error answer: the HTTP status, Twilio's error
@@ -53,7 +57,14 @@ type Failure struct {
 	RetryAfter string
 }
 
-// window is a time span during which every message fails.
+// statusChange is a status SetStatus gave a message.
+type statusChange struct {
+	status    string
+	errorCode int
+	at        time.Time
+}
+
+// window is a time span during which every request fails.
 type window struct {
 	until    time.Time
 	failures []Failure
@@ -82,6 +93,7 @@ func NewServer(tb testing.TB, accountSID, authToken string) *Server {
 		accountSID: accountSID,
 		authToken:  authToken,
 		notify:     make(chan struct{}),
+		status:     map[string]statusChange{},
 		reject:     map[string]apiError{},
 		rejected:   map[string]int{},
 	}
@@ -97,11 +109,37 @@ func (s *Server) URL() string { return s.ts.URL }
 // connect, like an outage.
 func (s *Server) Close() { s.ts.Close() }
 
-// Requests is the number of requests received, accepted or not.
+// Requests is the number of requests received, accepted or not. List
+// requests count too; ListRequests counts them alone.
 func (s *Server) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests
+}
+
+// ListRequests is the number of GET requests (message list requests)
+// received, answered or not.
+func (s *Server) ListRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listRequests
+}
+
+// SetStatus changes the status the list shows for the accepted message with
+// the given SID, as Twilio does when a carrier refuses a message later, e.g.
+// SetStatus(sid, "undelivered", 30003) or SetStatus(sid, "delivered", 0).
+// errorCode 0 lists as null. It returns false when no such message exists.
+// The message stays in Messages.
+func (s *Server) SetStatus(sid, status string, errorCode int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.messages {
+		if m.SID == sid {
+			s.status[sid] = statusChange{status: status, errorCode: errorCode, at: time.Now()}
+			return true
+		}
+	}
+	return false
 }
 
 // Messages returns the accepted messages, oldest first.
@@ -136,7 +174,9 @@ func (s *Server) WaitForMessages(tb testing.TB, n int, timeout time.Duration) []
 // FailNext makes the next n well-formed, authenticated requests fail with
 // httpStatus and a Twilio error body carrying twilioCode, with a Retry-After
 // header when retryAfter is not empty ("7" or an HTTP date). For example
-// FailNext(1, 429, 20429, "7") or FailNext(1, 500, 20500, "").
+// FailNext(1, 429, 20429, "7") or FailNext(1, 500, 20500, ""). List (GET)
+// requests are requests too: a client that lists before it sends uses up
+// one of the n with the list.
 func (s *Server) FailNext(n, httpStatus, twilioCode int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,7 +200,8 @@ func (s *Server) RejectNumber(to string, httpStatus, twilioCode int, message str
 //		twiliotest.Failure{Status: 500, Code: 20500},
 //		twiliotest.Failure{Status: 429, Code: 20429, RetryAfter: "2"})
 //
-// RejectNumber answers before it; FailFor replaces an earlier window.
+// List (GET) requests fail in the window too. RejectNumber answers before
+// it; FailFor replaces an earlier window.
 func (s *Server) FailFor(d time.Duration, failures ...Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,7 +220,8 @@ func (s *Server) RejectedNumber(to string) int {
 	return s.rejected[to]
 }
 
-// SetLatency delays every answer by d (for client timeouts).
+// SetLatency delays every answer by d (for client timeouts), list answers
+// too.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,6 +231,9 @@ func (s *Server) SetLatency(d time.Duration) {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
+	if r.Method == http.MethodGet {
+		s.listRequests++
+	}
 	latency := s.latency
 	s.mu.Unlock()
 
@@ -211,8 +256,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 		return
 	}
+	if r.Method == http.MethodGet {
+		s.serveList(w, r, latency)
+		return
+	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+		w.Header().Set("Allow", "GET, POST")
 		writeError(w, http.StatusMethodNotAllowed, 20004, "Method not allowed")
 		return
 	}
@@ -254,29 +303,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, rej.Status, rej.Code, rej.Message)
 		return
 	}
-	if win := s.window; win != nil {
-		if time.Now().Before(win.until) {
-			f := win.failures[win.next%len(win.failures)]
-			win.next++
-			s.mu.Unlock()
-			if f.RetryAfter != "" {
-				w.Header().Set("Retry-After", f.RetryAfter)
-			}
-			writeError(w, f.Status, f.Code, http.StatusText(f.Status))
-			return
-		}
-		s.window = nil
-	}
-	if f := s.failNext; f != nil && f.n > 0 {
-		f.n--
-		if f.n == 0 {
-			s.failNext = nil
-		}
+	if f, ok := s.programmedFailureLocked(); ok {
 		s.mu.Unlock()
-		if f.retryAfter != "" {
-			w.Header().Set("Retry-After", f.retryAfter)
-		}
-		writeError(w, f.status, f.code, http.StatusText(f.status))
+		f.write(w)
 		return
 	}
 	m := Message{To: to, From: from, Body: body, SID: newSID(), Received: time.Now()}
@@ -285,29 +314,223 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.notify = make(chan struct{})
 	s.mu.Unlock()
 
-	now := time.Now().UTC().Format(time.RFC1123Z) // Twilio: "Thu, 21 Nov 2024 05:00:00 +0000"
-	uri := prefix + s.accountSID + "/Messages/" + m.SID
-	writeJSON(w, http.StatusCreated, map[string]any{
+	writeJSON(w, http.StatusCreated, s.messageJSON(m, "queued", 0, time.Time{}, m.Received))
+}
+
+// programmedFailureLocked takes the failure a FailFor window or FailNext
+// has for the current request, if any. s.mu is held.
+func (s *Server) programmedFailureLocked() (Failure, bool) {
+	if win := s.window; win != nil {
+		if time.Now().Before(win.until) {
+			f := win.failures[win.next%len(win.failures)]
+			win.next++
+			return f, true
+		}
+		s.window = nil
+	}
+	if f := s.failNext; f != nil && f.n > 0 {
+		f.n--
+		if f.n == 0 {
+			s.failNext = nil
+		}
+		return Failure{Status: f.status, Code: f.code, RetryAfter: f.retryAfter}, true
+	}
+	return Failure{}, false
+}
+
+func (f Failure) write(w http.ResponseWriter) {
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	writeError(w, f.Status, f.Code, http.StatusText(f.Status))
+}
+
+// messagesPath is the list resource's path, without a query.
+func (s *Server) messagesPath() string {
+	return "/2010-04-01/Accounts/" + s.accountSID + "/Messages.json"
+}
+
+// twilioTime formats t as Twilio does: RFC 2822, "Thu, 21 Nov 2024 05:00:00
+// +0000".
+func twilioTime(t time.Time) string { return t.UTC().Format(time.RFC1123Z) }
+
+// messageJSON is a Message resource as Twilio shows it. A zero sent lists
+// date_sent as null.
+func (s *Server) messageJSON(m Message, status string, errorCode int, sent, updated time.Time) map[string]any {
+	uri := "/2010-04-01/Accounts/" + s.accountSID + "/Messages/" + m.SID
+	var code, dateSent any
+	if errorCode != 0 {
+		code = errorCode
+	}
+	if !sent.IsZero() {
+		dateSent = twilioTime(sent)
+	}
+	return map[string]any{
 		"sid":                   m.SID,
 		"account_sid":           s.accountSID,
 		"messaging_service_sid": nil,
 		"to":                    m.To,
 		"from":                  m.From,
 		"body":                  m.Body,
-		"status":                "queued",
+		"status":                status,
 		"direction":             "outbound-api",
 		"num_segments":          strconv.Itoa(Segments(m.Body)),
 		"num_media":             "0",
-		"error_code":            nil,
+		"error_code":            code,
 		"error_message":         nil,
 		"price":                 nil,
 		"price_unit":            "USD",
 		"api_version":           "2010-04-01",
-		"date_created":          now,
-		"date_updated":          now,
-		"date_sent":             nil,
+		"date_created":          twilioTime(m.Received),
+		"date_updated":          twilioTime(updated),
+		"date_sent":             dateSent,
 		"uri":                   uri + ".json",
 		"subresource_uris":      map[string]string{"media": uri + "/Media.json"},
+	}
+}
+
+// sentAfter is how long an accepted message lists as "queued" (date_sent
+// null) before it lists as "sent".
+const sentAfter = time.Second
+
+// listedJSON is m as the list shows it now.
+func (s *Server) listedJSON(m Message, change statusChange, changed bool, now time.Time) map[string]any {
+	if changed {
+		sent := time.Time{}
+		switch change.status {
+		case "queued", "accepted", "scheduled", "sending", "failed", "canceled":
+		default: // sent, delivered, undelivered, read…
+			sent = m.Received.Add(sentAfter)
+		}
+		return s.messageJSON(m, change.status, change.errorCode, sent, change.at)
+	}
+	if now.Sub(m.Received) < sentAfter {
+		return s.messageJSON(m, "queued", 0, time.Time{}, m.Received)
+	}
+	sent := m.Received.Add(sentAfter)
+	return s.messageJSON(m, "sent", 0, sent, sent)
+}
+
+// serveList answers GET .../Messages.json like Twilio's Read multiple
+// Message resources: filters To and From, PageSize (default 50, at most
+// 1000), newest first, with Page and PageToken paging ("PA"+SID: the page
+// after that message; "PB"+SID: the page before it).
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, latency time.Duration) {
+	q := r.URL.Query()
+	size := 50
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
+			return
+		}
+		size = min(n, 1000)
+	}
+	page := 0
+	if v := q.Get("Page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, 20001, "Invalid Page")
+			return
+		}
+		page = n
+	}
+	token := q.Get("PageToken")
+	if token != "" && !strings.HasPrefix(token, "PA") && !strings.HasPrefix(token, "PB") {
+		writeError(w, http.StatusBadRequest, 20001, "Invalid PageToken")
+		return
+	}
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	to, from := q.Get("To"), q.Get("From")
+
+	s.mu.Lock()
+	if f, ok := s.programmedFailureLocked(); ok {
+		s.mu.Unlock()
+		f.write(w)
+		return
+	}
+	now := time.Now()
+	var list []map[string]any
+	var sids []string
+	for i := len(s.messages) - 1; i >= 0; i-- { // newest first
+		m := s.messages[i]
+		if (to != "" && m.To != to) || (from != "" && m.From != from) {
+			continue
+		}
+		change, changed := s.status[m.SID]
+		list = append(list, s.listedJSON(m, change, changed, now))
+		sids = append(sids, m.SID)
+	}
+	s.mu.Unlock()
+
+	start := len(sids) // a Page past the end (checked first: page*size may overflow)
+	if page <= len(sids)/size {
+		start = page * size
+	}
+	end := -1
+	if token != "" {
+		at := -1
+		for i, sid := range sids {
+			if sid == token[2:] {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			writeError(w, http.StatusBadRequest, 20001, "Invalid PageToken")
+			return
+		}
+		if token[:2] == "PA" {
+			start = at + 1
+		} else {
+			start, end = max(at-size, 0), at
+		}
+	}
+	start = min(start, len(sids))
+	if end < 0 {
+		end = min(start+size, len(sids))
+	}
+	items := list[start:end]
+	if items == nil {
+		items = []map[string]any{}
+	}
+
+	pageURI := func(page int, token string) string {
+		v := url.Values{"PageSize": {strconv.Itoa(size)}, "Page": {strconv.Itoa(page)}}
+		if to != "" {
+			v.Set("To", to)
+		}
+		if from != "" {
+			v.Set("From", from)
+		}
+		if token != "" {
+			v.Set("PageToken", token)
+		}
+		return s.messagesPath() + "?" + v.Encode()
+	}
+	var next, prev any
+	if end < len(sids) && end > 0 {
+		next = pageURI(page+1, "PA"+sids[end-1])
+	}
+	if start > 0 && start < len(sids) {
+		prev = pageURI(max(page-1, 0), "PB"+sids[start])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"messages":          items,
+		"page":              page,
+		"page_size":         size,
+		"start":             start,
+		"end":               start + max(len(items)-1, 0),
+		"uri":               r.URL.RequestURI(),
+		"first_page_uri":    pageURI(0, ""),
+		"next_page_uri":     next,
+		"previous_page_uri": prev,
 	})
 }
 

@@ -112,7 +112,7 @@ func backoff(ctx context.Context, attempt int) error {
 // Delete removes a tracking and everything kept for it, its delivery log
 // included. Notifications already queued for it are not sent (see Allowed).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	n, err := s.rdb.Del(ctx, stateKey(id), seenKey(id), outboxKey(id), sentKey(id), deliveriesKey(id)).Result()
+	n, err := s.rdb.Del(ctx, stateKey(id), seenKey(id), outboxKey(id), sentKey(id), attemptedKey(id), deliveriesKey(id)).Result()
 	if err != nil {
 		return fmt.Errorf("delete tracking: %w", err)
 	}

@@ -20,6 +20,10 @@ func outboxKey(id string) string { return keyPrefix + "{" + id + "}:outbox" }
 // sentKey is a set of notification keys whose message the provider accepted.
 func sentKey(id string) string { return keyPrefix + "{" + id + "}:sent" }
 
+// attemptedKey is a set of notification keys that an attempt has begun to
+// hand to the provider (BeginSend).
+func attemptedKey(id string) string { return keyPrefix + "{" + id + "}:attempted" }
+
 // deliveriesKey is a sorted set of Delivery JSON scored by the attempt's
 // time (µs): the tracking's delivery log, capped and trimmed to the
 // delivery retention on every write.

@@ -331,5 +331,18 @@ func (s *Store) MarkDelivered(ctx context.Context, trackingID, key string) error
 	return err
 }
 
+// BeginSend records that an attempt is about to hand the notification to the
+// provider and reports whether an earlier attempt did (see
+// dispatcher.Ledger).
+func (s *Store) BeginSend(ctx context.Context, trackingID, key string) (again bool, err error) {
+	pipe := s.rdb.TxPipeline()
+	added := pipe.SAdd(ctx, attemptedKey(trackingID), key)
+	pipe.PExpire(ctx, attemptedKey(trackingID), s.opts.Retention)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, err
+	}
+	return added.Val() == 0, nil
+}
+
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

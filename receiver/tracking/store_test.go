@@ -163,6 +163,20 @@ func TestDeliveredLedger(t *testing.T) {
 	}
 }
 
+func TestBeginSendTellsARepeatedAttempt(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	for i, want := range []bool{false, true, true} {
+		again, err := s.BeginSend(ctx, "abc", "InTransit|sms|+4915112345678")
+		if err != nil || again != want {
+			t.Fatalf("attempt %d: BeginSend = %v, %v; want %v", i+1, again, err, want)
+		}
+	}
+	if again, err := s.BeginSend(ctx, "abc", "Delivered|sms|+4915112345678"); again || err != nil {
+		t.Fatalf("another notification: BeginSend = %v, %v; want false", again, err)
+	}
+}
+
 func TestAllowedAtSendTime(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)

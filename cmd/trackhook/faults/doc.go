@@ -14,7 +14,8 @@
 //
 // TRACKHOOK_FAULTS_RACE=1 builds the binary under test with -race (slower;
 // a reported data race fails the suite); TRACKHOOK_FAULTS_BIN=path tests a
-// binary built elsewhere.
+// binary built elsewhere; TRACKHOOK_FAULTS_ONLY=redis runs one scenario;
+// TRACKHOOK_FAULTS_LOGS=1 keeps every scenario's trackhook logs.
 //
 // Each run prints a table per scenario and writes it to
 // bench-results/faults-<form>.txt; a failing scenario's trackhook logs are

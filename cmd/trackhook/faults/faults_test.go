@@ -108,8 +108,12 @@ func TestFaults(t *testing.T) {
 	// trackhook) and mostly wait, so they run at once.
 	results := make([]*result, len(scenarios))
 	var wg sync.WaitGroup
+	only := os.Getenv("TRACKHOOK_FAULTS_ONLY")
 	for i, sc := range scenarios {
 		results[i] = &result{name: sc.name}
+		if only != "" && only != sc.name {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -143,7 +147,7 @@ func runScenario(t *testing.T, f form, bin string, idx int, sc scenario, res *re
 	}
 	e := newEnv(t, sc.name, bin, o)
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("TRACKHOOK_FAULTS_LOGS") == "1" {
 			if path := e.keepLogs(resultsDir); path != "" {
 				t.Logf("trackhook logs kept in %s", path)
 			}
@@ -283,11 +287,10 @@ func runScenario(t *testing.T, f form, bin string, idx int, sc scenario, res *re
 // before a SIGKILL, and no run may have sent it after one that recorded it
 // (trackhook logs "notification sent" right after the ledger has it).
 //
-// The issue also asks for no more duplicates than kills. That holds only
-// while at most one send is in that window when the kill lands; with
-// TRACKHOOK_WORKER_CONCURRENCY sends at once, one kill can catch several, so
-// the bound checked here is kills × concurrency, and the count per kill is
-// reported.
+// And no more duplicates than kills: trackhook lets one email at a time be
+// in that window (TRACKHOOK_MAX_IN_DOUBT=1, the default, however many
+// workers send at once), and an SMS from an interrupted attempt is looked up
+// at the provider before it is sent again.
 func checkDuplicates(t *testing.T, e *env, p *plan, tl tally, logs logScan, res *result) {
 	kills := e.killTimes()
 	perKill := make([]int, len(kills))
@@ -323,18 +326,14 @@ func checkDuplicates(t *testing.T, e *env, p *plan, tl tally, logs logScan, res 
 	if len(recorded) > 0 {
 		t.Errorf("DUPLICATED: sent again although a run had recorded it (or failed to): %v", head(recorded, 10))
 	}
-	if len(kills) > 0 && byKill > len(kills)*workerConcurrency {
-		t.Errorf("DUPLICATED: %d duplicates from %d kills, more than %d sends can be in flight per kill", byKill, len(kills), workerConcurrency)
+	if byKill > len(kills) {
+		t.Errorf("DUPLICATED: %d duplicates from %d kills (per kill: %v), more than one per kill", byKill, len(kills), perKill)
 	}
 	if byKill > 0 {
 		sorted := slices.Clone(tl.dups)
 		slices.SortFunc(sorted, func(a, b note) int { return strings.Compare(a.String(), b.String()) })
 		res.notes = append(res.notes, fmt.Sprintf("%d duplicates accepted by the provider just before a SIGKILL and not recorded by the killed run; per kill: %v; %v",
 			byKill, perKill, head(sorted, 12)))
-		if byKill > len(kills) {
-			res.notes = append(res.notes, fmt.Sprintf("more duplicates (%d) than kills (%d): a kill caught several of the %d concurrent sends between the provider's acceptance and the ledger",
-				byKill, len(kills), workerConcurrency))
-		}
 	}
 }
 

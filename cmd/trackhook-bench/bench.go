@@ -34,6 +34,7 @@ type options struct {
 	e2eRate  float64
 	workers  int
 	smtpPool int
+	inDoubt  int // TRACKHOOK_MAX_IN_DOUBT; -1: the product default
 	out      string
 	bin      string
 	profile  bool
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.e2e, "e2e", 15*time.Second, "end to end: duration at -e2e-rate")
 	fs.Float64Var(&o.e2eRate, "e2e-rate", 1000, "end to end: webhooks per second")
 	fs.IntVar(&o.workers, "workers", 0, "TRACKHOOK_WORKER_CONCURRENCY for the worker (0: the product default)")
+	fs.IntVar(&o.inDoubt, "in-doubt", -1, "TRACKHOOK_MAX_IN_DOUBT for the worker and the in-process handler (-1: the product default, 1; 0: no bound)")
 	fs.IntVar(&o.smtpPool, "smtp-pool", 0, "SMTP pool size, the URL's pool= (0: the product default)")
 	fs.StringVar(&o.out, "out", "bench-results", "directory for the results table, logs and profile")
 	fs.StringVar(&o.bin, "bin", "", "trackhook binary to measure (default: go build ./cmd/trackhook)")
@@ -163,6 +165,9 @@ func (b *bench) env(addr, pprofAddr string) map[string]string {
 	}
 	if b.opts.workers > 0 {
 		env["TRACKHOOK_WORKER_CONCURRENCY"] = strconv.Itoa(b.opts.workers)
+	}
+	if b.opts.inDoubt >= 0 {
+		env["TRACKHOOK_MAX_IN_DOUBT"] = strconv.Itoa(b.opts.inDoubt)
 	}
 	if pprofAddr != "" {
 		env["TRACKHOOK_PPROF_ADDR"] = pprofAddr

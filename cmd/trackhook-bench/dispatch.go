@@ -165,6 +165,14 @@ type noSMS struct{}
 
 func (noSMS) Send(context.Context, dispatcher.SMS) (string, error) { return "", nil }
 
+// inDoubt is the MaxInDoubt the worker runs with.
+func (b *bench) inDoubt() int {
+	if b.opts.inDoubt < 0 {
+		return 1 // the product's default TRACKHOOK_MAX_IN_DOUBT
+	}
+	return b.opts.inDoubt
+}
+
 // handlerInProcess runs the product's notify:email handler and SMTP pool in
 // this process, from `workers` goroutines (the worker's default
 // concurrency), without asynq and with a ledger and gate that do no I/O.
@@ -187,7 +195,7 @@ func (b *bench) handlerInProcess(ctx context.Context, workers, poolSize int, dur
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: set, Email: pool, SMS: noSMS{}, Ledger: allowAll{}, Gate: allowAll{}, DeliveryLog: allowAll{},
 		UnsubscribeURL: func(string, string, string) string { return "https://shop.example/unsubscribe/bench-token" },
-		From:           benchFrom, MessageIDDomain: benchDomain, ShopName: "Bench Shop",
+		From:           benchFrom, MessageIDDomain: benchDomain, ShopName: "Bench Shop", MaxInDoubt: b.inDoubt(),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -81,10 +81,14 @@ func (b *bench) render(w io.Writer, rep *report) {
 	if workers == 0 {
 		workers = 20
 	}
+	inDoubt := o.inDoubt
+	if inDoubt < 0 {
+		inDoubt = 1
+	}
 	row("raw go-mail, one reused connection, sequential (the limit)", rep.raw)
 	row("raw go-mail, one connection per message, sequential (the naive way)", rep.naive)
-	row(fmt.Sprintf("dispatcher handler + SMTP pool (%d) in the bench process, %d goroutines; no asynq, no Redis", pool, workers), rep.inproc)
-	row(fmt.Sprintf("`trackhook serve` worker: asynq, ledger + gate in Redis, templates, pool (%d), %d workers; %s", pool, workers, rep.worker.note), rep.worker)
+	row(fmt.Sprintf("dispatcher handler + SMTP pool (%d) in the bench process, %d goroutines, max in doubt %d; no asynq, no Redis", pool, workers, inDoubt), rep.inproc)
+	row(fmt.Sprintf("`trackhook serve` worker: asynq, ledger + gate in Redis, templates, pool (%d), %d workers, max in doubt %d; %s", pool, workers, inDoubt, rep.worker.note), rep.worker)
 	p("\n")
 
 	// 3. End to end.

@@ -300,6 +300,9 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 		// The message is out. Failing the task now would send it again.
 		log.Error("notification sent but not recorded in the ledger", "err", err)
 	}
+	if note != "" {
+		log = log.With("note", note)
+	}
 	log.Info("notification sent", "locale", locale, "provider_id", providerID)
 	return nil
 }

@@ -87,6 +87,11 @@ type Config struct {
 	Logger   *slog.Logger
 	// Observer counts notifications for the metrics; nil counts nothing.
 	Observer Observer
+	// QuietHours defers SMS while it is night for the recipient; nil sends
+	// at any hour.
+	QuietHours QuietHours
+	// Now is the clock for QuietHours; nil is time.Now.
+	Now func() time.Time
 	// MaxInDoubt bounds the sends of this process that are in doubt at
 	// once: handed to the provider (the end of DATA written) and not yet
 	// recorded in the ledger. A crash of the process can duplicate at most
@@ -127,6 +132,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	h := &Handler{cfg: cfg, log: log}
 	if cfg.MaxInDoubt > 0 {
 		h.inDoubt = make(chan struct{}, cfg.MaxInDoubt)
@@ -163,6 +171,9 @@ func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 // ProcessSMS renders and sends one notification SMS.
 func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 	return h.process(ctx, t, ChannelSMS, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, string, error) {
+		if err := h.quiet(n.Recipient); err != nil {
+			return "", "", err
+		}
 		r, err := h.cfg.Templates.Render(templates.KindSMS, n.Status, locale, data)
 		if err != nil {
 			return "", "", err
@@ -174,6 +185,23 @@ func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 		id, err := h.cfg.SMS.Send(ctx, m)
 		return id, "", err
 	})
+}
+
+// quiet returns a *DeferredError while it is night for the number. A number
+// QuietHours cannot read is sent to: the provider judges it.
+func (h *Handler) quiet(number string) error {
+	if h.cfg.QuietHours == nil {
+		return nil
+	}
+	until, zone, err := h.cfg.QuietHours.Until(number, h.cfg.Now())
+	if err != nil || until.IsZero() {
+		return nil
+	}
+	when := until.Format("15:04")
+	if loc, err := time.LoadLocation(zone); err == nil {
+		when = until.In(loc).Format("15:04")
+	}
+	return &DeferredError{Until: until, Reason: fmt.Sprintf("quiet hours in %s until %s", zone, when)}
 }
 
 // findEarlierSMS looks for m at the provider when an earlier attempt may have
@@ -282,12 +310,19 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	c := &commit{slots: h.inDoubt}
 	defer c.release()
 	providerID, note, err := send(context.WithValue(ctx, commitKey{}, c), n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
-	h.cfg.Observer.Sent(n.Channel, time.Since(start))
+	var deferred *DeferredError
+	if !errors.As(err, &deferred) {
+		h.cfg.Observer.Sent(n.Channel, time.Since(start))
+	}
 	switch {
 	case errors.Is(err, templates.ErrNoTemplate):
 		e.Outcome, e.Reason, e.Error = OutcomeFailedPermanent, "no template for the status", err.Error()
 		log.Error("no template for notification; archived", "locale", locale, "err", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	case errors.As(err, &deferred):
+		e.Outcome, e.Reason = OutcomeDeferred, deferred.Reason
+		log.Info("notification deferred: " + deferred.Reason)
+		return err
 	case errors.Is(err, ErrPermanent):
 		e.Outcome, e.Reason, e.Error = OutcomeFailedPermanent, "rejected by the provider", err.Error()
 		log.Warn("notification rejected permanently; archived, not retried", "err", err)
@@ -362,6 +397,13 @@ func (s Shipment) templateData(status, shop string) templates.Data {
 // per retry, capped at max) with ±20% jitter.
 func RetryDelay(base, max time.Duration) asynq.RetryDelayFunc {
 	return func(n int, err error, _ *asynq.Task) time.Duration {
+		var de *DeferredError
+		if errors.As(err, &de) {
+			if d := time.Until(de.Until); d > time.Second {
+				return d // not capped: quiet hours last the night
+			}
+			return time.Second
+		}
 		var ra *RetryAfterError
 		if errors.As(err, &ra) && ra.After > 0 {
 			return min(ra.After, max)
@@ -384,5 +426,6 @@ func RetryDelay(base, max time.Duration) asynq.RetryDelayFunc {
 // and the next 500 waits 200ms·2^15.
 func IsFailure(err error) bool {
 	var ra *RetryAfterError
-	return err != nil && !(errors.As(err, &ra) && ra.After > 0)
+	var de *DeferredError
+	return err != nil && !(errors.As(err, &ra) && ra.After > 0) && !errors.As(err, &de)
 }

@@ -112,6 +112,7 @@ func task(t *testing.T, n dispatcher.Notification) *asynq.Task {
 
 type fixture struct {
 	h      *dispatcher.Handler
+	cfg    dispatcher.Config // what h was built from
 	smtp   *smtptest.Server
 	ledger *memLedger
 	log    *memLog
@@ -135,7 +136,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h, err = dispatcher.NewHandler(dispatcher.Config{
+	f.cfg = dispatcher.Config{
 		Templates: tmpl, Email: sender, Ledger: f.ledger, Gate: f.ledger, DeliveryLog: f.log, From: "Nordlicht Shop <noreply@shop.example>",
 		MessageIDDomain: "shop.example", ShopName: "Nordlicht Shop",
 		UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/unsubscribe/" + id + "-" + ch },
@@ -146,11 +147,23 @@ func newFixture(t *testing.T) *fixture {
 			f.sms = append(f.sms, m)
 			return "SM1", nil
 		}),
-	})
+	}
+	f.h = f.handler(t)
+	return f
+}
+
+// handler builds a handler from f's config changed by mods.
+func (f *fixture) handler(t *testing.T, mods ...func(*dispatcher.Config)) *dispatcher.Handler {
+	t.Helper()
+	cfg := f.cfg
+	for _, m := range mods {
+		m(&cfg)
+	}
+	h, err := dispatcher.NewHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return h
 }
 
 func TestEmailInRecipientLanguageOnce(t *testing.T) {

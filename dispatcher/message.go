@@ -52,6 +52,22 @@ type SMSSender interface {
 	Send(ctx context.Context, m SMS) (providerID string, err error)
 }
 
+// DeferredError says a notification may not go out before Until (the
+// recipient's quiet hours). The handler returns it for asynq, which runs the
+// task again then; RetryDelay honours Until and IsFailure does not count it.
+type DeferredError struct {
+	Until  time.Time
+	Reason string // "quiet hours in Europe/Berlin until 08:00"
+}
+
+func (e *DeferredError) Error() string { return "deferred: " + e.Reason }
+
+// QuietHours says until when a phone number may not be texted (the zero
+// time: it may be now) and in which time zone.
+type QuietHours interface {
+	Until(e164 string, now time.Time) (until time.Time, zone string, err error)
+}
+
 // SMSFinder is implemented by SMS senders whose provider can list the
 // messages it has accepted. A worker that died after the provider accepted an
 // SMS and before that was recorded runs the task again; before sending, the

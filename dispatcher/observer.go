@@ -21,6 +21,7 @@ const (
 	OutcomeFailedTemporary = "failed_temporary" // returned for asynq to retry
 	OutcomeFailedPermanent = "failed_permanent" // archived: rejected, no template, malformed task, or the last retry failed
 	OutcomeSkipped         = "skipped"          // not sent: delivered before, recipient removed, unsubscribed or suppressed
+	OutcomeDeferred        = "deferred"         // not sent yet: the recipient's quiet hours; runs again when they end
 )
 
 // nopObserver is the Observer of a Handler configured without one.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/language"
 
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/receiver/jwks"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -40,7 +41,10 @@ type config struct {
 	Concurrency       int
 	// MaxInDoubt bounds the emails of one worker process that the SMTP
 	// server may have and the ledger does not yet (dispatcher.Commit).
-	MaxInDoubt     int
+	MaxInDoubt int
+	// QuietHours is when no SMS goes out, in the recipient's local time;
+	// nil: any hour.
+	QuietHours     *quiet.Window
 	RetryBaseDelay time.Duration
 	// UnsubscribeSecret signs unsubscribe links; "" → a key kept in Redis.
 	UnsubscribeSecret string
@@ -211,6 +215,17 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			bad("TRACKHOOK_MAX_IN_DOUBT", "%q is not a number from 0 (no bound) to 1000", raw)
 		}
 		c.MaxInDoubt = n
+	}
+
+	c.QuietHours = &quiet.Default
+	if raw := get("TRACKHOOK_SMS_QUIET_HOURS", ""); raw == "off" {
+		c.QuietHours = nil
+	} else if raw != "" {
+		w, err := quiet.Parse(raw)
+		if err != nil {
+			bad("TRACKHOOK_SMS_QUIET_HOURS", "%v (or off)", err)
+		}
+		c.QuietHours = &w
 	}
 
 	c.RetryBaseDelay = 30 * time.Second

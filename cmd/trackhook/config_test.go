@@ -24,6 +24,19 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestConfigQuietHours(t *testing.T) {
+	for raw, want := range map[string]string{"": "21:00-08:00", "22:00-07:30": "22:00-07:30", "off": "off"} {
+		c, err := loadConfig(envOf(map[string]string{"TRACKHOOK_SMS_QUIET_HOURS": raw}))
+		got := "off"
+		if c.QuietHours != nil {
+			got = c.QuietHours.String()
+		}
+		if err != nil || got != want {
+			t.Errorf("%q: %s, %v; want %s", raw, got, err, want)
+		}
+	}
+}
+
 func TestConfigDeliveryRetention(t *testing.T) {
 	for raw, want := range map[string]time.Duration{"": 120 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "72h": 72 * time.Hour} {
 		c, err := loadConfig(envOf(map[string]string{"TRACKHOOK_DELIVERY_RETENTION": raw}))
@@ -49,6 +62,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_NOTIFY_STATUSES": "InTransit,Shipped"}, []string{"TRACKHOOK_NOTIFY_STATUSES", "Shipped"}},
 		{map[string]string{"TRACKHOOK_WORKER_CONCURRENCY": "lots"}, []string{"TRACKHOOK_WORKER_CONCURRENCY"}},
 		{map[string]string{"TRACKHOOK_MAX_IN_DOUBT": "-1"}, []string{"TRACKHOOK_MAX_IN_DOUBT"}},
+		{map[string]string{"TRACKHOOK_SMS_QUIET_HOURS": "9pm-8am"}, []string{"TRACKHOOK_SMS_QUIET_HOURS", "HH:MM-HH:MM"}},
 		{map[string]string{"TRACKHOOK_DELIVERY_RETENTION": "forever"}, []string{"TRACKHOOK_DELIVERY_RETENTION"}},
 		{map[string]string{"TRACKHOOK_ADDR": "x", "TRACKHOOK_RETRY_BASE_DELAY": "soon"}, []string{"TRACKHOOK_ADDR", "TRACKHOOK_RETRY_BASE_DELAY"}},
 		{map[string]string{"TRACKHOOK_PPROF_ADDR": "6060"}, []string{"TRACKHOOK_PPROF_ADDR", "host:port"}},

@@ -69,6 +69,9 @@ func startApp(t *testing.T, opts ...func(env map[string]string)) *app {
 		"TRACKHOOK_AFTERSHIP_SECRET":   "rotated-new-secret," + testSecret,
 		"TRACKHOOK_RETRY_BASE_DELAY":   "200ms",
 		"TRACKHOOK_API_KEYS":           testAPIKey,
+		// The tests expect texts at any hour; TestSMSQuietHours sets a
+		// window.
+		"TRACKHOOK_SMS_QUIET_HOURS": "off",
 	}
 	for _, o := range opts {
 		o(env)

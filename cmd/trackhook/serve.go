@@ -16,6 +16,7 @@ import (
 	"github.com/trackhook/trackhook/cmd/trackhook/internal/metrics"
 	"github.com/trackhook/trackhook/dispatcher"
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
@@ -226,7 +227,7 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, DeliveryLog: receiver.DeliveryLog(store), UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: displayName(cfg.MailFrom), Logger: log,
-		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt,
+		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours),
 	})
 	if err != nil {
 		return nil, err
@@ -320,3 +321,13 @@ func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "compone
 func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
 func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
 func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+
+// quietHours is the SMS quiet hours w, or nil (a nil *quiet.Hours in the
+// interface would not be nil). Numbers of no known time zone go by the
+// server's (TZ).
+func quietHours(w *quiet.Window) dispatcher.QuietHours {
+	if w == nil {
+		return nil
+	}
+	return quiet.New(*w, time.Local)
+}

@@ -40,6 +40,9 @@ const (
 	// DeliverySkipped: nothing was sent, and that is final (Reason says
 	// why: already delivered, recipient removed, suppressed, …).
 	DeliverySkipped
+	// DeliveryDeferred: not sent yet because of the recipient's quiet
+	// hours; the task runs again when they end (Reason says until when).
+	DeliveryDeferred
 )
 
 var deliveryOutcomeNames = [...]string{
@@ -48,6 +51,7 @@ var deliveryOutcomeNames = [...]string{
 	DeliveryFailedTemporary: "failed_temporary",
 	DeliveryFailedPermanent: "failed_permanent",
 	DeliverySkipped:         "skipped",
+	DeliveryDeferred:        "deferred",
 }
 
 func (o DeliveryOutcome) String() string {
@@ -58,11 +62,11 @@ func (o DeliveryOutcome) String() string {
 }
 
 // Valid reports whether o is one of the outcomes.
-func (o DeliveryOutcome) Valid() bool { return o >= DeliverySent && o <= DeliverySkipped }
+func (o DeliveryOutcome) Valid() bool { return o >= DeliverySent && o <= DeliveryDeferred }
 
 // ParseDeliveryOutcome parses an outcome's name ("failed_permanent").
 func ParseDeliveryOutcome(v string) (DeliveryOutcome, error) {
-	for o := DeliverySent; o <= DeliverySkipped; o++ {
+	for o := DeliverySent; o <= DeliveryDeferred; o++ {
 		if deliveryOutcomeNames[o] == v {
 			return o, nil
 		}

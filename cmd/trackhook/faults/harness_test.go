@@ -154,6 +154,7 @@ func newEnv(t *testing.T, name, bin string, o envOptions) *env {
 		"TRACKHOOK_OUTBOX_DIR="+t.TempDir(),
 		"TRACKHOOK_AFTERSHIP_SECRET="+webhookSecret,
 		"TRACKHOOK_RETRY_BASE_DELAY=200ms",
+		"TRACKHOOK_SMS_QUIET_HOURS=off", // the load runs at any hour
 		"TRACKHOOK_WORKER_CONCURRENCY="+strconv.Itoa(workerConcurrency),
 	)
 

@@ -73,7 +73,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notifications_total",
-			Help: "Notify task runs by channel (email, sms) and outcome: sent, failed_temporary (retried), failed_permanent (archived), skipped (delivered before, removed, unsubscribed or suppressed).",
+			Help: "Notify task runs by channel (email, sms) and outcome: sent, failed_temporary (retried), failed_permanent (archived), skipped (delivered before, removed, unsubscribed or suppressed), deferred (SMS quiet hours).",
 		}, []string{"channel", "outcome"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notification_retries_total",
@@ -93,7 +93,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	// Known series start at zero, so rate() and alerts see them from the
 	// first scrape rather than from the first event.
 	for _, ch := range []string{dispatcher.ChannelEmail, dispatcher.ChannelSMS} {
-		for _, o := range []string{dispatcher.OutcomeSent, dispatcher.OutcomeFailedTemporary, dispatcher.OutcomeFailedPermanent, dispatcher.OutcomeSkipped} {
+		for _, o := range []string{dispatcher.OutcomeSent, dispatcher.OutcomeFailedTemporary, dispatcher.OutcomeFailedPermanent, dispatcher.OutcomeSkipped, dispatcher.OutcomeDeferred} {
 			m.notifications.WithLabelValues(ch, o)
 		}
 		m.retries.WithLabelValues(ch)

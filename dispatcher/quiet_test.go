@@ -1,0 +1,57 @@
+package dispatcher_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/quiet"
+)
+
+// At 23:00 in Berlin a German number's SMS is deferred to 08:00: nothing is
+// sent, the attempt is logged as deferred with the zone and the time, and
+// the retry delay is the whole night (not capped like a backoff). The email
+// for the same status goes out.
+func TestSMSDeferredInQuietHours(t *testing.T) {
+	f := newFixture(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	night := time.Date(2026, 11, 21, 23, 0, 0, 0, berlin)
+	f.h = f.handler(t, func(c *dispatcher.Config) {
+		c.QuietHours = quiet.New(quiet.Default, time.UTC)
+		c.Now = func() time.Time { return night }
+	})
+	n := notification(dispatcher.ChannelSMS, "+4915112345678", "de")
+	err := f.h.ProcessSMS(context.Background(), task(t, n))
+	var de *dispatcher.DeferredError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want a DeferredError", err)
+	}
+	if want := time.Date(2026, 11, 22, 8, 0, 0, 0, berlin); !de.Until.Equal(want) {
+		t.Errorf("deferred until %v, want %v", de.Until, want)
+	}
+	if len(f.sms) != 0 {
+		t.Fatalf("%d SMS sent at 23:00", len(f.sms))
+	}
+	entries := f.log.all()
+	if last := entries[len(entries)-1]; last.Outcome != dispatcher.OutcomeDeferred || last.Reason != "quiet hours in Europe/Berlin until 08:00" {
+		t.Errorf("delivery log entry %+v", last)
+	}
+	if d := dispatcher.RetryDelay(time.Second, time.Hour)(0, err, nil); d < 8*time.Hour {
+		t.Errorf("retry delay %v, want until the morning (capped backoff would say ≤ 1h)", d)
+	}
+
+	if err := f.h.ProcessEmail(context.Background(), task(t, notification(dispatcher.ChannelEmail, "kim@example.com", "de"))); err != nil {
+		t.Fatalf("email at night: %v", err)
+	}
+
+	// In the morning it goes out.
+	night = time.Date(2026, 11, 22, 8, 0, 0, 0, berlin)
+	if err := f.h.ProcessSMS(context.Background(), task(t, n)); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.sms) != 1 {
+		t.Fatalf("%d SMS at 08:00, want 1", len(f.sms))
+	}
+}

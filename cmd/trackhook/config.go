@@ -223,7 +223,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	} else if raw != "" {
 		w, err := quiet.Parse(raw)
 		if err != nil {
-			bad("TRACKHOOK_SMS_QUIET_HOURS", "%v (or off)", err)
+			bad("TRACKHOOK_SMS_QUIET_HOURS", "%v; want HH:MM-HH:MM in the recipient's local time (21:00-08:00) or off", err)
 		}
 		c.QuietHours = &w
 	}

@@ -171,7 +171,7 @@ func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 // ProcessSMS renders and sends one notification SMS.
 func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 	return h.process(ctx, t, ChannelSMS, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, string, error) {
-		if err := h.quiet(n.Recipient); err != nil {
+		if err := h.quiet(n); err != nil {
 			return "", "", err
 		}
 		r, err := h.cfg.Templates.Render(templates.KindSMS, n.Status, locale, data)
@@ -187,15 +187,25 @@ func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 	})
 }
 
-// quiet returns a *DeferredError while it is night for the number. A number
+// morningSpread is how long after the end of the quiet hours the texts
+// deferred to it go out: in the order their statuses were entered (an "out
+// for delivery" before the "delivered" that followed it at 07:50), and not
+// all in the same second.
+const morningSpread = 20 * time.Second
+
+// quiet returns a *DeferredError while it is night for n's number. A number
 // QuietHours cannot read is sent to: the provider judges it.
-func (h *Handler) quiet(number string) error {
+func (h *Handler) quiet(n Notification) error {
 	if h.cfg.QuietHours == nil {
 		return nil
 	}
-	until, zone, err := h.cfg.QuietHours.Until(number, h.cfg.Now())
+	until, zone, err := h.cfg.QuietHours.Until(n.Recipient, h.cfg.Now())
 	if err != nil || until.IsZero() {
 		return nil
+	}
+	// The day before until maps onto [until, until+morningSpread).
+	if day := n.QueuedAt.Sub(until.Add(-24 * time.Hour)); !n.QueuedAt.IsZero() && day > 0 && day < 24*time.Hour {
+		until = until.Add(time.Duration(float64(morningSpread) * float64(day) / float64(24*time.Hour)))
 	}
 	when := until.Format("15:04")
 	if loc, err := time.LoadLocation(zone); err == nil {

@@ -23,13 +23,22 @@ func TestSMSDeferredInQuietHours(t *testing.T) {
 		c.Now = func() time.Time { return night }
 	})
 	n := notification(dispatcher.ChannelSMS, "+4915112345678", "de")
+	n.QueuedAt = time.Date(2026, 11, 21, 22, 0, 0, 0, berlin)
 	err := f.h.ProcessSMS(context.Background(), task(t, n))
 	var de *dispatcher.DeferredError
 	if !errors.As(err, &de) {
 		t.Fatalf("err = %v, want a DeferredError", err)
 	}
-	if want := time.Date(2026, 11, 22, 8, 0, 0, 0, berlin); !de.Until.Equal(want) {
+	// 22:00 is 14/24 of the day before 08:00: 14/24 of the 20 s spread.
+	if want := time.Date(2026, 11, 22, 8, 0, 0, 0, berlin).Add(14 * 20 * time.Second / 24); !de.Until.Equal(want) {
 		t.Errorf("deferred until %v, want %v", de.Until, want)
+	}
+	// A status entered later in the night goes out later in the morning.
+	later := notification(dispatcher.ChannelSMS, "+4915112345678", "de")
+	later.Status, later.Key, later.QueuedAt = "Delivered", "Delivered|sms|+4915112345678", time.Date(2026, 11, 22, 7, 50, 0, 0, berlin)
+	var de2 *dispatcher.DeferredError
+	if err := f.h.ProcessSMS(context.Background(), task(t, later)); !errors.As(err, &de2) || !de2.Until.After(de.Until) {
+		t.Errorf("the 07:50 status is deferred until %v, want after the 22:00 one's %v (err %v)", de2, de.Until, err)
 	}
 	if len(f.sms) != 0 {
 		t.Fatalf("%d SMS sent at 23:00", len(f.sms))

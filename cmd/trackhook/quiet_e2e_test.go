@@ -49,8 +49,10 @@ func TestEndToEndSMSQuietHours(t *testing.T) {
 		return err == nil && len(tasks) == 1
 	})
 	tasks, _ := insp.ListRetryTasks(dispatcher.QueueSMS)
-	if at := tasks[0].NextProcessAt; at.Before(end.Add(-time.Second)) || at.After(end.Add(2*time.Second)) {
-		t.Errorf("the deferred text runs at %v, want the end of the quiet hours, %v", at, end)
+	// Texts deferred to the same morning go out over its first 20 s in the
+	// order their statuses came; this one came last.
+	if at := tasks[0].NextProcessAt; at.Before(end.Add(-time.Second)) || at.After(end.Add(22*time.Second)) {
+		t.Errorf("the deferred text runs at %v, want within 20 s of the end of the quiet hours, %v", at, end)
 	}
 	if tasks[0].Retried != 0 {
 		t.Errorf("the deferral counted as a failed attempt (retried %d)", tasks[0].Retried)

@@ -9,7 +9,6 @@ import (
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/dispatcher/twiliotest"
-	"github.com/trackhook/trackhook/templates"
 )
 
 type twilioFixture struct {
@@ -19,25 +18,18 @@ type twilioFixture struct {
 	log    *memLog
 }
 
+// newTwilioFixture is newFixture with its SMS through sms.Twilio to a
+// twiliotest server.
 func newTwilioFixture(t *testing.T) *twilioFixture {
 	t.Helper()
 	const sid, token = "AC00000000000000000000000000000001", "secret-token"
-	f := &twilioFixture{srv: twiliotest.NewServer(t, sid, token), ledger: &memLedger{}, log: &memLog{}}
+	base := newFixture(t)
+	f := &twilioFixture{srv: twiliotest.NewServer(t, sid, token), ledger: base.ledger, log: base.log}
 	tw, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: sid, AuthToken: token, From: "+15005550006", BaseURL: f.srv.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := templates.New(templates.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.h, err = dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, SMS: tw, Email: noEmail{}, Ledger: f.ledger, Gate: f.ledger, DeliveryLog: f.log,
-		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/u" },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.h = base.handler(t, func(c *dispatcher.Config) { c.SMS = tw })
 	return f
 }
 

@@ -120,9 +120,11 @@ type fixture struct {
 	smsErr error
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture builds a handler that sends email through a real SMTP server
+// (started with opts) and a pool of mail.DefaultPoolSize connections.
+func newFixture(t *testing.T, opts ...smtptest.Option) *fixture {
 	t.Helper()
-	f := &fixture{smtp: smtptest.NewServer(t), ledger: &memLedger{}, log: &memLog{}}
+	f := &fixture{smtp: smtptest.NewServer(t, opts...), ledger: &memLedger{}, log: &memLog{}}
 	cfg, err := mail.ParseSMTPURL(f.smtp.URL())
 	if err != nil {
 		t.Fatal(err)

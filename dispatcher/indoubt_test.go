@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
-	"github.com/trackhook/trackhook/templates"
 )
 
 // slowLedger is a memLedger whose MarkDelivered takes a while (Redis under
@@ -43,31 +41,10 @@ func (l *slowLedger) observe() {
 // of 4 SMTP connections, and returns the most messages that were at the
 // server and not yet in the ledger at once.
 func inDoubtRun(t *testing.T, maxInDoubt, n int) int64 {
-	srv := smtptest.NewServer(t, smtptest.WithLatency(5*time.Millisecond))
-	cfg, err := mail.ParseSMTPURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.PoolSize = 4
-	sender, err := mail.NewSMTP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sender.Close() })
-	tmpl, err := templates.New(templates.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t, smtptest.WithLatency(5*time.Millisecond))
+	srv := f.smtp
 	ledger := &slowLedger{srv: srv, delay: 20 * time.Millisecond}
-	h, err := dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: sender, Ledger: ledger, Gate: ledger, DeliveryLog: &memLog{},
-		From: "Shop <noreply@shop.example>", MaxInDoubt: maxInDoubt,
-		UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/u/" + id },
-		SMS:            smsFunc(func(context.Context, dispatcher.SMS) (string, error) { return "SM1", nil }),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := f.handler(t, func(c *dispatcher.Config) { c.Ledger, c.Gate, c.MaxInDoubt = ledger, ledger, maxInDoubt })
 
 	stop := make(chan struct{})
 	watched := make(chan struct{})
@@ -151,30 +128,10 @@ func (l *blockingLedger) MarkDelivered(ctx context.Context, id, key string) erro
 // before the end of DATA: the server drops the half-sent message, the error
 // is temporary, and the retry delivers it once.
 func TestWaitingForSlotGivesUpBeforeTheEndOfData(t *testing.T) {
-	srv := smtptest.NewServer(t)
-	cfg, err := mail.ParseSMTPURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender, err := mail.NewSMTP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sender.Close() })
-	tmpl, err := templates.New(templates.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t)
+	srv := f.smtp
 	ledger := &blockingLedger{marking: make(chan struct{}), release: make(chan struct{})}
-	h, err := dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: sender, Ledger: ledger, Gate: ledger, DeliveryLog: &memLog{},
-		From: "Shop <noreply@shop.example>", MaxInDoubt: 1,
-		UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/u/" + id },
-		SMS:            smsFunc(func(context.Context, dispatcher.SMS) (string, error) { return "SM1", nil }),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := f.handler(t, func(c *dispatcher.Config) { c.Ledger, c.Gate, c.MaxInDoubt = ledger, ledger, 1 })
 	first := make(chan error, 1)
 	go func() {
 		first <- h.ProcessEmail(context.Background(), task(t, notification(dispatcher.ChannelEmail, "kim@example.com", "en")))
@@ -183,7 +140,7 @@ func TestWaitingForSlotGivesUpBeforeTheEndOfData(t *testing.T) {
 
 	second := task(t, notification(dispatcher.ChannelEmail, "lou@example.com", "en"))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	err = h.ProcessEmail(ctx, second)
+	err := h.ProcessEmail(ctx, second)
 	cancel()
 	if err == nil || errors.Is(err, dispatcher.ErrPermanent) {
 		t.Fatalf("second send: err = %v, want a temporary error", err)

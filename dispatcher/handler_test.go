@@ -289,11 +289,27 @@ func TestTaskIDs(t *testing.T) {
 		t.Fatal("invalid notification accepted")
 	}
 	tk := task(t, a)
-	if _, err := dispatcher.RebuildTask(dispatcher.TypeSMS, tk.Payload()); err == nil {
-		t.Fatal("rebuild with the wrong type accepted")
+	if _, err := dispatcher.RebuildTask("notify:fax", a.ID(), tk.Payload()); err == nil {
+		t.Fatal("rebuild with an unknown type accepted")
 	}
-	if r, err := dispatcher.RebuildTask(dispatcher.TypeEmail, tk.Payload()); err != nil || r.Type() != dispatcher.TypeEmail {
+	if _, err := dispatcher.RebuildTask(dispatcher.TypeEmail, "", tk.Payload()); err == nil {
+		t.Fatal("rebuild without a task id accepted")
+	}
+	if r, err := dispatcher.RebuildTask(dispatcher.TypeEmail, a.ID(), tk.Payload()); err != nil || r.Type() != dispatcher.TypeEmail {
 		t.Fatalf("rebuild: %v", err)
+	}
+	// A payload stored under the wrong type reaches the handler, which
+	// archives it without sending.
+	wrong, err := dispatcher.RebuildTask(dispatcher.TypeSMS, a.ID(), tk.Payload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	if err := f.h.ProcessSMS(context.Background(), wrong); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("SMS task with an email payload: err = %v, want SkipRetry", err)
+	}
+	if len(f.sms) != 0 || len(f.smtp.Messages()) != 0 {
+		t.Fatal("a task with the wrong payload sent something")
 	}
 }
 

@@ -61,7 +61,7 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 // enqueueJob enqueues one job. A task id conflict means it is queued (or was
 // processed) already, which is success.
 func (s *Server) enqueueJob(ctx context.Context, j tracking.Job) error {
-	task, err := dispatcher.RebuildTask(j.Type, j.Payload)
+	task, err := dispatcher.RebuildTask(j.Type, j.TaskID, j.Payload)
 	if err != nil {
 		return fmt.Errorf("rebuild task: %w", err)
 	}

@@ -59,14 +59,30 @@ func (s Status) Valid() bool { return s >= Pending && s <= Expired }
 // underscores and dashes ("out_for_delivery" parses), because operators type
 // these into configuration.
 func ParseStatus(v string) (Status, error) {
-	key := strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(v))
-	for s := Pending; s <= Expired; s++ {
-		if strings.ToLower(statusNames[s]) == key {
-			return s, nil
-		}
+	if s, ok := statusByName[v]; ok { // the canonical spelling: every stored tracking
+		return s, nil
+	}
+	if s, ok := statusByKey[statusKey(v)]; ok {
+		return s, nil
 	}
 	return StatusInvalid, fmt.Errorf("unknown status %q (want one of %s)", v, strings.Join(statusNames[1:], ", "))
 }
+
+var (
+	statusKeyReplacer = strings.NewReplacer("_", "", "-", "", " ", "")
+	statusByName      = map[string]Status{}
+	statusByKey       = map[string]Status{}
+)
+
+func init() {
+	for s := Pending; s <= Expired; s++ {
+		statusByName[statusNames[s]] = s
+		statusByKey[statusKey(statusNames[s])] = s
+	}
+}
+
+// statusKey is what ParseStatus compares: lower case, without _ - and spaces.
+func statusKey(v string) string { return statusKeyReplacer.Replace(strings.ToLower(v)) }
 
 // MarshalText implements encoding.TextMarshaler.
 func (s Status) MarshalText() ([]byte, error) {

@@ -36,3 +36,17 @@ func TestStatusSet(t *testing.T) {
 		t.Fatal("bad status accepted")
 	}
 }
+
+// Every stored tracking's JSON carries statuses, so ParseStatus runs several
+// times per webhook (Store.read decodes the tracking).
+func BenchmarkParseStatus(b *testing.B) {
+	for _, v := range []string{"OutForDelivery", "out_for_delivery"} {
+		b.Run(v, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ParseStatus(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

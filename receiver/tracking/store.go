@@ -150,11 +150,6 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		if outcome == Stale {
 			return Result{Tracking: next, Outcome: Stale}, nil
 		}
-		if cur == nil {
-			if err := s.index(ctx, id, now); err != nil {
-				return Result{}, err
-			}
-		}
 		var jobs []Job
 		if len(due) > 0 {
 			if jobs, err = plan(&next, due); err != nil {
@@ -165,14 +160,15 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		if err != nil {
 			return Result{}, err
 		}
+		// The index entries go first, in one round trip: if we die after
+		// them, the list skips an id without state and the sweeper finds an
+		// empty outbox and drops it; the other order could leave an outbox
+		// nobody looks at.
+		if err := s.indexFirst(ctx, id, now, cur == nil, len(jobs) > 0); err != nil {
+			return Result{}, err
+		}
 		args := []any{version, state, seen, now.UnixMilli(), now.Add(-s.opts.SeenRetention).UnixMilli(), s.opts.Retention.Milliseconds()}
 		if len(jobs) > 0 {
-			// The index entry goes first: if we die after it, the sweeper
-			// finds an empty outbox and drops it; the other order could
-			// leave an outbox nobody looks at.
-			if err := s.rdb.ZAdd(ctx, outboxIndexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id}).Err(); err != nil {
-				return Result{}, fmt.Errorf("outbox index: %w", err)
-			}
 			for _, j := range jobs {
 				b, err := json.Marshal(j)
 				if err != nil {
@@ -198,6 +194,31 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		}
 	}
 	return Result{}, ErrContention
+}
+
+// indexFirst adds id to the tracking index (a new tracking) and to the
+// outbox index (jobs to write), both before the step that stores them.
+func (s *Store) indexFirst(ctx context.Context, id string, now time.Time, isNew, hasJobs bool) error {
+	switch {
+	case isNew && !hasJobs:
+		return s.index(ctx, id, now)
+	case !isNew && !hasJobs:
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	var idx *redis.IntCmd
+	if isNew {
+		idx = pipe.ZAddNX(ctx, indexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
+	}
+	out := pipe.ZAdd(ctx, outboxIndexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
+	_, _ = pipe.Exec(ctx)
+	if idx != nil && idx.Err() != nil {
+		return fmt.Errorf("tracking index: %w", idx.Err())
+	}
+	if err := out.Err(); err != nil {
+		return fmt.Errorf("outbox index: %w", err)
+	}
+	return nil
 }
 
 func derefOr(t *Tracking, id string) Tracking {

@@ -259,15 +259,7 @@ func TestTwilioFindSentErrors(t *testing.T) {
 			if got := errors.Is(err, dispatcher.ErrCannotFind); got != tc.cannot {
 				t.Errorf("errors.Is(err, ErrCannotFind) = %v, want %v; err: %v", got, tc.cannot, err)
 			}
-			var ra *dispatcher.RetryAfterError
-			switch {
-			case tc.retryAfter > 0 && !errors.As(err, &ra):
-				t.Errorf("err = %v, want a RetryAfterError", err)
-			case tc.retryAfter > 0 && (ra.After > tc.retryAfter || ra.After < tc.retryAfter-2*time.Second):
-				t.Errorf("RetryAfterError.After = %v, want %v", ra.After, tc.retryAfter)
-			case tc.retryAfter == 0 && errors.As(err, &ra):
-				t.Errorf("err = %v is a RetryAfterError, want a plain error", err)
-			}
+			checkRetryAfter(t, err, tc.retryAfter)
 			var apiErr *sms.APIError
 			if tc.wantCode > 0 && (!errors.As(err, &apiErr) || apiErr.Code != tc.wantCode) {
 				t.Errorf("APIError = %+v, want code %d", apiErr, tc.wantCode)

@@ -124,15 +124,7 @@ func TestTwilioErrorClassification(t *testing.T) {
 			if got := errors.Is(err, dispatcher.ErrPermanent); got != tc.permanent {
 				t.Errorf("errors.Is(err, ErrPermanent) = %v, want %v; err: %v", got, tc.permanent, err)
 			}
-			var ra *dispatcher.RetryAfterError
-			switch {
-			case tc.retryAfter > 0 && !errors.As(err, &ra):
-				t.Errorf("err = %v, want a RetryAfterError", err)
-			case tc.retryAfter > 0 && (ra.After > tc.retryAfter || ra.After < tc.retryAfter-2*time.Second):
-				t.Errorf("RetryAfterError.After = %v, want %v", ra.After, tc.retryAfter)
-			case tc.retryAfter == 0 && errors.As(err, &ra):
-				t.Errorf("err = %v is a RetryAfterError, want a plain error", err)
-			}
+			checkRetryAfter(t, err, tc.retryAfter)
 			var apiErr *sms.APIError
 			if !errors.As(err, &apiErr) || apiErr.Code != tc.wantCode {
 				t.Errorf("APIError = %+v, want code %d", apiErr, tc.wantCode)
@@ -287,5 +279,21 @@ func TestNewTwilioRefusesIncompleteConfig(t *testing.T) {
 	}
 	if s := good.String() + " " + good.GoString(); strings.Contains(s, authToken) {
 		t.Errorf("config string %q contains the token", s)
+	}
+}
+
+// checkRetryAfter checks that err is a *dispatcher.RetryAfterError of about
+// want (a header in seconds loses up to 2 s to rounding), or none when want
+// is 0.
+func checkRetryAfter(t *testing.T, err error, want time.Duration) {
+	t.Helper()
+	var ra *dispatcher.RetryAfterError
+	switch {
+	case want > 0 && !errors.As(err, &ra):
+		t.Errorf("err = %v, want a RetryAfterError", err)
+	case want > 0 && (ra.After > want || ra.After < want-2*time.Second):
+		t.Errorf("RetryAfterError.After = %v, want %v", ra.After, want)
+	case want == 0 && errors.As(err, &ra):
+		t.Errorf("err = %v is a RetryAfterError, want a plain error", err)
 	}
 }

@@ -271,14 +271,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 20001, "Could not parse the request body")
 		return
 	}
-	if latency > 0 {
-		// After the body is read, so net/http notices a client that gives
-		// up and cancels r.Context.
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			return
-		}
+	// After the body is read, so net/http notices a client that gives up
+	// and cancels r.Context.
+	if !wait(r, latency) {
+		return
 	}
 	to, from, body := r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body")
 	switch {
@@ -440,12 +436,8 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, latency time.
 		writeError(w, http.StatusBadRequest, 20001, "Invalid PageToken")
 		return
 	}
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			return
-		}
+	if !wait(r, latency) {
+		return
 	}
 	to, from := q.Get("To"), q.Get("From")
 
@@ -589,4 +581,18 @@ func parts(n, single, multi int) int {
 		return 1
 	}
 	return (n + multi - 1) / multi
+}
+
+// wait sleeps d (the configured latency) unless the client gives up first;
+// it reports whether to answer.
+func wait(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(d):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }

@@ -90,7 +90,9 @@ type Config struct {
 	// QuietHours defers SMS while it is night for the recipient; nil sends
 	// at any hour.
 	QuietHours QuietHours
-	// Now is the clock for QuietHours; nil is time.Now.
+	// Now is the clock for every decision the handler takes by the time:
+	// quiet hours and the delay of a deferral, and how far back to look
+	// for an earlier SMS at the provider. nil is time.Now.
 	Now func() time.Time
 	// MaxInDoubt bounds the sends of this process that are in doubt at
 	// once: handed to the provider (the end of DATA written) and not yet
@@ -199,7 +201,8 @@ func (h *Handler) quiet(n Notification) error {
 	if h.cfg.QuietHours == nil {
 		return nil
 	}
-	until, zone, err := h.cfg.QuietHours.Until(n.Recipient, h.cfg.Now())
+	now := h.cfg.Now()
+	until, zone, err := h.cfg.QuietHours.Until(n.Recipient, now)
 	if err != nil || until.IsZero() {
 		return nil
 	}
@@ -211,7 +214,7 @@ func (h *Handler) quiet(n Notification) error {
 	if loc, err := time.LoadLocation(zone); err == nil {
 		when = until.In(loc).Format("15:04")
 	}
-	return &DeferredError{Until: until, Reason: fmt.Sprintf("quiet hours in %s until %s", zone, when)}
+	return &DeferredError{Until: until, After: until.Sub(now), Reason: fmt.Sprintf("quiet hours in %s until %s", zone, when)}
 }
 
 // findEarlierSMS looks for m at the provider when an earlier attempt may have
@@ -233,7 +236,7 @@ func (h *Handler) findEarlierSMS(ctx context.Context, n Notification, m SMS) (pr
 	}
 	since := n.QueuedAt
 	if since.IsZero() { // a task queued before QueuedAt existed
-		since = time.Now().Add(-Retention)
+		since = h.cfg.Now().Add(-Retention)
 	}
 	id, found, err := finder.FindSent(ctx, m, since)
 	switch {
@@ -402,27 +405,27 @@ func (s Shipment) templateData(status, shop string) templates.Data {
 	}
 }
 
-// RetryDelay is the asynq RetryDelayFunc for notify tasks: the provider's
-// Retry-After when it gave one, else exponential backoff from base (doubling
-// per retry, capped at max) with ±20% jitter.
-func RetryDelay(base, max time.Duration) asynq.RetryDelayFunc {
+// RetryDelay is the asynq RetryDelayFunc for notify tasks: a deferral's
+// delay (DeferredError.After, decided on the handler's clock; not capped:
+// quiet hours last the night), the provider's Retry-After when it gave one,
+// else exponential backoff from base (doubling per retry, capped at
+// ceiling)
+// with ±20% jitter. It reads no clock.
+func RetryDelay(base, ceiling time.Duration) asynq.RetryDelayFunc {
 	return func(n int, err error, _ *asynq.Task) time.Duration {
 		var de *DeferredError
 		if errors.As(err, &de) {
-			if d := time.Until(de.Until); d > time.Second {
-				return d // not capped: quiet hours last the night
-			}
-			return time.Second
+			return max(de.After, time.Second)
 		}
 		var ra *RetryAfterError
 		if errors.As(err, &ra) && ra.After > 0 {
-			return min(ra.After, max)
+			return min(ra.After, ceiling)
 		}
 		d := base
-		for i := 0; i < n && d < max; i++ {
+		for i := 0; i < n && d < ceiling; i++ {
 			d *= 2
 		}
-		d = min(d, max)
+		d = min(d, ceiling)
 		jitter := time.Duration(rand.Int64N(int64(d)/5 + 1))
 		return d - d/10 + jitter
 	}

@@ -54,10 +54,16 @@ type SMSSender interface {
 
 // DeferredError says a notification may not go out before Until (the
 // recipient's quiet hours). The handler returns it for asynq, which runs the
-// task again then; RetryDelay honours Until and IsFailure does not count it.
+// task again After from now; RetryDelay honours After and IsFailure does not
+// count it.
+//
+// After is measured on the handler's clock (Config.Now) when it deferred,
+// not on the wall clock when asynq asks: a deferral decided by an injected
+// clock must not turn into a delay against the real one.
 type DeferredError struct {
 	Until  time.Time
-	Reason string // "quiet hours in Europe/Berlin until 08:00"
+	After  time.Duration // Until minus the handler's now
+	Reason string        // "quiet hours in Europe/Berlin until 08:00"
 }
 
 func (e *DeferredError) Error() string { return "deferred: " + e.Reason }

@@ -26,7 +26,7 @@ func TestIsFailure(t *testing.T) {
 		{"permanent", fmt.Errorf("rejected: %w: %w", dispatcher.ErrPermanent, asynq.SkipRetry), true},
 		{"Retry-After", throttled, false},
 		{"Retry-After without a time", &dispatcher.RetryAfterError{Err: errors.New("HTTP 503")}, true},
-		{"quiet hours", &dispatcher.DeferredError{Until: time.Now().Add(time.Hour), Reason: "quiet hours"}, false},
+		{"quiet hours", &dispatcher.DeferredError{After: time.Hour, Reason: "quiet hours"}, false},
 	} {
 		if got := dispatcher.IsFailure(tc.err); got != tc.want {
 			t.Errorf("%s: IsFailure = %v, want %v", tc.name, got, tc.want)

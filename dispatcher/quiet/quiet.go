@@ -128,24 +128,35 @@ func (h *Hours) until(locs []*time.Location, now time.Time) (time.Time, string, 
 	}
 }
 
-// end returns the end of the window that holds t in loc.
+// end returns the end of the window that holds t in loc. The window is in
+// wall-clock time: on the days the clocks change, "08:00" is 08:00 on the
+// wall, not eight hours after midnight. The end it returns is always after
+// t, so until's steps always move forward.
 func (h *Hours) end(t time.Time, loc *time.Location) (time.Time, bool) {
 	local := t.In(loc)
 	y, mo, d := local.Date()
-	midnight := time.Date(y, mo, d, 0, 0, 0, 0, loc)
-	at := local.Sub(midnight)
-	endToday := time.Date(y, mo, d, int(h.w.End/time.Hour), int(h.w.End%time.Hour/time.Minute), 0, 0, loc)
+	at := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute +
+		time.Duration(local.Second())*time.Second + time.Duration(local.Nanosecond())
+	endOn := func(day int) time.Time {
+		return time.Date(y, mo, day, int(h.w.End/time.Hour), int(h.w.End%time.Hour/time.Minute), 0, 0, loc)
+	}
+	var end time.Time
 	switch {
 	case h.w.Start < h.w.End: // a window within one day
 		if at >= h.w.Start && at < h.w.End {
-			return endToday, true
+			end = endOn(d)
 		}
 	case at < h.w.End: // after midnight, before the end
-		return endToday, true
+		end = endOn(d)
 	case at >= h.w.Start: // the evening part: ends tomorrow
-		return time.Date(y, mo, d+1, int(h.w.End/time.Hour), int(h.w.End%time.Hour/time.Minute), 0, 0, loc), true
+		end = endOn(d + 1)
 	}
-	return time.Time{}, false
+	// An end in the hour the clocks skip is normalised by time.Date to an
+	// instant that may not be after t; such a window is over.
+	if end.IsZero() || !end.After(t) {
+		return time.Time{}, false
+	}
+	return end, true
 }
 
 // locations returns the time zones of the number.

@@ -43,6 +43,15 @@ func TestUntil(t *testing.T) {
 		{"New York at night", newYork, at(t, "America/New_York", "2026-11-21 23:00"), at(t, "America/New_York", "2026-11-22 08:00"), "America/New_York"},
 		// The night the clocks go back (Berlin, 25 October 2026, 03:00 → 02:00).
 		{"Berlin, DST ends", berlin, at(t, "Europe/Berlin", "2026-10-24 23:00"), at(t, "Europe/Berlin", "2026-10-25 08:00"), "Europe/Berlin"},
+		// The morning after the clocks went back, 07:30 on the wall is
+		// still quiet (8.5 h after midnight, but the window is wall time).
+		{"Berlin, 07:30 after DST ended", berlin, at(t, "Europe/Berlin", "2026-10-25 07:30"), at(t, "Europe/Berlin", "2026-10-25 08:00"), "Europe/Berlin"},
+		// The night the clocks go forward (28 March 2027, 02:00 → 03:00):
+		// the night is an hour shorter, and 08:00 on the wall (seven hours
+		// after midnight) is the end. This case used to loop for ever.
+		{"Berlin, DST starts", berlin, at(t, "Europe/Berlin", "2027-03-27 23:00"), at(t, "Europe/Berlin", "2027-03-28 08:00"), "Europe/Berlin"},
+		{"Berlin, 08:00 after DST started", berlin, at(t, "Europe/Berlin", "2027-03-28 08:00"), time.Time{}, ""},
+		{"Berlin, 03:30 after DST started", berlin, at(t, "Europe/Berlin", "2027-03-28 03:30"), at(t, "Europe/Berlin", "2027-03-28 08:00"), "Europe/Berlin"},
 		// A number of many zones (toll-free: Guam to Newfoundland) is quiet
 		// while any of them is: at 12:00 UTC it is 22:00 in Guam, and the
 		// last zone to wake is Guam at 08:00 (22:00 UTC); at 23:00 UTC it
@@ -106,7 +115,7 @@ func TestParse(t *testing.T) {
 func TestNotANumber(t *testing.T) {
 	h := quiet.New(quiet.Default, nil)
 	for _, bad := range []string{"", "015112345678", "+", "+999123"} {
-		if _, _, err := h.Until(bad, time.Now()); !errors.Is(err, quiet.ErrBadNumber) {
+		if _, _, err := h.Until(bad, time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)); !errors.Is(err, quiet.ErrBadNumber) {
 			t.Errorf("Until(%q): err = %v, want ErrBadNumber", bad, err)
 		}
 	}
@@ -116,6 +125,9 @@ func FuzzUntil(f *testing.F) {
 	f.Add("+4915112345678", int64(0))
 	f.Add("+18005551234", int64(1_800_000_000))
 	f.Add("+79161234567", int64(-1))
+	// The night Berlin's clocks go forward: Until used to loop for ever.
+	f.Add("+4915112345678", time.Date(2027, 3, 27, 22, 0, 0, 0, time.UTC).Unix())
+	f.Add("+12125551234", time.Date(2027, 3, 14, 5, 0, 0, 0, time.UTC).Unix())
 	h := quiet.New(quiet.Default, time.UTC)
 	f.Fuzz(func(t *testing.T, number string, unix int64) {
 		now := time.Unix(unix%(1<<40), 0)

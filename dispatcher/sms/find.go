@@ -206,7 +206,7 @@ func (t *Twilio) listPage(ctx context.Context, pageURL, to string, first bool) (
 			// page worked.
 			le.cannot = true
 		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-			le.retryAfter, le.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			le.retryAfter, le.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), t.now())
 		}
 		return nil, le
 	}

@@ -42,6 +42,9 @@ type TwilioConfig struct {
 	From       string // sender number (E.164) or alphanumeric sender ID
 	BaseURL    string // default DefaultBaseURL; a compatible gateway's URL
 	HTTPClient *http.Client
+	// Now is the clock against which a Retry-After HTTP date becomes a
+	// delay; nil is time.Now.
+	Now func() time.Time
 }
 
 // String describes the configuration without the token.
@@ -66,6 +69,7 @@ type Twilio struct {
 	client      *http.Client
 	userAgent   string
 	maxResponse int64
+	now         func() time.Time
 
 	// FindSent's list requests: PageSize, and the bound on one page's body
 	// (tests lower both).
@@ -96,7 +100,12 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Twilio{
+		now:         now,
 		endpoint:    strings.TrimRight(u.String(), "/") + "/2010-04-01/Accounts/" + url.PathEscape(cfg.AccountSID) + "/Messages.json",
 		sid:         cfg.AccountSID,
 		token:       cfg.AuthToken,
@@ -186,7 +195,7 @@ func (t *Twilio) Send(ctx context.Context, m dispatcher.SMS) (string, error) {
 	wrapped := fmt.Errorf("sms: sending to %s: %w", who, apiErr)
 	switch status := resp.StatusCode; {
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
 			return "", &dispatcher.RetryAfterError{After: after, Err: wrapped}
 		}
 		return "", wrapped

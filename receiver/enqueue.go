@@ -41,7 +41,7 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		ship.CheckpointLocation = cp.Place()
 		ship.CheckpointTime = cp.Time
 	}
-	now := time.Now().UTC()
+	now := s.store.Now().UTC()
 	jobs := make([]tracking.Job, 0, len(due))
 	for _, d := range due {
 		n := dispatcher.Notification{
@@ -76,7 +76,7 @@ func (s *Server) enqueueJob(ctx context.Context, j tracking.Job) error {
 // event and enqueueing its tasks. Safe to run in every receiver at once.
 // It returns the number of jobs enqueued.
 func (s *Server) Sweep(ctx context.Context, grace time.Duration) (int, error) {
-	items, err := s.store.OutboxDue(ctx, time.Now().Add(-grace), 200)
+	items, err := s.store.OutboxDue(ctx, s.store.Now().Add(-grace), 200)
 	if err != nil {
 		return 0, err
 	}

@@ -47,7 +47,10 @@ type Options struct {
 	SeenRetention time.Duration
 	// DeliveryRetention is how long delivery-log entries are kept.
 	DeliveryRetention time.Duration
-	Now               func() time.Time
+	// Now is the clock of every time the store writes (created, updated,
+	// the outbox's timestamps, delivery-log entries) and of the cut-offs it
+	// reads them back by. nil is time.Now.
+	Now func() time.Time
 }
 
 // Store keeps trackings in Redis.
@@ -80,6 +83,11 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 
 // Policy returns the store's policy.
 func (s *Store) Policy() Policy { return s.opts.Policy }
+
+// Now is the store's clock. Whoever compares a time with one the store wrote
+// (the sweeper's grace against the outbox's timestamps) reads this clock, so
+// both sides agree whatever clock the store was given.
+func (s *Store) Now() time.Time { return s.opts.Now() }
 
 // applyScript commits a new tracking state if nobody else did since it was
 // read, records the event id, and writes the planned jobs to the outbox.

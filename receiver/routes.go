@@ -3,6 +3,7 @@ package receiver
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -33,10 +34,11 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/webhooks/{source}", s.webhook).Methods(http.MethodPost)
 	r.HandleFunc("/webhooks/{source}/{token}", s.webhook).Methods(http.MethodPost)
 
-	// The AfterShip-compatible admin API, under each prefix.
+	// The AfterShip-compatible admin API, under each prefix. Every call:
+	// the key, the key's rate limit, the handler, one access line (apiCall).
 	if a := s.api; a != nil {
 		for _, p := range apiPrefixes {
-			auth := func(h http.HandlerFunc) http.Handler { return s.keys.Require(s.limitAPI(h), p.headers...) }
+			auth := func(h http.HandlerFunc) http.Handler { return s.apiCall(h, p.headers) }
 			v := p.prefix
 			r.Handle(v+"/trackings", auth(a.CreateTracking)).Methods(http.MethodPost)
 			r.Handle(v+"/trackings", auth(a.ListTrackings)).Methods(http.MethodGet)
@@ -80,7 +82,9 @@ func isAPIPath(p string) bool {
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if isAPIPath(r.URL.Path) {
+		start := time.Now()
 		api.NotFound(w, r)
+		s.logAPICall(r, routeUnmatched, keyUnchecked, http.StatusNotFound, time.Since(start))
 		return
 	}
 	writeError(w, http.StatusNotFound, "not found")
@@ -88,7 +92,9 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	if isAPIPath(r.URL.Path) {
+		start := time.Now()
 		api.MethodNotAllowed(w, r)
+		s.logAPICall(r, routeUnmatched, keyUnchecked, http.StatusMethodNotAllowed, time.Since(start))
 		return
 	}
 	writeError(w, http.StatusMethodNotAllowed, "method not allowed")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -139,3 +140,107 @@ func (s *Server) limitAPI(h http.HandlerFunc) http.HandlerFunc {
 		h(w, r)
 	}
 }
+
+// apiCall serves one call of the admin API: the key in one of headers, then
+// the key's rate limit, then h; and logs it (logAPICall).
+func (s *Server) apiCall(h http.HandlerFunc, headers []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		r, caller, ok := s.keys.Authenticate(r, headers...)
+		if ok {
+			s.limitAPI(h)(rec, r)
+		} else {
+			api.Unauthorized(rec, r)
+		}
+		s.logAPICall(r, routePattern(r), caller, rec.Status(), time.Since(start))
+	})
+}
+
+// What the access line of an API call to no route says.
+const (
+	routeUnmatched = "unmatched" // the path is no API route: answered 404 or 405
+	keyUnchecked   = "unchecked" // no route, so no key was looked at
+)
+
+// logAPICall writes the access line of one API call. It names the route by
+// its pattern, never the path (which holds tracking numbers), and the key
+// by its id (api.KeyID) or api.KeyNone / api.KeyInvalid, never the key.
+// Level: error for 5xx, warn for 401, 403 and 429, else info.
+func (s *Server) logAPICall(r *http.Request, route, key string, status int, d time.Duration) {
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests:
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(r.Context(), level, "api call",
+		slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+		slog.Duration("duration", d), slog.String("key", key))
+}
+
+// routePattern is the gorilla/mux template of the route r matched, with
+// each {name:regexp} shortened to {name}: /tracking/{version}/trackings/{id}.
+func routePattern(r *http.Request) string {
+	route := mux.CurrentRoute(r)
+	if route == nil {
+		return routeUnmatched
+	}
+	tpl, err := route.GetPathTemplate()
+	if err != nil {
+		return routeUnmatched
+	}
+	var b strings.Builder
+	for i := 0; i < len(tpl); i++ {
+		if tpl[i] != '{' {
+			b.WriteByte(tpl[i])
+			continue
+		}
+		end, depth := i, 0 // the '}' that closes this variable; its regexp may hold braces
+		for ; end < len(tpl); end++ {
+			if tpl[end] == '{' {
+				depth++
+			} else if tpl[end] == '}' {
+				if depth--; depth == 0 {
+					break
+				}
+			}
+		}
+		name, _, _ := strings.Cut(tpl[i+1:min(end, len(tpl))], ":")
+		b.WriteString("{" + name + "}")
+		i = end
+	}
+	return b.String()
+}
+
+// statusRecorder remembers the status code written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Status is the code written, 200 if the handler wrote nothing.
+func (w *statusRecorder) Status() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

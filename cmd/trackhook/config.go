@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/mail"
 	"net/url"
@@ -67,7 +68,20 @@ type config struct {
 	AdminKeys []string
 	// PprofAddr serves net/http/pprof on a listener of its own; "" → off.
 	PprofAddr string
+	// LogFormat is how the log is written; LogLevel the least severe
+	// level it keeps.
+	LogFormat logFormat
+	LogLevel  slog.Level
 }
+
+// logFormat is TRACKHOOK_LOG_FORMAT.
+type logFormat string
+
+const (
+	logAuto logFormat = ""     // text on a terminal, JSON otherwise
+	logText logFormat = "text" // slog's key=value text
+	logJSON logFormat = "json" // one JSON object a line
+)
 
 // loadConfig reads and checks the environment. Every problem is reported,
 // each naming its variable.
@@ -286,6 +300,20 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.PprofAddr = get("TRACKHOOK_PPROF_ADDR", "")
 	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
 		bad("TRACKHOOK_PPROF_ADDR", "%q is not host:port (e.g. 127.0.0.1:6060)", c.PprofAddr)
+	}
+
+	switch f := logFormat(strings.ToLower(get("TRACKHOOK_LOG_FORMAT", ""))); f {
+	case logAuto, logText, logJSON:
+		c.LogFormat = f
+	default:
+		bad("TRACKHOOK_LOG_FORMAT", "%q is neither text nor json (unset: text on a terminal, JSON otherwise)", f)
+	}
+	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	raw := strings.ToLower(get("TRACKHOOK_LOG_LEVEL", "info"))
+	if l, ok := levels[raw]; ok {
+		c.LogLevel = l
+	} else {
+		bad("TRACKHOOK_LOG_LEVEL", "%q is not one of debug, info, warn, error", raw)
 	}
 
 	if len(errs) > 0 {

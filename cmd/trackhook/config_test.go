@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_DELIVERY_RETENTION": "forever"}, []string{"TRACKHOOK_DELIVERY_RETENTION"}},
 		{map[string]string{"TRACKHOOK_ADDR": "x", "TRACKHOOK_RETRY_BASE_DELAY": "soon"}, []string{"TRACKHOOK_ADDR", "TRACKHOOK_RETRY_BASE_DELAY"}},
 		{map[string]string{"TRACKHOOK_PPROF_ADDR": "6060"}, []string{"TRACKHOOK_PPROF_ADDR", "host:port"}},
+		{map[string]string{"TRACKHOOK_LOG_FORMAT": "logfmt"}, []string{"TRACKHOOK_LOG_FORMAT", "logfmt", "json"}},
+		{map[string]string{"TRACKHOOK_LOG_LEVEL": "verbose"}, []string{"TRACKHOOK_LOG_LEVEL", "verbose", "debug"}},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil {
@@ -143,5 +146,55 @@ func TestConfigFromFiles(t *testing.T) {
 	_, err = loadConfig(envOf(map[string]string{"TRACKHOOK_AFTERSHIP_SECRET_FILE": secret, "TRACKHOOK_AFTERSHIP_SECRET": "x"}))
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("both set: %v (and the error must not show the secret)", err)
+	}
+}
+
+func TestConfigLog(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "format")
+	if err := os.WriteFile(file, []byte("json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env    map[string]string
+		format logFormat
+		level  slog.Level
+	}{
+		{nil, logAuto, slog.LevelInfo},
+		{map[string]string{"TRACKHOOK_LOG_FORMAT": "text", "TRACKHOOK_LOG_LEVEL": "debug"}, logText, slog.LevelDebug},
+		{map[string]string{"TRACKHOOK_LOG_FORMAT": "JSON", "TRACKHOOK_LOG_LEVEL": "Warn"}, logJSON, slog.LevelWarn},
+		{map[string]string{"TRACKHOOK_LOG_FORMAT_FILE": file, "TRACKHOOK_LOG_LEVEL": "error"}, logJSON, slog.LevelError},
+	} {
+		c, err := loadConfig(envOf(tc.env))
+		if err != nil || c.LogFormat != tc.format || c.LogLevel != tc.level {
+			t.Errorf("%v: format %q level %v, %v; want %q %v", tc.env, c.LogFormat, c.LogLevel, err, tc.format, tc.level)
+		}
+	}
+}
+
+// TestConfigLogReachesTheLogger: the format and level from the
+// configuration are what newLogger writes; unset, a pipe or file gets JSON.
+func TestConfigLogReachesTheLogger(t *testing.T) {
+	for _, tc := range []struct {
+		format logFormat
+		want   string
+	}{{logText, "level=WARN msg=hello n=1"}, {logJSON, `"level":"WARN","msg":"hello","n":1}`}, {logAuto, `"level":"WARN","msg":"hello","n":1}`}} {
+		var b bytes.Buffer
+		log := newLogger(&b, tc.format, slog.LevelWarn)
+		log.Info("quiet")
+		log.Warn("hello", "n", 1)
+		if strings.Contains(b.String(), "quiet") || !strings.HasSuffix(b.String(), tc.want+"\n") {
+			t.Errorf("format %q: logged %q, want a line ending %q and no info", tc.format, b.String(), tc.want)
+		}
+	}
+	// Not a terminal: the auto format is JSON for a file too.
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	newLogger(f, logAuto, slog.LevelInfo).Info("hello")
+	if b, _ := os.ReadFile(f.Name()); !strings.HasPrefix(string(b), "{") {
+		t.Errorf("auto format to a file: %q", b)
 	}
 }

@@ -6,10 +6,14 @@
 //	trackhook worker     notification worker only
 //	trackhook sign       sign a payload file as a source would, for trying webhooks by hand
 //	trackhook version    print the version
+//
+// Every command takes -h (or -help, --help) and prints its help.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +32,10 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "trackhook:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2) // the command line was wrong, as with package flag
+		}
 		os.Exit(1)
 	}
 }
@@ -38,36 +46,161 @@ commands:
   serve      run the receiver and the worker in one process
   receiver   run the HTTP receiver only
   worker     run the notification worker only
-  sign       sign a payload file as a source would (try: trackhook sign -h)
+  sign       sign a payload file as a source would
   version    print the version
 
+Run trackhook <command> -h for a command's help.
 Configuration is read from TRACKHOOK_* environment variables (see README.md).
 `
+
+// The help of the commands that run trackhook. They share the configuration.
+const (
+	serveHelp = `usage: trackhook serve
+
+Runs the receiver and the notification worker in one process: the simplest
+way to run trackhook (one host, one container).
+` + receiverRole + workerRole + configHelp
+
+	receiverHelp = `usage: trackhook receiver
+
+Runs the HTTP receiver only. It keeps no state of its own (that is in Redis):
+run as many as you like behind a load balancer, with workers elsewhere.
+` + receiverRole + configHelp
+
+	workerHelp = `usage: trackhook worker
+
+Runs the notification worker only: it takes the notifications the receivers
+queue in Redis and sends them. TRACKHOOK_ADDR serves /healthz, /readyz and
+/metrics.
+` + workerRole + configHelp
+
+	receiverRole = `
+The receiver answers on TRACKHOOK_ADDR: webhooks from the tracking senders at
+/webhooks/{sender}, the AfterShip-compatible API at /tracking/{version}/… and
+/v4/…, unsubscribe links, /healthz, /readyz and /metrics.
+`
+	workerRole = `
+The worker renders the emails and texts in the recipient's language and
+sends them by SMTP and Twilio (or writes them to TRACKHOOK_OUTBOX_DIR),
+retrying temporary failures and holding texts in the quiet hours.
+`
+	configHelp = `
+It takes no flags: the configuration is the environment, and every variable
+NAME can also be read from a file named by NAME_FILE. The main ones:
+
+  TRACKHOOK_ADDR               listen address (:8080)
+  TRACKHOOK_PUBLIC_URL         external base URL, for links (http://localhost:8080)
+  TRACKHOOK_REDIS_URL          redis://, redis-sentinel:// or redis-cluster:// URL
+                               (unset: an embedded in-memory Redis, for trying it)
+  TRACKHOOK_API_KEYS           keys the API accepts (unset: it refuses every call)
+  TRACKHOOK_<SENDER>_SECRET    webhook secrets, e.g. TRACKHOOK_AFTERSHIP_SECRET
+  TRACKHOOK_SMTP_URL           smtp://user:pass@host:port (unset: .eml files)
+  TRACKHOOK_MAIL_FROM          sender address, e.g. "Shop <noreply@shop.example>"
+  TRACKHOOK_TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM
+                               SMS through Twilio (unset: text files)
+  TRACKHOOK_LOG_FORMAT         text or json (unset: text on a terminal, else JSON)
+  TRACKHOOK_LOG_LEVEL          debug, info, warn or error (info)
+
+All of them, with their defaults, are in README.md under Configuration.
+A wrong value stops start-up with a message naming the variable.
+`
+
+	versionHelp = `usage: trackhook version
+
+Prints the version.
+`
+)
+
+// usageError is a wrong command line; main exits 2 for it.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // run is the whole program, callable from tests: args without the program
 // name, the environment through getenv, and the standard streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("no command given")
+		return usageError{errors.New("no command given")}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
-		return runServer(ctx, getenv, stderr, roleReceiver|roleWorker)
+		return runRole(ctx, cmd, serveHelp, rest, getenv, stdout, stderr, roleReceiver|roleWorker)
 	case "receiver":
-		return runServer(ctx, getenv, stderr, roleReceiver)
+		return runRole(ctx, cmd, receiverHelp, rest, getenv, stdout, stderr, roleReceiver)
 	case "worker":
-		return runServer(ctx, getenv, stderr, roleWorker)
+		return runRole(ctx, cmd, workerHelp, rest, getenv, stdout, stderr, roleWorker)
 	case "sign":
 		return runSign(rest, getenv, stdin, stdout, stderr)
-	case "version", "-version", "--version":
+	case "version":
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		if help, err := parseFlags(fs, rest, versionHelp, stdout, stderr); help || err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprint(stderr, versionHelp)
+			return usageError{fmt.Errorf("version: unexpected argument %q", fs.Arg(0))}
+		}
+		fmt.Fprintln(stdout, "trackhook", version)
+		return nil
+	case "-version", "--version":
 		fmt.Fprintln(stdout, "trackhook", version)
 		return nil
 	case "help", "-h", "-help", "--help":
+		if cmd == "help" && len(rest) > 0 && rest[0] != "help" {
+			return run(ctx, []string{rest[0], "-h"}, getenv, stdin, stdout, stderr) // trackhook help serve
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		return usageError{fmt.Errorf("unknown command %q", cmd)}
 	}
+}
+
+// runRole runs serve, receiver or worker after checking the command line,
+// which holds nothing but -h: the configuration is the environment.
+func runRole(ctx context.Context, name, help string, args []string, getenv func(string) string, stdout, stderr io.Writer, roles role) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if shown, err := parseFlags(fs, args, help, stdout, stderr); shown || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprint(stderr, help)
+		return usageError{fmt.Errorf("%s: unexpected argument %q (the configuration is read from TRACKHOOK_* variables)", name, fs.Arg(0))}
+	}
+	return runServer(ctx, getenv, stderr, roles)
+}
+
+// parseFlags parses args into fs. On -h, -help or --help it prints help and
+// fs's flags to stdout and reports help; on a wrong flag it prints them to
+// stderr and returns a usageError naming the flag.
+func parseFlags(fs *flag.FlagSet, args []string, help string, stdout, stderr io.Writer) (shownHelp bool, err error) {
+	fs.SetOutput(io.Discard) // the flag package would print the usage itself
+	fs.Usage = func() {}
+	err = fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(fs, help, stdout)
+		return true, nil
+	case err != nil:
+		printUsage(fs, help, stderr)
+		return false, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+	}
+	return false, nil
+}
+
+// printUsage writes help, then fs's flags if it has any.
+func printUsage(fs *flag.FlagSet, help string, w io.Writer) {
+	fmt.Fprint(w, help)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nflags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }

@@ -41,11 +41,11 @@ const shutdownTimeout = 15 * time.Second
 // shuts down gracefully: in-flight requests and jobs finish (or jobs go back
 // to the queue) before it returns.
 func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer, roles role) error {
-	log := newLogger(stderr)
 	cfg, err := loadConfig(getenv)
 	if err != nil {
-		return err
+		return err // main prints it: there is no logger before the configuration
 	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	if cfg.PprofAddr != "" {
 		stopPprof, err := servePprof(cfg.PprofAddr, log)
 		if err != nil {
@@ -303,14 +303,22 @@ func domainOf(from string) string {
 	return ""
 }
 
-// newLogger logs JSON when stderr is not a terminal, text when it is.
-func newLogger(w io.Writer) *slog.Logger {
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(slog.NewTextHandler(w, nil))
+// newLogger logs at level and above, as text or JSON (TRACKHOOK_LOG_FORMAT);
+// with no format given, text when w is a terminal and JSON otherwise.
+func newLogger(w io.Writer, format logFormat, level slog.Level) *slog.Logger {
+	if format == logAuto {
+		format = logJSON
+		if f, ok := w.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				format = logText
+			}
 		}
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	opts := &slog.HandlerOptions{Level: level}
+	if format == logText {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // asynqLogger routes asynq's own logging to slog.

@@ -14,20 +14,22 @@ import (
 // headers, or with -url a complete curl command.
 func runSign(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	src := fs.String("source", "aftership", "source whose scheme to sign with")
+	src := fs.String("source", "aftership", "source whose scheme to sign with: "+kindNames())
 	secret := fs.String("secret", "", "secret to sign with (default: the source's TRACKHOOK_*_SECRET, first entry)")
 	target := fs.String("url", "", "print a curl command posting the file to this URL instead of the headers")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: trackhook sign [-source aftership] [-secret S] [-url URL] FILE|-")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	help := `usage: trackhook sign [-source aftership] [-secret S] [-url URL] FILE|-
+
+Signs the payload in FILE (- for stdin) as the source would send it, with
+the current time where its scheme signs one, and prints the signature
+headers, or with -url a curl command that posts it: for trying a webhook
+by hand against a running receiver.
+`
+	if shown, err := parseFlags(fs, args, help, stdout, stderr); shown || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("sign: want exactly one payload file (or - for stdin)")
+		printUsage(fs, help, stderr)
+		return usageError{fmt.Errorf("sign: want exactly one payload file (or - for stdin)")}
 	}
 	key := *secret
 	kind, ok := kindOf(*src)

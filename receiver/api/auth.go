@@ -47,16 +47,33 @@ func KeyID(r *http.Request) string {
 	return id
 }
 
-// Require wraps h: the request needs a valid key in one of headers
-// ("as-api-key"; the legacy /v4 API also accepts "aftership-api-key").
-func (k Keys) Require(h http.Handler, headers ...string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, name := range headers {
-			if id, ok := k.match(r.Header.Get(name)); ok {
-				h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyIDContext{}, id)))
-				return
-			}
+// How Authenticate names a caller that has no valid key. A key id is hex,
+// so neither is ever a key's id.
+const (
+	KeyNone    = "none"    // no key in any of the headers
+	KeyInvalid = "invalid" // a key that is not one of TRACKHOOK_API_KEYS
+)
+
+// Authenticate checks the key r carries in one of headers ("as-api-key";
+// the legacy /v4 API also accepts "aftership-api-key"). With a valid key it
+// returns r carrying the key's id (KeyID), the id, and true. Otherwise it
+// returns r, KeyNone or KeyInvalid, and false. The id is the first 16 hex
+// digits of the key's SHA-256: it names the key in logs and rate-limit
+// buckets (printf %s "$KEY" | sha256sum | cut -c1-16) and does not reveal it.
+func (k Keys) Authenticate(r *http.Request, headers ...string) (*http.Request, string, bool) {
+	caller := KeyNone
+	for _, name := range headers {
+		key := r.Header.Get(name)
+		if key == "" {
+			continue
 		}
-		writeError(w, errUnauthorized())
-	})
+		if id, ok := k.match(key); ok {
+			return r.WithContext(context.WithValue(r.Context(), keyIDContext{}, id)), id, true
+		}
+		caller = KeyInvalid
+	}
+	return r, caller, false
 }
+
+// Unauthorized answers a call without a valid key: 401 in the envelope.
+func Unauthorized(w http.ResponseWriter, _ *http.Request) { writeError(w, errUnauthorized()) }

@@ -51,6 +51,12 @@ type app struct {
 
 func startApp(t *testing.T, opts ...func(env map[string]string)) *app {
 	t.Helper()
+	return startAppAt(t, time.Now, opts...)
+}
+
+// startAppAt starts the program on the clock now (runAt).
+func startAppAt(t *testing.T, now func() time.Time, opts ...func(env map[string]string)) *app {
+	t.Helper()
 	a := &app{t: t, redis: redistest.Start(t), smtp: smtptest.NewServer(t, smtptest.WithAuth("mailer", "mail-pass")),
 		twilio: twiliotest.NewServer(t, twilioSID, twilioToken), logs: &syncBuffer{}}
 	addr := freeAddr(t)
@@ -79,7 +85,7 @@ func startApp(t *testing.T, opts ...func(env map[string]string)) *app {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, nil, io.Discard, a.logs)
+		done <- runAt(ctx, now, []string{"serve"}, func(k string) string { return env[k] }, nil, io.Discard, a.logs)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	// SMS quiet hours need the recipients' time zones, also on a host (a
 	// scratch container) without /usr/share/zoneinfo.
 	_ "time/tzdata"
@@ -120,19 +121,27 @@ func (e usageError) Unwrap() error { return e.err }
 // run is the whole program, callable from tests: args without the program
 // name, the environment through getenv, and the standard streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runAt(ctx, time.Now, args, getenv, stdin, stdout, stderr)
+}
+
+// runAt is run on the clock now: every decision the program takes by the
+// time (quiet hours, deferrals, the outbox sweeper's grace, the timestamps
+// it stores, signing) reads it. Tests start the program at other instants:
+// a year ahead, at 03:00, the night the clocks change.
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{errors.New("no command given")}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
-		return runRole(ctx, cmd, serveHelp, rest, getenv, stdout, stderr, roleReceiver|roleWorker)
+		return runRole(ctx, now, cmd, serveHelp, rest, getenv, stdout, stderr, roleReceiver|roleWorker)
 	case "receiver":
-		return runRole(ctx, cmd, receiverHelp, rest, getenv, stdout, stderr, roleReceiver)
+		return runRole(ctx, now, cmd, receiverHelp, rest, getenv, stdout, stderr, roleReceiver)
 	case "worker":
-		return runRole(ctx, cmd, workerHelp, rest, getenv, stdout, stderr, roleWorker)
+		return runRole(ctx, now, cmd, workerHelp, rest, getenv, stdout, stderr, roleWorker)
 	case "sign":
-		return runSign(rest, getenv, stdin, stdout, stderr)
+		return runSign(rest, now, getenv, stdin, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		if help, err := parseFlags(fs, rest, versionHelp, stdout, stderr); help || err != nil {
@@ -149,7 +158,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "help", "-h", "-help", "--help":
 		if cmd == "help" && len(rest) > 0 && rest[0] != "help" {
-			return run(ctx, []string{rest[0], "-h"}, getenv, stdin, stdout, stderr) // trackhook help serve
+			return runAt(ctx, now, []string{rest[0], "-h"}, getenv, stdin, stdout, stderr) // trackhook help serve
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -161,7 +170,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // runRole runs serve, receiver or worker after checking the command line,
 // which holds nothing but -h: the configuration is the environment.
-func runRole(ctx context.Context, name, help string, args []string, getenv func(string) string, stdout, stderr io.Writer, roles role) error {
+func runRole(ctx context.Context, now func() time.Time, name, help string, args []string, getenv func(string) string, stdout, stderr io.Writer, roles role) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	if shown, err := parseFlags(fs, args, help, stdout, stderr); shown || err != nil {
 		return err
@@ -170,7 +179,7 @@ func runRole(ctx context.Context, name, help string, args []string, getenv func(
 		fmt.Fprint(stderr, help)
 		return usageError{fmt.Errorf("%s: unexpected argument %q (the configuration is read from TRACKHOOK_* variables)", name, fs.Arg(0))}
 	}
-	return runServer(ctx, getenv, stderr, roles)
+	return runServer(ctx, now, getenv, stderr, roles)
 }
 
 // parseFlags parses args into fs. On -h, -help or --help it prints help and

@@ -40,7 +40,7 @@ const shutdownTimeout = 15 * time.Second
 // runServer runs the receiver, the worker, or both, until ctx ends, then
 // shuts down gracefully: in-flight requests and jobs finish (or jobs go back
 // to the queue) before it returns.
-func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer, roles role) error {
+func runServer(ctx context.Context, now func() time.Time, getenv func(string) string, stderr io.Writer, roles role) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err // main prints it: there is no logger before the configuration
@@ -82,7 +82,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
-	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, DeliveryRetention: cfg.DeliveryRetention})
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, DeliveryRetention: cfg.DeliveryRetention, Now: now})
 	optOut, err := newOptOut(ctx, cfg, store, log)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	var stops []func()
 
 	if roles&roleWorker != 0 {
-		stop, err := startWorker(cfg, rdb, store, optOut, op, log)
+		stop, err := startWorker(cfg, now, rdb, store, optOut, op, log)
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 		stops = append(stops, stop)
 	}
 	if roles&roleReceiver != 0 {
-		stop, err := startReceiver(ctx, cfg, rdb, store, optOut, op, log, errc)
+		stop, err := startReceiver(ctx, cfg, now, rdb, store, optOut, op, log, errc)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -135,7 +135,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	return err
 }
 
-func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
+func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
 	carriers := carrier.Default()
 	sources, err := buildSources(cfg, carriers)
 	if err != nil {
@@ -145,7 +145,7 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 		log.Warn("no webhook source has a secret: every /webhooks/{source} answers 404 (set e.g. TRACKHOOK_AFTERSHIP_SECRET)")
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
-	adminAPI, err := api.New(api.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, DeadLetters: receiver.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb))})
+	adminAPI, err := api.New(api.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, Now: now, DeadLetters: receiver.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb))})
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func startReceiver(ctx context.Context, cfg *config, rdb redis.UniversalClient, 
 	}, nil
 }
 
-func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
+func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
 	tmpl, err := templates.New(templates.Options{DefaultLanguage: cfg.DefaultLanguage, OverrideDir: cfg.TemplatesDir})
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -210,7 +210,9 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 	}
 	var text dispatcher.SMSSender
 	if cfg.Twilio != nil {
-		t, err := sms.NewTwilio(*cfg.Twilio)
+		tc := *cfg.Twilio
+		tc.Now = now
+		t, err := sms.NewTwilio(tc)
 		if err != nil {
 			return nil, fmt.Errorf("TRACKHOOK_TWILIO_*: %w", err)
 		}
@@ -227,7 +229,7 @@ func startWorker(cfg *config, rdb redis.UniversalClient, store *tracking.Store, 
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, DeliveryLog: receiver.DeliveryLog(store), UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: displayName(cfg.MailFrom), Logger: log,
-		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours),
+		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours), Now: now,
 	})
 	if err != nil {
 		return nil, err

@@ -12,7 +12,7 @@ import (
 
 // runSign signs a payload file as the named source would, and prints the
 // headers, or with -url a complete curl command.
-func runSign(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runSign(args []string, now func() time.Time, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
 	src := fs.String("source", "aftership", "source whose scheme to sign with: "+kindNames())
 	secret := fs.String("secret", "", "secret to sign with (default: the source's TRACKHOOK_*_SECRET, first entry)")
@@ -61,7 +61,7 @@ by hand against a running receiver.
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
-	h, err := signer.Sign(body, time.Now())
+	h, err := signer.Sign(body, now())
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}

@@ -122,7 +122,7 @@ func TestDeliveryLogCountsAttemptsUnderAsynq(t *testing.T) {
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: sender, Ledger: &memLedger{}, Gate: &memLedger{}, DeliveryLog: log,
 		From: "Shop <noreply@shop.example>", MessageIDDomain: "shop.example",
-		UnsubscribeURL: func(string, string, string) string { return "https://shop.example/u" },
+		UnsubscribeURL: func(context.Context, string, string, string) (string, error) { return "https://shop.example/u", nil },
 		SMS:            smsFunc(func(context.Context, dispatcher.SMS) (string, error) { return "SM1", nil }),
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -75,8 +75,10 @@ type Config struct {
 	// does not fail the notification.
 	DeliveryLog DeliveryLog
 	// UnsubscribeURL returns the recipient's unsubscribe link for a
-	// tracking; every email carries it (body and List-Unsubscribe).
-	UnsubscribeURL func(trackingID, channel, recipient string) string
+	// tracking; every email carries it (body and List-Unsubscribe). An
+	// error (the link key cannot be loaded) fails the attempt temporarily:
+	// no email goes out without its link.
+	UnsubscribeURL func(ctx context.Context, trackingID, channel, recipient string) (string, error)
 	// From is the email sender, "Shop <noreply@shop.example>".
 	From string
 	// MessageIDDomain is the right-hand side of Message-IDs (the sending
@@ -153,7 +155,10 @@ func Register(mux *asynq.ServeMux, h *Handler) {
 // ProcessEmail renders and sends one notification email.
 func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 	return h.process(ctx, t, ChannelEmail, func(ctx context.Context, n Notification, locale string, data templates.Data) (string, string, error) {
-		unsub := h.cfg.UnsubscribeURL(n.TrackingID, n.Channel, n.Recipient)
+		unsub, err := h.cfg.UnsubscribeURL(ctx, n.TrackingID, n.Channel, n.Recipient)
+		if err != nil {
+			return "", "", fmt.Errorf("unsubscribe link: %w", err)
+		}
 		data.UnsubscribeURL = unsub
 		m, err := h.cfg.Templates.Render(templates.KindEmail, n.Status, locale, data)
 		if err != nil {

@@ -141,7 +141,9 @@ func newFixture(t *testing.T, opts ...smtptest.Option) *fixture {
 	f.cfg = dispatcher.Config{
 		Templates: tmpl, Email: sender, Ledger: f.ledger, Gate: f.ledger, DeliveryLog: f.log, From: "Nordlicht Shop <noreply@shop.example>",
 		MessageIDDomain: "shop.example", ShopName: "Nordlicht Shop",
-		UnsubscribeURL: func(id, ch, r string) string { return "https://shop.example/unsubscribe/" + id + "-" + ch },
+		UnsubscribeURL: func(_ context.Context, id, ch, r string) (string, error) {
+			return "https://shop.example/unsubscribe/" + id + "-" + ch, nil
+		},
 		SMS: smsFunc(func(_ context.Context, m dispatcher.SMS) (string, error) {
 			if f.smsErr != nil {
 				return "", f.smsErr

@@ -50,7 +50,7 @@ func TestSentNotificationIsRecordedThroughARedisOutage(t *testing.T) {
 	sent := 0
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: noEmail{}, Ledger: ledger, Gate: ledger, DeliveryLog: &memLog{},
-		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(string, string, string) string { return "https://shop.example/u" },
+		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, string, string) (string, error) { return "https://shop.example/u", nil },
 		SMS: smsFunc(func(context.Context, dispatcher.SMS) (string, error) {
 			sent++
 			cancel() // the task's context ends right after the provider took the message

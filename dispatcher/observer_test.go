@@ -82,7 +82,7 @@ func TestObserverSeesEveryOutcome(t *testing.T) {
 	var emailErr error
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Ledger: &memGate{sent: map[string]bool{}}, Gate: &memGate{sent: map[string]bool{}},
-		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(string, string, string) string { return "https://shop.example/u" },
+		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, string, string) (string, error) { return "https://shop.example/u", nil },
 		Email: emailFunc(func(context.Context, dispatcher.Email) error { return emailErr }),
 		SMS: smsFunc(func(_ context.Context, m dispatcher.SMS) (string, error) {
 			return "", fmt.Errorf("invalid number: %w", dispatcher.ErrPermanent)

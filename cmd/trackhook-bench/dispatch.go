@@ -194,8 +194,10 @@ func (b *bench) handlerInProcess(ctx context.Context, workers, poolSize int, dur
 	defer pool.Close()
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: set, Email: pool, SMS: noSMS{}, Ledger: allowAll{}, Gate: allowAll{}, DeliveryLog: allowAll{},
-		UnsubscribeURL: func(string, string, string) string { return "https://shop.example/unsubscribe/bench-token" },
-		From:           benchFrom, MessageIDDomain: benchDomain, ShopName: "Bench Shop", MaxInDoubt: b.inDoubt(),
+		UnsubscribeURL: func(context.Context, string, string, string) (string, error) {
+			return "https://shop.example/unsubscribe/bench-token", nil
+		},
+		From: benchFrom, MessageIDDomain: benchDomain, ShopName: "Bench Shop", MaxInDoubt: b.inDoubt(),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -46,6 +46,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 		return err // main prints it: there is no logger before the configuration
 	}
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	routeRedisLogs(log)
 	if cfg.PprofAddr != "" {
 		stopPprof, err := servePprof(cfg.PprofAddr, log)
 		if err != nil {
@@ -242,7 +243,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		TaskCheckInterval:        100 * time.Millisecond,
 		DelayedTaskCheckInterval: time.Second,
 		ShutdownTimeout:          shutdownTimeout,
-		Logger:                   asynqLogger{log},
+		Logger:                   newAsynqLogger(log),
 		LogLevel:                 asynq.WarnLevel,
 	})
 	mux := asynq.NewServeMux()
@@ -261,33 +262,39 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 
 // newOptOut builds the unsubscribe links and the inbound-SMS handler. The
 // link-signing key is TRACKHOOK_UNSUBSCRIBE_SECRET, or else a random key kept
-// in Redis and shared by every instance.
+// in Redis and shared by every instance. That one is loaded when Redis
+// answers: a process started while Redis is down serves (503 where Redis is
+// needed) and loads the key once Redis is back.
 func newOptOut(ctx context.Context, cfg *config, store *tracking.Store, log *slog.Logger) (*optout.Handler, error) {
-	key := []byte(cfg.UnsubscribeSecret)
-	if len(key) == 0 {
-		var err error
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if key, err = store.Secret(ctx, "unsubscribe"); err == nil {
-				break
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return nil, fmt.Errorf("TRACKHOOK_REDIS_URL: cannot load the unsubscribe-link key from Redis (%v); start Redis or set TRACKHOOK_UNSUBSCRIBE_SECRET", err)
-			}
-			time.Sleep(500 * time.Millisecond)
+	oc := optout.Config{Store: store, PublicURL: cfg.PublicURL, Logger: log}
+	if cfg.UnsubscribeSecret != "" {
+		tokens, err := optout.NewTokens([]byte(cfg.UnsubscribeSecret))
+		if err != nil {
+			return nil, fmt.Errorf("TRACKHOOK_UNSUBSCRIBE_SECRET: %w", err)
 		}
+		oc.Tokens = tokens
+	} else {
+		oc.LoadKey = func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "unsubscribe") }
 	}
-	tokens, err := optout.NewTokens(key)
-	if err != nil {
-		return nil, fmt.Errorf("TRACKHOOK_UNSUBSCRIBE_SECRET: %w", err)
-	}
-	var tw *signature.Twilio
 	if cfg.Twilio != nil {
-		if tw, err = signature.NewTwilio(cfg.Twilio.AuthToken); err != nil {
+		tw, err := signature.NewTwilio(cfg.Twilio.AuthToken)
+		if err != nil {
 			return nil, fmt.Errorf("TRACKHOOK_TWILIO_AUTH_TOKEN: %w", err)
 		}
+		oc.Twilio = tw
 	}
-	return optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: cfg.PublicURL, Twilio: tw, Logger: log})
+	h, err := optout.New(oc)
+	if err != nil {
+		return nil, err
+	}
+	if oc.LoadKey != nil {
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := h.LoadKey(lctx); err != nil {
+			log.Warn("the unsubscribe-link key is kept in Redis and is not loaded yet; it will be when Redis answers (until then emails wait and unsubscribe pages answer 503)")
+		}
+	}
+	return h, nil
 }
 
 // displayName is the name part of "Shop <noreply@shop.example>".
@@ -322,15 +329,6 @@ func newLogger(w io.Writer, format logFormat, level slog.Level) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
-
-// asynqLogger routes asynq's own logging to slog.
-type asynqLogger struct{ l *slog.Logger }
-
-func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
-func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
 
 // quietHours is the SMS quiet hours w, or nil (a nil *quiet.Hours in the
 // interface would not be nil). Numbers of no known time zone go by the

@@ -54,8 +54,15 @@ const storeTimeout = 5 * time.Second
 
 // Config wires a Handler.
 type Config struct {
-	Store  Store
+	Store Store
+	// Tokens signs and checks unsubscribe links. Give it, or LoadKey.
 	Tokens *Tokens
+	// LoadKey fetches the link-signing key (Store.Secret("unsubscribe")
+	// keeps one in Redis) when a link is first made or checked, and again
+	// after a failure. Until it succeeds no link can be made (the email
+	// waits and is retried) and the unsubscribe pages answer 503, so a
+	// process can start while Redis is still down.
+	LoadKey func(ctx context.Context) ([]byte, error)
 	// PublicURL is TRACKHOOK_PUBLIC_URL, the service's public base URL
 	// (http or https, no query). Unsubscribe links are PublicURL +
 	// "/unsubscribe/" + token, and Twilio signatures are checked against
@@ -71,7 +78,7 @@ type Config struct {
 // Handler serves the opt-out routes.
 type Handler struct {
 	store   Store
-	tokens  *Tokens
+	tokens  *tokenSource
 	base    string // PublicURL without a trailing slash
 	twilio  *signature.Twilio
 	help    string
@@ -91,8 +98,8 @@ var (
 
 // New returns a handler; Store, Tokens and PublicURL are required.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Store == nil || cfg.Tokens == nil || cfg.PublicURL == nil {
-		return nil, errors.New("optout: a store, tokens and a public URL are required")
+	if cfg.Store == nil || (cfg.Tokens == nil) == (cfg.LoadKey == nil) || cfg.PublicURL == nil {
+		return nil, errors.New("optout: a store, tokens or a key loader (one of them) and a public URL are required")
 	}
 	u := cfg.PublicURL
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -112,7 +119,7 @@ func New(cfg Config) (*Handler, error) {
 	sum := sha256.Sum256([]byte(style))
 	return &Handler{
 		store:  cfg.Store,
-		tokens: cfg.Tokens,
+		tokens: newTokenSource(cfg.Tokens, cfg.LoadKey),
 		base:   strings.TrimSuffix(u.String(), "/"),
 		twilio: cfg.Twilio,
 		help:   cfg.HelpText,
@@ -136,7 +143,19 @@ func (h *Handler) Register(r *mux.Router) {
 
 // UnsubscribeURL is the link for an email's footer and its List-Unsubscribe
 // header: it identifies recipient, channel and tracking, and works as a GET
-// (confirmation page) and as a one-click POST.
-func (h *Handler) UnsubscribeURL(trackingID, channel, recipient string) string {
-	return h.base + "/unsubscribe/" + h.tokens.Make(trackingID, tracking.Channel(channel), recipient)
+// (confirmation page) and as a one-click POST. It fails only while the
+// signing key cannot be loaded (Config.LoadKey).
+func (h *Handler) UnsubscribeURL(ctx context.Context, trackingID, channel, recipient string) (string, error) {
+	t, err := h.tokens.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return h.base + "/unsubscribe/" + t.Make(trackingID, tracking.Channel(channel), recipient), nil
+}
+
+// LoadKey loads the link-signing key now, if it is loaded from Redis and not
+// yet loaded, so a start-up can say whether it has it.
+func (h *Handler) LoadKey(ctx context.Context) error {
+	_, err := h.tokens.get(ctx)
+	return err
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -151,7 +152,10 @@ func (e *env) suppressions(t *testing.T) []tracking.Suppression {
 // the link itself is on the public URL.
 func (e *env) link(t *testing.T, trackingID string, c tracking.Channel, recipient string) string {
 	t.Helper()
-	u := e.handler.UnsubscribeURL(trackingID, string(c), recipient)
+	u, err := e.handler.UnsubscribeURL(t.Context(), trackingID, string(c), recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(u, e.public+"/unsubscribe/") {
 		t.Fatalf("UnsubscribeURL = %q, want it under %s/unsubscribe/", u, e.public)
 	}
@@ -500,8 +504,13 @@ func TestNewValidatesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := h.UnsubscribeURL("id", "email", email); !strings.HasPrefix(got, "https://notify.example.com/th/unsubscribe/") {
-		t.Errorf("UnsubscribeURL = %q", got)
+	if got, err := h.UnsubscribeURL(t.Context(), "id", "email", email); err != nil || !strings.HasPrefix(got, "https://notify.example.com/th/unsubscribe/") {
+		t.Errorf("UnsubscribeURL = %q, %v", got, err)
+	}
+	// Tokens and a key loader are one too many.
+	if _, err := optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: u,
+		LoadKey: func(context.Context) ([]byte, error) { return tokenKey, nil }}); err == nil {
+		t.Error("New accepted both Tokens and LoadKey")
 	}
 }
 
@@ -528,5 +537,63 @@ func TestLocalesAreComplete(t *testing.T) {
 				t.Errorf("%s page %d:\n%s", lang, i, p.body)
 			}
 		}
+	}
+}
+
+// With the key kept in Redis, a process can start while Redis is down: the
+// links cannot be made and the pages answer 503 (try again, not "broken
+// link"); once Redis is back the key loads and everything works, with the
+// same key in every process.
+func TestKeyLoadedOnceRedisIsBack(t *testing.T) {
+	rs := redistest.Start(t)
+	store := tracking.NewStore(rs.Client(), tracking.Options{})
+	u, _ := url.Parse(publicURL)
+	h, err := optout.New(optout.Config{Store: store, PublicURL: u,
+		LoadKey: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "unsubscribe") },
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mux.NewRouter()
+	h.Register(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	rs.Stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if link, err := h.UnsubscribeURL(ctx, "trk", "email", "kim@example.com"); err == nil {
+		t.Fatalf("a link without the key: %q", link)
+	}
+	resp, err := http.Get(srv.URL + "/unsubscribe/AQVlbWFpbAN0cmtraW0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("page while the key cannot be loaded: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+
+	rs.Restart()
+	link, err := h.UnsubscribeURL(t.Context(), "trk", "email", "kim@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(srv.URL + strings.TrimPrefix(link, publicURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the page once Redis is back: %d", resp.StatusCode)
+	}
+	// Another process loads the same key: its links are accepted here.
+	key, err := store.Secret(t.Context(), "unsubscribe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := optout.NewTokens(key)
+	if _, err := other.Parse(strings.TrimPrefix(link, publicURL+"/unsubscribe/")); err != nil {
+		t.Fatalf("the loaded key is not the one in Redis: %v", err)
 	}
 }

@@ -2,12 +2,15 @@ package optout
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
@@ -124,4 +127,41 @@ func (t *Tokens) mac(payload []byte) []byte {
 	m.Write([]byte(macDomain))
 	m.Write(payload)
 	return m.Sum(nil)
+}
+
+// tokenSource holds Tokens, or makes them from a key it loads on first use
+// and, after a failure, on the next.
+type tokenSource struct {
+	ready atomic.Pointer[Tokens]
+	mu    sync.Mutex // one load at a time
+	load  func(context.Context) ([]byte, error)
+}
+
+func newTokenSource(t *Tokens, load func(context.Context) ([]byte, error)) *tokenSource {
+	s := &tokenSource{load: load}
+	if t != nil {
+		s.ready.Store(t)
+	}
+	return s
+}
+
+func (s *tokenSource) get(ctx context.Context) (*Tokens, error) {
+	if t := s.ready.Load(); t != nil {
+		return t, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.ready.Load(); t != nil {
+		return t, nil
+	}
+	key, err := s.load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("optout: cannot load the unsubscribe-link key: %w", err)
+	}
+	t, err := NewTokens(key)
+	if err != nil {
+		return nil, err
+	}
+	s.ready.Store(t)
+	return t, nil
 }

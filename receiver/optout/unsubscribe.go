@@ -50,9 +50,8 @@ func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 	lang := pageLanguage(h.matcher, r)
 	t := locales[lang].texts
 	token := mux.Vars(r)["token"]
-	claim, err := h.tokens.Parse(token)
-	if err != nil {
-		h.render(w, http.StatusNotFound, lang, view{Title: t.BadTitle, Body: t.BadBody})
+	claim, ok := h.parse(w, r, lang, token)
+	if !ok {
 		return
 	}
 	v := view{Title: t.Title, Lead: lead(t.Confirm, claim.Recipient), Body: t.Choose}
@@ -65,6 +64,28 @@ func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, lang, v)
 }
 
+// parse checks token. When it is not a token of ours it answers 404; when
+// the signing key cannot be loaded (Redis is down) it answers 503, so the
+// person tries again rather than thinking the link is broken.
+func (h *Handler) parse(w http.ResponseWriter, r *http.Request, lang int, token string) (Claim, bool) {
+	t := locales[lang].texts
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	tokens, err := h.tokens.get(ctx)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "unsubscribe: answering 503", "err", err)
+		w.Header().Set("Retry-After", "60")
+		h.render(w, http.StatusServiceUnavailable, lang, view{Title: t.ErrTitle, Body: t.ErrBody})
+		return Claim{}, false
+	}
+	claim, err := tokens.Parse(token)
+	if err != nil {
+		h.render(w, http.StatusNotFound, lang, view{Title: t.BadTitle, Body: t.BadBody})
+		return Claim{}, false
+	}
+	return claim, true
+}
+
 // unsubscribe is POST /unsubscribe/{token}: no cookie, no login, the token is
 // the authority. scope=tracking opts the recipient out of this shipment;
 // scope=all, or no scope at all (an RFC 8058 one-click POST of
@@ -75,9 +96,8 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	t := locales[lang].texts
 	bad := view{Title: t.BadTitle, Body: t.BadBody}
 	token := mux.Vars(r)["token"]
-	claim, err := h.tokens.Parse(token)
-	if err != nil {
-		h.render(w, http.StatusNotFound, lang, bad)
+	claim, ok := h.parse(w, r, lang, token)
+	if !ok {
 		return
 	}
 	if code, err := parseForm(w, r); err != nil {
@@ -90,6 +110,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	masked := redact.Recipient(claim.Recipient)
 	scope := r.Form.Get("scope")
 	var done view
+	var err error
 	switch scope {
 	case scopeTracking:
 		if claim.TrackingID == "" {

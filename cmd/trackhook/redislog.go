@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+)
+
+// repeatInterval is the most often one kind of complaint from go-redis or
+// asynq is logged: while Redis is down, go-redis's pool reports every failed
+// dial and asynq each failed poll, several times a second.
+const repeatInterval = 10 * time.Second
+
+// throttledLog logs the libraries' complaints through the program's logger,
+// each kind (the message up to its first colon: "Dequeue error", "redis")
+// at most once every repeatInterval, saying how many of that kind were left
+// out since.
+type throttledLog struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	kinds map[string]*throttle
+}
+
+type throttle struct {
+	sometimes  rate.Sometimes
+	suppressed int
+}
+
+// maxKinds bounds the kinds remembered; past it every message is its own
+// kind's first (logged).
+const maxKinds = 256
+
+func newThrottledLog(log *slog.Logger) *throttledLog {
+	return &throttledLog{log: log, kinds: map[string]*throttle{}}
+}
+
+func (l *throttledLog) logf(ctx context.Context, level slog.Level, msg string) {
+	kind, _, _ := strings.Cut(msg, ":")
+	l.mu.Lock()
+	th := l.kinds[kind]
+	if th == nil {
+		th = &throttle{sometimes: rate.Sometimes{Interval: repeatInterval}}
+		if len(l.kinds) < maxKinds {
+			l.kinds[kind] = th
+		}
+	}
+	logged, suppressed := false, 0
+	th.sometimes.Do(func() { logged, suppressed, th.suppressed = true, th.suppressed, 0 })
+	if !logged {
+		th.suppressed++
+	}
+	l.mu.Unlock()
+	if !logged {
+		return
+	}
+	if suppressed > 0 {
+		l.log.Log(ctx, level, msg, "repeats_not_logged", suppressed)
+		return
+	}
+	l.log.Log(ctx, level, msg)
+}
+
+// redisLogger is go-redis's logging interface on a throttledLog.
+type redisLogger struct{ t *throttledLog }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.t.logf(ctx, slog.LevelWarn, fmt.Sprintf(format, v...))
+}
+
+// routeRedisLogs makes go-redis log through log, throttled. go-redis has one
+// logger for the whole process (redis.SetLogger); the last server started
+// sets it.
+func routeRedisLogs(log *slog.Logger) {
+	redis.SetLogger(redisLogger{newThrottledLog(log.With("component", "go-redis"))})
+}
+
+// asynqLogger routes asynq's own logging to slog; its warnings and errors
+// (while Redis is down: every poll of every component) are throttled.
+type asynqLogger struct {
+	l *slog.Logger
+	t *throttledLog
+}
+
+func newAsynqLogger(log *slog.Logger) asynqLogger {
+	log = log.With("component", "asynq")
+	return asynqLogger{l: log, t: newThrottledLog(log)}
+}
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any) {
+	a.t.logf(context.Background(), slog.LevelWarn, fmt.Sprint(args...))
+}
+func (a asynqLogger) Error(args ...any) {
+	a.t.logf(context.Background(), slog.LevelError, fmt.Sprint(args...))
+}
+func (a asynqLogger) Fatal(args ...any) {
+	a.t.logf(context.Background(), slog.LevelError, fmt.Sprint(args...))
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/language"
 
@@ -24,12 +26,15 @@ import (
 // config is everything read from the environment. Nothing else in the
 // program reads the environment.
 type config struct {
-	Addr            string
-	PublicURL       *url.URL
-	RedisURL        string // "" → embedded in-memory Redis
-	APIKeys         []string
-	SMTP            *dmail.SMTPConfig // nil → .eml files in OutboxDir
-	MailFrom        string
+	Addr      string
+	PublicURL *url.URL
+	RedisURL  string // "" → embedded in-memory Redis
+	APIKeys   []string
+	SMTP      *dmail.SMTPConfig // nil → .eml files in OutboxDir
+	MailFrom  string
+	// ShopName is who the customer hears from: the sign-off of emails and
+	// texts and, when TRACKHOOK_MAIL_FROM has none, the From display name.
+	ShopName        string
 	Twilio          *sms.TwilioConfig // nil → text files in OutboxDir
 	OutboxDir       string
 	DefaultLanguage string
@@ -136,16 +141,33 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			c.SMTP = &sc
 		}
 	}
+	c.ShopName = get("TRACKHOOK_SHOP_NAME", "")
+	if len(c.ShopName) > 100 || strings.ContainsFunc(c.ShopName, unicode.IsControl) {
+		bad("TRACKHOOK_SHOP_NAME", "want one line of at most 100 bytes (the name customers know the shop by)")
+		c.ShopName = ""
+	}
 	c.MailFrom = get("TRACKHOOK_MAIL_FROM", "")
 	switch {
 	case c.MailFrom == "" && c.SMTP != nil:
 		bad("TRACKHOOK_MAIL_FROM", "required when TRACKHOOK_SMTP_URL is set (e.g. \"Shop <noreply@shop.example>\")")
 	case c.MailFrom == "":
-		c.MailFrom = "trackhook <notifications@localhost>"
+		c.MailFrom = (&mail.Address{Name: cmp.Or(c.ShopName, "trackhook"), Address: "notifications@localhost"}).String()
 	default:
-		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		a, err := mail.ParseAddress(c.MailFrom)
+		if err != nil {
 			bad("TRACKHOOK_MAIL_FROM", "%q is not an address like \"Shop <noreply@shop.example>\"", c.MailFrom)
+			break
 		}
+		// One name for the shop: the From's display name unless
+		// TRACKHOOK_SHOP_NAME says otherwise, and the shop's name as the
+		// display name of a bare address.
+		if a.Name == "" && c.ShopName != "" {
+			a.Name = c.ShopName
+			c.MailFrom = a.String()
+		}
+	}
+	if c.ShopName == "" {
+		c.ShopName = displayName(c.MailFrom)
 	}
 
 	tw := sms.TwilioConfig{

@@ -198,3 +198,31 @@ func TestConfigLogReachesTheLogger(t *testing.T) {
 		t.Errorf("auto format to a file: %q", b)
 	}
 }
+
+// The shop's name is what customers read in the From header, the sign-off
+// and the SMS prefix: TRACKHOOK_SHOP_NAME, else TRACKHOOK_MAIL_FROM's display
+// name; a bare From address takes the shop's name as its display name.
+func TestShopName(t *testing.T) {
+	for _, tc := range []struct {
+		env            map[string]string
+		shop, mailFrom string
+	}{
+		{map[string]string{}, "trackhook", `"trackhook" <notifications@localhost>`},
+		{map[string]string{"TRACKHOOK_SHOP_NAME": "Nordlicht Outdoor"}, "Nordlicht Outdoor", `"Nordlicht Outdoor" <notifications@localhost>`},
+		{map[string]string{"TRACKHOOK_MAIL_FROM": "Bergwerk <noreply@bergwerk.example>"}, "Bergwerk", "Bergwerk <noreply@bergwerk.example>"},
+		{map[string]string{"TRACKHOOK_MAIL_FROM": "noreply@bergwerk.example", "TRACKHOOK_SHOP_NAME": "Bergwerk"}, "Bergwerk", `"Bergwerk" <noreply@bergwerk.example>`},
+		{map[string]string{"TRACKHOOK_MAIL_FROM": "Team <noreply@bergwerk.example>", "TRACKHOOK_SHOP_NAME": "Bergwerk"}, "Bergwerk", "Team <noreply@bergwerk.example>"},
+		{map[string]string{"TRACKHOOK_MAIL_FROM": "noreply@bergwerk.example"}, "", "noreply@bergwerk.example"},
+	} {
+		c, err := loadConfig(envOf(tc.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if c.ShopName != tc.shop || c.MailFrom != tc.mailFrom {
+			t.Errorf("%v: shop %q, from %q; want %q, %q", tc.env, c.ShopName, c.MailFrom, tc.shop, tc.mailFrom)
+		}
+	}
+	if _, err := loadConfig(envOf(map[string]string{"TRACKHOOK_SHOP_NAME": "Shop\r\nBcc: x@evil.example"})); err == nil || !strings.Contains(err.Error(), "TRACKHOOK_SHOP_NAME") {
+		t.Errorf("a shop name with a line break: err %v, want one naming TRACKHOOK_SHOP_NAME", err)
+	}
+}

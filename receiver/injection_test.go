@@ -27,15 +27,18 @@ import (
 
 // Header injection, end to end: hostile values in every webhook field that
 // reaches an email go through the real receiver, Redis, the notify task,
-// the dispatcher's templates and go-mail, to a real SMTP server. Whatever
-// the edge lets through, the email that arrives has exactly one To, no Bcc,
-// no header the benign email lacks, and a one-line Subject.
+// the dispatcher's templates and go-mail, to a real SMTP server. The edge
+// folds line breaks out of display fields (and refuses them in keys);
+// whatever it lets through, the email that arrives has exactly one To, no
+// Bcc, no header the benign email lacks, and a one-line Subject.
 
 const victim = "kim@example.com"
 
 // attacks are the ways to smuggle a header into a field. edge marks the
-// ones the webhook refuses outright in one-line fields (NUL, CR, LF); the
-// others are accepted and must be defused downstream.
+// ones holding a break (a control character, NUL, CR, LF, NEL, or a Unicode
+// line separator): the webhook folds those to a space in display fields and
+// refuses them in the tracking number. The others pass the edge as they are
+// and must be defused downstream.
 var attacks = []struct {
 	name string
 	v    string
@@ -46,9 +49,9 @@ var attacks = []struct {
 	{"CR Bcc", "x\rBcc: evil@attacker.example", true},
 	{"CRLF CRLF body", "x\r\n\r\nBcc: evil@attacker.example", true},
 	{"NUL Bcc", "x\x00\r\nBcc: evil@attacker.example", true},
-	{"LINE SEPARATOR Bcc", "x\u2028Bcc: evil@attacker.example", false},
-	{"NEL Bcc", "x\u0085Bcc: evil@attacker.example", false},
-	{"VT FF Bcc", "x\v\fBcc: evil@attacker.example", false},
+	{"LINE SEPARATOR Bcc", "x\u2028Bcc: evil@attacker.example", true},
+	{"NEL Bcc", "x\u0085Bcc: evil@attacker.example", true},
+	{"VT FF Bcc", "x\v\fBcc: evil@attacker.example", true},
 	{"encoded-word CRLF Bcc", "=?UTF-8?Q?x=0D=0ABcc:_evil@attacker.example?=", false},
 	{"To and Bcc on one line", "x To: evil@attacker.example, Bcc: evil@attacker.example", false},
 }
@@ -56,25 +59,30 @@ var attacks = []struct {
 // field puts v into one field of an AfterShip msg for tracking number n.
 type field struct {
 	name string
-	// edge refuses every attack here, not only line breaks.
+	// strict: the edge refuses every attack here (a slug is letters,
+	// digits and dashes).
 	strict bool
-	// multiline fields keep line breaks (templates fold them).
-	multiline bool
-	// noControls refuses every control character, as the API does for
-	// tracking numbers.
-	noControls bool
-	msg        func(n, v string) map[string]any
+	// key: the edge refuses an attack with a break (edge), as the API does
+	// for tracking numbers; a key is never cleaned.
+	key bool
+	// shown reads the field back from the stored tracking: display fields
+	// are stored cleaned, on one line.
+	shown func(tracking.Tracking) string
+	msg   func(n, v string) map[string]any
 }
 
 var fields = []field{
-	{name: "customer_name", msg: func(n, v string) map[string]any { return asTracking(n, "usps", map[string]any{"customer_name": v}) }},
-	{name: "title", msg: func(n, v string) map[string]any { return asTracking(n, "usps", map[string]any{"title": v}) }},
-	{name: "order_number", msg: func(n, v string) map[string]any { return asTracking(n, "usps", map[string]any{"order_number": v}) }},
-	{name: "checkpoints[0].message", multiline: true, msg: func(n, v string) map[string]any {
+	{name: "customer_name", shown: func(t tracking.Tracking) string { return t.CustomerName },
+		msg: func(n, v string) map[string]any { return asTracking(n, "usps", map[string]any{"customer_name": v}) }},
+	{name: "title", shown: func(t tracking.Tracking) string { return t.Title },
+		msg: func(n, v string) map[string]any { return asTracking(n, "usps", map[string]any{"title": v}) }},
+	{name: "order_number", shown: func(t tracking.Tracking) string { return t.OrderNumber },
+		msg: func(n, v string) map[string]any { return asTracking(n, "usps", map[string]any{"order_number": v}) }},
+	{name: "checkpoints[0].message", shown: func(t tracking.Tracking) string { return t.Checkpoints[0].Message }, msg: func(n, v string) map[string]any {
 		return asTracking(n, "usps", map[string]any{"checkpoints": []map[string]any{{"checkpoint_time": "2026-11-20T08:00:00Z", "tag": "InTransit", "message": v}}})
 	}},
 	{name: "slug", strict: true, msg: func(n, v string) map[string]any { return asTracking(n, v, nil) }},
-	{name: "tracking_number", noControls: true, msg: func(n, v string) map[string]any { return asTracking(n+v, "usps", nil) }},
+	{name: "tracking_number", key: true, msg: func(n, v string) map[string]any { return asTracking(n+v, "usps", nil) }},
 }
 
 func asTracking(number, slug string, extra map[string]any) map[string]any {
@@ -214,9 +222,7 @@ func TestHeaderInjectionFromWebhookToInbox(t *testing.T) {
 				number := fmt.Sprintf("INJ%02d%02d", fi, ai)
 				before := e.snapshot(t)
 				code, out := post(f.msg(number, a.v), "evt-"+number)
-				refused := f.strict || (a.edge && !f.multiline) || (f.multiline && strings.Contains(a.v, "\x00")) ||
-					(f.noControls && strings.ContainsFunc(a.v, unicode.IsControl))
-				if refused {
+				if refused := f.strict || (f.key && a.edge); refused {
 					if code != 400 || !strings.Contains(out, f.name) {
 						t.Fatalf("answered %d %s, want 400 naming %s", code, out, f.name)
 					}
@@ -228,6 +234,18 @@ func TestHeaderInjectionFromWebhookToInbox(t *testing.T) {
 				}
 				if code != 200 {
 					t.Fatalf("answered %d %s, want 200", code, out)
+				}
+				if f.shown != nil {
+					// Stored cleaned: one line, the text kept.
+					tr, err := e.store.Get(context.Background(), tracking.ID("usps", number))
+					if err != nil {
+						t.Fatal(err)
+					}
+					v := f.shown(tr)
+					if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }) ||
+						!strings.Contains(v, "evil@attacker.example") {
+						t.Fatalf("stored %s %q: not one clean line", f.name, v)
+					}
 				}
 				if n := rig.deliver(t); n != 1 {
 					t.Fatalf("%d email tasks, want 1", n)

@@ -9,8 +9,8 @@ import (
 
 // Observer is told what the receiver does, for metrics. Every label value it
 // is given comes from a fixed set (the registry's source names, the
-// outcomes and reasons below), never from the request: no path segment a
-// stranger typed, no recipient, no secret.
+// outcomes and reasons below, the channel names), never from the request:
+// no path segment a stranger typed, no recipient, no secret.
 type Observer interface {
 	// Webhook counts one webhook request by source and outcome: an
 	// OutcomePing or a tracking.Outcome's name ("created", "updated",
@@ -22,6 +22,10 @@ type Observer interface {
 	VerificationFailed(source, reason string)
 	// Applied observes how long one event took to apply to the store.
 	Applied(d time.Duration)
+	// RecipientDropped counts one subscriber entry a stored webhook carried
+	// but the adapter left out (malformed, or past the list limit), by
+	// channel ("email", "sms"). The webhook itself was answered 2xx.
+	RecipientDropped(source, channel string)
 }
 
 // Webhook outcomes besides the tracking.Outcome names.
@@ -84,3 +88,4 @@ type nopObserver struct{}
 func (nopObserver) Webhook(string, string)            {}
 func (nopObserver) VerificationFailed(string, string) {}
 func (nopObserver) Applied(time.Duration)             {}
+func (nopObserver) RecipientDropped(string, string)   {}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/trackhook/trackhook/dispatcher/redact"
 	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/source"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -18,7 +19,9 @@ import (
 
 // webhook is POST /webhooks/{source}. Status codes are the contract with
 // senders: 2xx only once the event is stored (with its notifications in the
-// outbox); 5xx whenever it is not, so the sender retries.
+// outbox); 5xx whenever it is not, so the sender retries; 400 only for an
+// update that means nothing (see package source: display fields are
+// cleaned and malformed subscribers dropped, not refused).
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["source"]
 	src, ok := s.sources[name]
@@ -93,12 +96,35 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		outcome = res.Outcome.String()
 		log.Info("webhook applied", "tracking_id", res.Tracking.ID, "outcome", outcome,
 			"status", res.Tracking.Status.String(), "notifications", len(res.Jobs))
+		s.reportDropped(log, name, res.Tracking.ID, ev.Dropped)
 		if len(res.Jobs) > 0 {
 			s.enqueue(r, log, res.Tracking.ID, res.Jobs)
 		}
 	}
 	s.observe.Webhook(name, outcome)
 	writeJSON(w, http.StatusOK, map[string]string{"status": outcome})
+}
+
+// maxDropLines bounds the lines logged for one event's dropped subscribers
+// (a list past its limit drops thousands); the rest are summed up in one
+// line. Every one is counted.
+const maxDropLines = 10
+
+// reportDropped logs and counts the subscriber entries the adapter left out
+// of a stored event (source.recipients): the update was kept, so this is
+// how the sender's operator learns of a bad address. The entry is masked
+// (redact.Recipient), never logged whole.
+func (s *Server) reportDropped(log *slog.Logger, source, trackingID string, dropped []tracking.DroppedRecipient) {
+	for i, d := range dropped {
+		s.observe.RecipientDropped(source, string(d.Channel))
+		if i < maxDropLines {
+			log.Warn("webhook subscriber dropped", "tracking_id", trackingID, "channel", string(d.Channel),
+				"recipient", redact.Recipient(d.Value), "reason", d.Reason)
+		}
+	}
+	if n := len(dropped) - maxDropLines; n > 0 {
+		log.Warn("webhook subscribers dropped, not logged one by one", "tracking_id", trackingID, "count", n)
+	}
 }
 
 // enqueue hands the jobs to asynq and acks them in the outbox. A failure

@@ -3,11 +3,10 @@ package source
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/contact"
@@ -81,45 +80,41 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 		return nil, malformed("msg (the tracking) is missing")
 	}
 	m := w.Msg
-	number := strings.TrimSpace(string(m.TrackingNumber))
-	if number == "" {
-		return nil, malformed("msg.tracking_number is required")
-	}
-	if strings.TrimSpace(m.Slug) == "" {
-		return nil, malformed("msg.slug is required")
-	}
-	if err := w.check(); err != nil {
+	number, err := trackingNumber("msg.tracking_number", string(m.TrackingNumber))
+	if err != nil {
 		return nil, err
 	}
-	if strings.ContainsFunc(number, unicode.IsControl) {
-		return nil, malformed("msg.tracking_number contains a control character")
+	slug, err := carrierSlug(a.Carriers, "msg.slug", m.Slug)
+	if err != nil {
+		return nil, err
 	}
-	slug := a.Carriers.Normalize(m.Slug)
 	if !slugShape.MatchString(slug) {
 		return nil, malformed("msg.slug %q is not a carrier slug (lower-case letters, digits and dashes)", slug)
 	}
 	country := firstNonEmpty(m.DestinationCountryISO3, m.DestinationCountryRegion)
-	emails, smses := recipients(append(m.Emails, m.SubscribedEmails...), append(m.SMSes, m.SubscribedSMSes...), country)
+	emails, smses, dropped := recipients(country,
+		[][]string{m.Emails, m.SubscribedEmails}, [][]string{m.SMSes, m.SubscribedSMSes})
 
 	ev := tracking.Event{
 		Source:             "aftership",
-		EventID:            clip(w.EventID, 100),
+		EventID:            line(w.EventID, 100),
 		Slug:               slug,
 		TrackingNumber:     number,
 		Status:             afterShipStatus(m.Tag, m.Subtag),
-		Subtag:             clip(m.Subtag, 64),
-		SubtagMessage:      clip(m.SubtagMessage, 200),
-		RawStatus:          clip(m.Tag, 64),
+		Subtag:             line(m.Subtag, 64),
+		SubtagMessage:      line(m.SubtagMessage, 200),
+		RawStatus:          line(m.Tag, 64),
 		Emails:             emails,
 		SMSes:              smses,
-		Language:           clip(m.Language, 35),
-		OrderID:            clip(string(m.OrderID), 200),
-		OrderNumber:        clip(string(m.OrderNumber), 200),
-		Title:              clip(m.Title, 300),
-		CustomerName:       clip(m.CustomerName, 200),
-		DestinationCountry: clip(country, 3),
+		Language:           line(m.Language, 35),
+		OrderID:            line(string(m.OrderID), 200),
+		OrderNumber:        line(string(m.OrderNumber), 200),
+		Title:              line(m.Title, 300),
+		CustomerName:       line(m.CustomerName, 200),
+		DestinationCountry: line(country, 3),
 		TrackingURL:        httpsURL(m.CourierTrackingLink),
-		SourceRef:          clip(string(m.ID), 100),
+		SourceRef:          line(string(m.ID), 100),
+		Dropped:            dropped,
 	}
 	if w.TS > 0 {
 		ev.SentAt = time.Unix(w.TS, 0).UTC()
@@ -128,81 +123,25 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 		cp := tracking.Checkpoint{
 			Time:          parseTime(c.CheckpointTime),
 			Status:        afterShipStatus(c.Tag, c.Subtag),
-			Subtag:        clip(c.Subtag, 64),
-			SubtagMessage: clip(c.SubtagMessage, 200),
-			Message:       clip(c.Message, 500),
-			Location:      clip(c.Location, 200),
-			City:          clip(c.City, 100),
-			State:         clip(c.State, 100),
-			Zip:           clip(firstNonEmpty(c.Zip, c.PostalCode), 20),
-			CountryISO3:   clip(firstNonEmpty(c.CountryISO3, c.CountryRegion), 3),
+			Subtag:        line(c.Subtag, 64),
+			SubtagMessage: line(c.SubtagMessage, 200),
+			Message:       line(c.Message, 500),
+			Location:      line(c.Location, 200),
+			City:          line(c.City, 100),
+			State:         line(c.State, 100),
+			Zip:           line(firstNonEmpty(c.Zip, c.PostalCode), 20),
+			CountryISO3:   line(firstNonEmpty(c.CountryISO3, c.CountryRegion), 3),
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)
 		if cp.Time.After(ev.OccurredAt) {
 			ev.OccurredAt = cp.Time
 		}
 	}
+	ev.Checkpoints = newestCheckpoints(ev.Checkpoints, maxCheckpoints)
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = ev.SentAt
 	}
 	return checkEvents([]tracking.Event{ev})
-}
-
-// check refuses what no real AfterShip payload carries: a NUL or a line
-// break in a one-line field, a value past the hard limits, subscriber lists
-// and checkpoint arrays far longer than any parcel's. The error names the
-// field, so whoever reads the sender's delivery log can find it.
-func (w *asWebhook) check() error {
-	m := w.Msg
-	for _, f := range []struct {
-		path string
-		v    string
-		max  int
-	}{
-		{"event_id", w.EventID, maxFieldLen},
-		{"msg.id", string(m.ID), maxFieldLen},
-		{"msg.tracking_number", strings.TrimSpace(string(m.TrackingNumber)), maxNumberLen},
-		{"msg.slug", strings.TrimSpace(m.Slug), maxSlugLen},
-		{"msg.tag", m.Tag, maxFieldLen},
-		{"msg.subtag", m.Subtag, maxFieldLen},
-		{"msg.title", m.Title, maxFieldLen},
-		{"msg.order_id", string(m.OrderID), maxFieldLen},
-		{"msg.order_number", string(m.OrderNumber), maxFieldLen},
-		{"msg.customer_name", m.CustomerName, maxFieldLen},
-		{"msg.language", m.Language, maxFieldLen},
-		{"msg.destination_country_iso3", m.DestinationCountryISO3, maxFieldLen},
-		{"msg.destination_country_region", m.DestinationCountryRegion, maxFieldLen},
-	} {
-		if err := oneLine(f.path, f.v, f.max); err != nil {
-			return err
-		}
-	}
-	if err := freeText("msg.subtag_message", m.SubtagMessage, maxFieldLen); err != nil {
-		return err
-	}
-	for _, l := range []struct {
-		path string
-		list []string
-	}{{"msg.emails", m.Emails}, {"msg.smses", m.SMSes}, {"msg.subscribed_emails", m.SubscribedEmails}, {"msg.subscribed_smses", m.SubscribedSMSes}} {
-		if err := listLen(l.path, l.list); err != nil {
-			return err
-		}
-	}
-	if len(m.Checkpoints) > maxCheckpoints {
-		return malformed("msg.checkpoints has %d entries, at most %d", len(m.Checkpoints), maxCheckpoints)
-	}
-	for i, c := range m.Checkpoints {
-		for _, f := range []struct{ name, v string }{
-			{"checkpoint_time", c.CheckpointTime}, {"message", c.Message}, {"location", c.Location}, {"city", c.City},
-			{"state", c.State}, {"zip", c.Zip}, {"postal_code", c.PostalCode}, {"country_iso3", c.CountryISO3},
-			{"country_region", c.CountryRegion}, {"tag", c.Tag}, {"subtag", c.Subtag}, {"subtag_message", c.SubtagMessage},
-		} {
-			if err := freeText(fmt.Sprintf("msg.checkpoints[%d].%s", i, f.name), f.v, maxFieldLen); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // afterShipStatus maps a tag, falling back to the subtag's prefix
@@ -231,14 +170,14 @@ func firstNonEmpty(vs ...string) string {
 }
 
 // httpsURL keeps a sender-provided link only if it is an absolute http(s)
-// URL without spaces or control characters; anything else is dropped.
+// URL without spaces or breaks (isBreak); anything else is dropped.
 func httpsURL(u string) string {
 	u = strings.TrimSpace(u)
-	if len(u) > 2000 || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+	if len(u) > 2000 || !utf8.ValidString(u) || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
 		return ""
 	}
 	for _, r := range u {
-		if r <= ' ' || r == 0x7f || r == '"' || r == '<' || r == '>' {
+		if r <= ' ' || isBreak(r) || r == '"' || r == '<' || r == '>' {
 			return ""
 		}
 	}

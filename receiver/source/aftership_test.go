@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -152,27 +152,49 @@ func TestAfterShipDecodeForms(t *testing.T) {
 		{name: "no slug", body: []byte(`{"msg":{"tracking_number":"1"}}`), err: "slug"},
 		{name: "trailing data", body: []byte(`{"msg":{"tracking_number":"1","slug":"ups"}} {}`), err: "trailing"},
 		{name: "array", body: []byte(`[]`), err: "JSON object"},
-		// Bad input: each is refused naming the field, never cut or dropped.
+		// Bad input in the parcel's key is refused naming the field.
 		{name: "invalid UTF-8", body: base(`,"customer_name":"Ana ` + "\xff" + `"`), err: "not valid UTF-8 (byte"},
 		{name: "nested too deep", body: []byte(`{"msg":` + strings.Repeat("[", 100000)), err: "exceeded max depth"},
 		{name: "number of the wrong type", body: []byte(`{"msg":{"tracking_number":{},"slug":"ups"}}`), err: `field "msg.tracking_number": want a string`},
-		{name: "CRLF in customer name", body: base(`,"customer_name":"Ana\r\nBcc: x@evil.example"`), err: "msg.customer_name contains a line break"},
-		{name: "LF in title", body: base(`,"title":"Order\nBcc: x@evil.example"`), err: "msg.title contains a line break"},
-		{name: "CRLF in order number", body: base(`,"order_number":"1\r\nBcc: x@evil.example"`), err: "msg.order_number contains a line break"},
 		{name: "CRLF in tracking number", body: []byte(`{"msg":{"tracking_number":"1Z\r\nBcc: x","slug":"ups"}}`), err: "msg.tracking_number contains a line break"},
-		{name: "CRLF in slug", body: []byte(`{"msg":{"tracking_number":"1Z","slug":"ups\r\nBcc: x"}}`), err: "msg.slug contains a line break"},
+		{name: "tab in tracking number", body: []byte(`{"msg":{"tracking_number":"1Z\t999","slug":"ups"}}`), err: "msg.tracking_number contains a control character"},
+		{name: "LINE SEPARATOR in tracking number", body: []byte(`{"msg":{"tracking_number":"1Z\u2028999","slug":"ups"}}`), err: "msg.tracking_number contains a line break"},
+		{name: "CRLF in slug", body: []byte(`{"msg":{"tracking_number":"1Z","slug":"ups\r\nBcc: x"}}`), err: `msg.slug "ups-bcc:-x" is not a carrier slug`},
 		{name: "slug that is no slug", body: []byte(`{"msg":{"tracking_number":"1Z","slug":"<b>ups</b>"}}`), err: "is not a carrier slug"},
-		{name: "NUL in title", body: base(`,"title":"a\u0000b"`), err: "msg.title contains a NUL byte"},
-		{name: "NUL in a checkpoint message", body: base(`,"checkpoints":[{"message":"a\u0000b"}]`), err: "msg.checkpoints[0].message contains a NUL byte"},
-		{name: "CRLF in an email", body: base(`,"emails":["kim@example.com\r\nBcc: x@evil.example"]`), err: "msg.emails[0] contains a line break"},
-		{name: "10,000-character title", body: base(`,"title":"` + strings.Repeat("x", 10000) + `"`), err: "msg.title is 10000 bytes long, at most 2000"},
 		{name: "10,000-character tracking number", body: []byte(`{"msg":{"tracking_number":"` + strings.Repeat("1", 10000) + `","slug":"ups"}}`), err: "msg.tracking_number is 10000 bytes long, at most 100"},
-		{name: "100,000 emails", body: base(`,"emails":[` + strings.Repeat(`"a@b.cc",`, 99999) + `"a@b.cc"]`), err: "msg.emails has 100000 entries, at most 100"},
-		{name: "100,000 checkpoints", body: base(`,"checkpoints":[` + strings.Repeat(`{},`, 99999) + `{}]`), err: "msg.checkpoints has 100000 entries, at most 1000"},
-		{name: "multi-line checkpoint message kept", body: base(`,"checkpoints":[{"checkpoint_time":"2026-11-20T08:00:00Z","message":"Arrived\r\nat hub"}]`),
+		{name: "10,000-character slug", body: []byte(`{"msg":{"tracking_number":"1","slug":"` + strings.Repeat("u", 10000) + `"}}`), err: "msg.slug is 10000 bytes long, at most 64"},
+		// Bad input in what is only shown is cleaned, never refused.
+		{name: "CRLF in customer name", body: base(`,"customer_name":"Ana\r\nBcc: x@evil.example"`), check: field(func(e tracking.Event) string { return e.CustomerName }, "Ana Bcc: x@evil.example")},
+		{name: "LF in title", body: base(`,"title":"Order\nBcc: x@evil.example"`), check: field(func(e tracking.Event) string { return e.Title }, "Order Bcc: x@evil.example")},
+		{name: "CRLF in order number", body: base(`,"order_number":"1\r\nBcc: x@evil.example"`), check: field(func(e tracking.Event) string { return e.OrderNumber }, "1 Bcc: x@evil.example")},
+		{name: "NUL in title", body: base(`,"title":"a\u0000b"`), check: field(func(e tracking.Event) string { return e.Title }, "a b")},
+		{name: "NUL in a checkpoint message", body: base(`,"checkpoints":[{"message":"a\u0000b"}]`), check: field(func(e tracking.Event) string { return e.Checkpoints[0].Message }, "a b")},
+		{name: "multi-line checkpoint message folded", body: base(`,"checkpoints":[{"checkpoint_time":"2026-11-20T08:00:00Z","message":"Arrived\r\n  at hub\n"}]`),
+			check: field(func(e tracking.Event) string { return e.Checkpoints[0].Message }, "Arrived at hub")},
+		{name: "10,000-character title clipped", body: base(`,"title":"` + strings.Repeat("x", 10000) + `"`), check: field(func(e tracking.Event) string { return e.Title }, strings.Repeat("x", 300))},
+		{name: "CRLF in an email: dropped, reported", body: base(`,"emails":["kim@example.com\r\nBcc: x@evil.example"],"subscribed_emails":["ana@example.com"]`),
 			check: func(t *testing.T, e tracking.Event) {
-				if e.Checkpoints[0].Message != "Arrived\r\nat hub" {
-					t.Fatalf("message %q", e.Checkpoints[0].Message)
+				want := []tracking.DroppedRecipient{{Channel: tracking.ChannelEmail, Value: "kim@example.com\r\nBcc: x@evil.example", Reason: reasonBreak}}
+				if strings.Join(e.Emails, " ") != "ana@example.com" || !slices.Equal(e.Dropped, want) {
+					t.Fatalf("emails %q dropped %+v", e.Emails, e.Dropped)
+				}
+			}},
+		{name: "a stray line break around an email is trimmed", body: base(`,"emails":["kim@example.com\r\n"]`),
+			check: func(t *testing.T, e tracking.Event) {
+				if strings.Join(e.Emails, " ") != "kim@example.com" || len(e.Dropped) != 0 {
+					t.Fatalf("emails %q dropped %+v", e.Emails, e.Dropped)
+				}
+			}},
+		{name: "100,000 emails: the first 100 kept", body: base(`,"emails":[` + strings.Repeat(`"a@b.cc",`, 99999) + `"a@b.cc"]`),
+			check: func(t *testing.T, e tracking.Event) {
+				if len(e.Emails) != 100 || len(e.Dropped) != 99900 || e.Dropped[0].Reason != reasonPastLimit {
+					t.Fatalf("%d emails, %d dropped (%+v)", len(e.Emails), len(e.Dropped), e.Dropped[:min(1, len(e.Dropped))])
+				}
+			}},
+		{name: "100,000 checkpoints: the newest 1000 kept", body: base(`,"checkpoints":[` + strings.Repeat(`{"checkpoint_time":"2026-11-20T08:00:00Z"},`, 99999) + `{"checkpoint_time":"2026-11-21T08:00:00Z","message":"newest"}]`),
+			check: func(t *testing.T, e tracking.Event) {
+				if len(e.Checkpoints) != 1000 || e.Checkpoints[999].Message != "newest" {
+					t.Fatalf("%d checkpoints", len(e.Checkpoints))
 				}
 			}},
 	}
@@ -190,6 +212,16 @@ func TestAfterShipDecodeForms(t *testing.T) {
 			}
 			tc.check(t, evs[0])
 		})
+	}
+}
+
+// field checks one string field of the decoded event.
+func field(get func(tracking.Event) string, want string) func(*testing.T, tracking.Event) {
+	return func(t *testing.T, e tracking.Event) {
+		t.Helper()
+		if got := get(e); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
 	}
 }
 
@@ -219,6 +251,7 @@ func FuzzAfterShipDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"msg":{"tracking_number":1e999,"slug":"x"}}`))
 	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","emails":"a,,b","checkpoints":[{"checkpoint_time":"9999-99-99"}]}}`))
+	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","title":"a\r\nb\u2028c","customer_name":"\u0000","emails":["k@x.io","b\r\nBcc: e@x.io"],"checkpoints":[{"message":"a\n\tb"}]}}`))
 	a := as()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, err := a.Decode(body, nil)
@@ -229,21 +262,12 @@ func FuzzAfterShipDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
-			if e.TrackingNumber == "" || e.Slug == "" {
-				t.Fatalf("event without key: %+v", e)
+			assertClean(t, e)
+			if !slugShape.MatchString(e.Slug) {
+				t.Fatalf("slug %q is not one", e.Slug)
 			}
-			if len(e.TrackingNumber) > maxNumberLen || !slugShape.MatchString(e.Slug) {
-				t.Fatalf("number %q or slug %q past the limits", e.TrackingNumber, e.Slug)
-			}
-			for _, v := range []string{e.TrackingNumber, e.Slug, e.Title, e.CustomerName, e.OrderID, e.OrderNumber, e.Language, e.EventID} {
-				if strings.ContainsAny(v, "\x00\r\n") || !utf8.ValidString(v) {
-					t.Fatalf("one-line field %q has a NUL, a line break or invalid UTF-8", v)
-				}
-			}
-			for _, s := range e.SMSes {
-				if !strings.HasPrefix(s, "+") {
-					t.Fatalf("phone %q not E.164", s)
-				}
+			if len(e.Emails) > 2*maxListLen || len(e.SMSes) > 2*maxListLen || len(e.Checkpoints) > maxCheckpoints {
+				t.Fatalf("%d emails, %d phones, %d checkpoints", len(e.Emails), len(e.SMSes), len(e.Checkpoints))
 			}
 		}
 	})

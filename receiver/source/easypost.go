@@ -96,34 +96,35 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 		}
 		return nil, malformed("result must be a Tracker object")
 	}
-	number := clip(string(t.TrackingCode), 100)
-	if number == "" {
-		return nil, malformed("result.tracking_code is required")
+	number, err := trackingNumber("result.tracking_code", string(t.TrackingCode))
+	if err != nil {
+		return nil, err
 	}
-	if strings.TrimSpace(t.Carrier) == "" {
-		return nil, malformed("result.carrier is required")
+	slug, err := carrierSlug(a.Carriers, "result.carrier", t.Carrier)
+	if err != nil {
+		return nil, err
 	}
 
 	st, sub := easyPostStatus(t.Status, t.StatusDetail)
 	msg := epHuman(t.StatusDetail)
-	if signer := clip(t.SignedBy, 100); st == tracking.Delivered && signer != "" {
+	if signer := line(t.SignedBy, 100); st == tracking.Delivered && signer != "" {
 		sub, msg = "Delivered_003", "Signed by "+signer
 	}
 	ev := tracking.Event{
 		Source:         "easypost",
-		EventID:        clip(w.ID, 100),
-		Slug:           a.Carriers.Normalize(clip(t.Carrier, 100)),
+		EventID:        line(w.ID, 100),
+		Slug:           slug,
 		TrackingNumber: number,
 		Status:         st,
 		Subtag:         sub,
-		SubtagMessage:  clip(msg, 200),
-		RawStatus:      clip(t.Status, 64),
+		SubtagMessage:  line(msg, 200),
+		RawStatus:      line(t.Status, 64),
 		TrackingURL:    httpsURL(t.PublicURL),
-		SourceRef:      clip(t.ID, 100),
+		SourceRef:      line(t.ID, 100),
 		SentAt:         parseTime(firstNonEmpty(w.CreatedAt, w.UpdatedAt)),
 	}
 	if cd := t.CarrierDetail; cd != nil && cd.DestinationTrackingLocation != nil {
-		ev.DestinationCountry = clip(cd.DestinationTrackingLocation.Country, 3)
+		ev.DestinationCountry = line(cd.DestinationTrackingLocation.Country, 3)
 	}
 	// EasyPost lists them oldest first; sort anyway, stably.
 	type timed struct {
@@ -141,13 +142,13 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 			Time:          d.at,
 			Status:        cst,
 			Subtag:        csub,
-			SubtagMessage: clip(epHuman(d.StatusDetail), 200),
-			Message:       clip(firstNonEmpty(d.Message, d.Description), 500),
+			SubtagMessage: line(epHuman(d.StatusDetail), 200),
+			Message:       line(firstNonEmpty(d.Message, d.Description), 500),
 		}
 		if l := d.TrackingLocation; l != nil {
-			cp.City = clip(l.City, 100)
-			cp.State = clip(l.State, 100)
-			cp.Zip = clip(string(l.Zip), 20)
+			cp.City = line(l.City, 100)
+			cp.State = line(l.State, 100)
+			cp.Zip = line(string(l.Zip), 20)
 			cp.CountryISO3 = iso3FromAlpha2(l.Country)
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)

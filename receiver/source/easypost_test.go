@@ -276,6 +276,7 @@ func FuzzEasyPostDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
+			assertClean(t, e)
 			if e.TrackingNumber == "" || e.Slug == "" || e.EventID == "" || e.Source != "easypost" {
 				t.Fatalf("event without key: %+v", e)
 			}

@@ -146,9 +146,9 @@ func (a SeventeenTrack) Decode(body []byte, _ http.Header) ([]tracking.Event, er
 }
 
 func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {
-	number := clip(string(d.Number), 100)
-	if number == "" {
-		return tracking.Event{}, malformed("%s.number is required", field)
+	number, err := trackingNumber(field+".number", string(d.Number))
+	if err != nil {
+		return tracking.Event{}, err
 	}
 	if d.TrackInfo == nil {
 		return tracking.Event{}, malformed("%s.track_info is required", field)
@@ -163,8 +163,12 @@ func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {
 			}
 		}
 	}
-	if carrierKey == "" || carrierKey == "0" {
-		return tracking.Event{}, malformed("%s.carrier is required", field)
+	if carrierKey == "0" {
+		carrierKey = ""
+	}
+	slug, err := carrierSlug(a.Carriers, field+".carrier", carrierKey)
+	if err != nil {
+		return tracking.Event{}, err
 	}
 
 	ls := ti.LatestStatus
@@ -175,14 +179,14 @@ func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {
 	country := strings.TrimSpace(ti.ShippingInfo.RecipientAddress.Country)
 	ev := tracking.Event{
 		Source:             "17track",
-		Slug:               a.Carriers.Normalize(carrierKey),
+		Slug:               slug,
 		TrackingNumber:     number,
 		Status:             st,
 		Subtag:             subtag,
-		SubtagMessage:      clip(msg, 200),
-		RawStatus:          clip(tmRaw(ls.Status, ls.SubStatus), 64),
-		DestinationCountry: clip(country, 3),
-		SourceRef:          clip(string(d.Tag), 100),
+		SubtagMessage:      line(msg, 200),
+		RawStatus:          line(tmRaw(ls.Status, ls.SubStatus), 64),
+		DestinationCountry: line(country, 3),
+		SourceRef:          line(string(d.Tag), 100),
 	}
 
 	var cps []tracking.Checkpoint
@@ -224,12 +228,12 @@ func stCheckpoint(e stEvent) tracking.Checkpoint {
 		Time:          t,
 		Status:        st,
 		Subtag:        subtag,
-		SubtagMessage: clip(msg, 200),
-		Message:       clip(e.Description, 500),
-		Location:      clip(e.Location, 200),
-		City:          clip(e.Address.City, 100),
-		State:         clip(e.Address.State, 100),
-		Zip:           clip(string(e.Address.PostalCode), 20),
+		SubtagMessage: line(msg, 200),
+		Message:       line(e.Description, 500),
+		Location:      line(e.Location, 200),
+		City:          line(e.Address.City, 100),
+		State:         line(e.Address.State, 100),
+		Zip:           line(string(e.Address.PostalCode), 20),
 		CountryISO3:   tmCountryISO3(e.Address.Country),
 	}
 }

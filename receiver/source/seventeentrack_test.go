@@ -252,6 +252,7 @@ func FuzzSeventeenTrackDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
+			assertClean(t, e)
 			if e.TrackingNumber == "" || e.Slug == "" || e.EventID == "" || e.Source != "17track" {
 				t.Fatalf("event without key: %+v", e)
 			}

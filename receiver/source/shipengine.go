@@ -89,13 +89,13 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 	}
 	d := w.Data
 	q := seResourceQuery(w.ResourceURL)
-	number := clip(firstNonEmpty(string(d.TrackingNumber), q.Get("tracking_number")), 100)
-	if number == "" {
-		return nil, malformed("data.tracking_number is required")
+	number, err := trackingNumber("data.tracking_number", firstNonEmpty(string(d.TrackingNumber), q.Get("tracking_number")))
+	if err != nil {
+		return nil, err
 	}
-	code := firstNonEmpty(d.CarrierCode, q.Get("carrier_code"))
-	if code == "" {
-		return nil, malformed("data.carrier_code (or carrier_code in resource_url) is required")
+	slug, err := carrierSlug(a.Carriers, "data.carrier_code (or carrier_code in resource_url)", firstNonEmpty(d.CarrierCode, q.Get("carrier_code")))
+	if err != nil {
+		return nil, err
 	}
 
 	// ShipEngine lists events newest first; checkpoints go oldest first.
@@ -120,12 +120,12 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 	}
 	ev := tracking.Event{
 		Source:         "shipengine",
-		Slug:           a.Carriers.Normalize(clip(code, 100)),
+		Slug:           slug,
 		TrackingNumber: number,
 		Status:         st,
 		Subtag:         sub,
-		SubtagMessage:  clip(firstNonEmpty(d.StatusDetailDescription, seExceptionText(st, d.ExceptionDescription), d.StatusDescription), 200),
-		RawStatus:      clip(firstNonEmpty(d.StatusCode, d.StatusDetailCode), 64),
+		SubtagMessage:  line(firstNonEmpty(d.StatusDetailDescription, seExceptionText(st, d.ExceptionDescription), d.StatusDescription), 200),
+		RawStatus:      line(firstNonEmpty(d.StatusCode, d.StatusDetailCode), 64),
 		TrackingURL:    httpsURL(d.TrackingURL),
 	}
 	if h != nil {
@@ -139,10 +139,10 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 			Time:        e.at,
 			Status:      cst,
 			Subtag:      csub,
-			Message:     clip(firstNonEmpty(e.Description, e.StatusDetailDescription), 500),
-			City:        clip(e.CityLocality, 100),
-			State:       clip(e.StateProvince, 100),
-			Zip:         clip(string(e.PostalCode), 20),
+			Message:     line(firstNonEmpty(e.Description, e.StatusDetailDescription), 500),
+			City:        line(e.CityLocality, 100),
+			State:       line(e.StateProvince, 100),
+			Zip:         line(string(e.PostalCode), 20),
 			CountryISO3: iso3FromAlpha2(e.CountryCode),
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)
@@ -156,7 +156,7 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = ev.SentAt
 	}
-	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus+"/"+clip(d.StatusDetailCode, 64), ev.OccurredAt)
+	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus+"/"+line(d.StatusDetailCode, 64), ev.OccurredAt)
 	return checkEvents([]tracking.Event{ev})
 }
 
@@ -391,5 +391,5 @@ func iso3FromAlpha2(c string) string {
 			return r.ISO3()
 		}
 	}
-	return clip(c, 3)
+	return line(c, 3)
 }

@@ -328,6 +328,7 @@ func FuzzShipEngineDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
+			assertClean(t, e)
 			if e.TrackingNumber == "" || e.Slug == "" || e.EventID == "" || e.Source != "shipengine" {
 				t.Fatalf("event without key: %+v", e)
 			}

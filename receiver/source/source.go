@@ -13,11 +13,14 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
@@ -106,91 +109,231 @@ func utf8Body(body []byte) error {
 	return malformed("body is not valid UTF-8")
 }
 
-// Hard limits on what one payload may carry. Past them a payload is
-// refused, not cut: such a value is broken or hostile, and a cut tracking
-// number would name another parcel. Below them, adapters clip free text to
-// what is worth showing.
+// The one rule every adapter follows: a correctly signed update is refused
+// (ErrMalformed, 400) only when it cannot mean anything: a body that is not
+// UTF-8 or not one JSON value, no tracking number or one that is not a
+// single line of at most maxNumberLen bytes (trackingNumber), no carrier
+// (carrierSlug); the standard source, strict by design, also refuses a
+// status or a time it cannot read. Nothing that is only shown fails it:
+// display text is folded onto one line and clipped (line), a malformed or
+// surplus subscriber is dropped and reported in Event.Dropped (recipients),
+// surplus checkpoints are cut to the newest. checkEvents then asserts the
+// result.
 const (
-	maxNumberLen   = 100  // a tracking number, as the API allows
-	maxSlugLen     = 64   // a carrier slug
-	maxFieldLen    = 2000 // any other string, in bytes
-	maxListLen     = 100  // entries in one subscriber list
-	maxCheckpoints = 1000 // scans in one payload
+	maxNumberLen   = 100  // a tracking number, as the API allows; refused past it
+	maxSlugLen     = 64   // a carrier code; refused past it
+	maxListLen     = 100  // entries kept from one subscriber list; the rest are dropped
+	maxCheckpoints = 1000 // scans kept from one payload (the newest); the store keeps fewer
 )
 
 // slugShape is a carrier slug, as the API accepts it.
 var slugShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// oneLine checks a field that is shown on one line (a name, a number, a
-// subject): no NUL, CR or LF, at most max bytes.
-func oneLine(path, v string, max int) error {
-	if len(v) > max {
-		return malformed("%s is %d bytes long, at most %d", path, len(v), max)
-	}
-	if i := strings.IndexAny(v, "\x00\r\n"); i >= 0 {
-		return malformed("%s contains %s", path, ctlName(v[i]))
-	}
-	return nil
+// isBreak reports the runes no one-line field may hold: control characters
+// (C0 with NUL, tab, CR and LF; DEL; C1 with NEL) and the Unicode line and
+// paragraph separators. A header or an SMS would take them for line breaks.
+func isBreak(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }
 
-// freeText checks a field that may span lines (a checkpoint message): no
-// NUL, at most max bytes. Templates fold its line breaks.
-func freeText(path, v string, max int) error {
-	if len(v) > max {
-		return malformed("%s is %d bytes long, at most %d", path, len(v), max)
-	}
-	if strings.IndexByte(v, 0) >= 0 {
-		return malformed("%s contains a NUL byte", path)
-	}
-	return nil
-}
-
-func ctlName(c byte) string {
-	if c == 0 {
-		return "a NUL byte"
-	}
-	return "a line break"
-}
-
-// listLen refuses a subscriber list longer than any parcel's, and entries
-// with line breaks (an address with a CRLF is an injection attempt, not a
-// typo, so it fails the payload instead of being dropped).
-func listLen(path string, l []string) error {
-	if len(l) > maxListLen {
-		return malformed("%s has %d entries, at most %d", path, len(l), maxListLen)
-	}
-	for i, v := range l {
-		if err := oneLine(fmt.Sprintf("%s[%d]", path, i), v, maxFieldLen); err != nil {
-			return err
+// line is how every display field of a payload (a name, a title, an order
+// number, a status text, a checkpoint message or place) is cleaned: each
+// run of breaks (isBreak), with the spaces around it, becomes one space
+// (and a byte that is not UTF-8, U+FFFD); the result is trimmed and cut to
+// at most n bytes on a rune boundary. Shop data often carries stray line
+// breaks: they are no reason to refuse an update, and they must never reach
+// an email header.
+func line(s string, n int) string {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, isBreak) {
+		out := make([]byte, 0, len(s))
+		gap := false
+		for _, r := range s {
+			switch {
+			case isBreak(r):
+				gap = true
+			case gap && r == ' ':
+				// part of the gap
+			default:
+				if gap {
+					out = append(bytes.TrimRight(out, " "), ' ')
+					gap = false
+				}
+				out = utf8.AppendRune(out, r)
+			}
 		}
+		s = string(out)
 	}
-	return nil
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return strings.TrimSpace(s[:n])
 }
 
-// checkEvents is every adapter's last step: whatever the sender's format,
-// no one-line field of a canonical event carries a NUL or a line break,
-// and no checkpoint text a NUL.
+// trackingNumber checks the parcel's number, the key of its tracking. It
+// is never cleaned or cut, since a changed number names another parcel:
+// empty, longer than maxNumberLen, holding a break or not UTF-8, it fails.
+func trackingNumber(path, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return "", malformed("%s is required", path)
+	case len(v) > maxNumberLen:
+		return "", malformed("%s is %d bytes long, at most %d", path, len(v), maxNumberLen)
+	}
+	if bad := unfit(v); bad != "" {
+		return "", malformed("%s contains %s", path, bad)
+	}
+	return v, nil
+}
+
+// carrierSlug normalises a sender's carrier code. The slug keys the
+// tracking too, so it is checked, not cleaned: empty, longer than
+// maxSlugLen, or holding a break (or a byte that is not UTF-8) once
+// Normalize has turned white space, line breaks included, into dashes, it
+// fails.
+func carrierSlug(c *carrier.Catalog, path, code string) (string, error) {
+	code = strings.TrimSpace(code)
+	switch {
+	case code == "":
+		return "", malformed("%s is required", path)
+	case len(code) > maxSlugLen:
+		return "", malformed("%s is %d bytes long, at most %d", path, len(code), maxSlugLen)
+	}
+	slug := c.Normalize(code)
+	if bad := unfit(slug); bad != "" {
+		return "", malformed("%s contains %s", path, bad)
+	}
+	return slug, nil
+}
+
+// unfit names what keeps v from being a one-line field: a byte that is not
+// UTF-8 or the first break in it; "" when there is none.
+func unfit(v string) string {
+	if !utf8.ValidString(v) {
+		return "invalid UTF-8"
+	}
+	i := strings.IndexFunc(v, isBreak)
+	if i < 0 {
+		return ""
+	}
+	switch r, _ := utf8.DecodeRuneInString(v[i:]); r {
+	case 0:
+		return "a NUL byte"
+	case '\r', '\n', '\u0085', '\u2028', '\u2029':
+		return "a line break"
+	}
+	return "a control character"
+}
+
+// Why a subscriber entry was dropped (DroppedRecipient.Reason): fixed
+// phrases, so a log line never carries the entry through its reason.
+const (
+	reasonBreak     = "contains a line break or control character"
+	reasonNotEmail  = "not an email address"
+	reasonNotPhone  = "not a phone number"
+	reasonPastLimit = "past the first 100 entries of its list" // maxListLen
+)
+
+// recipients normalises one event's subscriber lists, each list as the
+// sender sent it (AfterShip has two per channel). An entry that is not a
+// valid address or number, or holds a break once trimmed, is dropped; so
+// is every entry past the first maxListLen of a list. The others are kept.
+// A sender cannot fix a subscriber by retrying, so none fails the webhook;
+// dropped lists them for the receiver to log (masked) and count. Blank
+// entries are skipped silently.
+func recipients(country string, emails, phones [][]string) (outE, outP []string, dropped []tracking.DroppedRecipient) {
+	take := func(ch tracking.Channel, lists [][]string, valid func(string) (string, error), invalid string) (out []string) {
+		for _, l := range lists {
+			for i, raw := range l {
+				v := strings.TrimSpace(raw)
+				reason := ""
+				switch {
+				case v == "":
+					continue
+				case i >= maxListLen:
+					reason = reasonPastLimit
+				case strings.ContainsFunc(v, isBreak):
+					reason = reasonBreak
+				}
+				if reason == "" {
+					n, err := valid(v)
+					if err == nil {
+						out = append(out, n)
+						continue
+					}
+					reason = invalid
+				}
+				dropped = append(dropped, tracking.DroppedRecipient{Channel: ch, Value: raw, Reason: reason})
+			}
+		}
+		return out
+	}
+	outE = take(tracking.ChannelEmail, emails, contact.Email, reasonNotEmail)
+	outP = take(tracking.ChannelSMS, phones, func(p string) (string, error) { return contact.Phone(p, country) }, reasonNotPhone)
+	return outE, outP, dropped
+}
+
+// newestCheckpoints keeps the newest max of cps (sorted oldest first,
+// stably). The store keeps only the newest Policy.MaxCheckpoints (100) of
+// a tracking, so what is cut here it would never have kept.
+func newestCheckpoints(cps []tracking.Checkpoint, max int) []tracking.Checkpoint {
+	if len(cps) <= max {
+		return cps
+	}
+	slices.SortStableFunc(cps, func(x, y tracking.Checkpoint) int { return x.Time.Compare(y.Time) })
+	return cps[len(cps)-max:]
+}
+
+// checkEvents is every adapter's last step, an invariant rather than a
+// rule: after the cleaning above, no one-line field of a canonical event
+// holds a break. It never fires for an event built with line, so an error
+// here is a bug in an adapter (a field that skipped line); it does not wrap
+// ErrMalformed, so the fuzz targets report it.
 func checkEvents(evs []tracking.Event) ([]tracking.Event, error) {
 	for _, e := range evs {
 		for _, f := range []struct{ name, v string }{
 			{"tracking number", e.TrackingNumber}, {"carrier slug", e.Slug}, {"event id", e.EventID},
-			{"status", e.RawStatus}, {"subtag", e.Subtag}, {"title", e.Title}, {"customer name", e.CustomerName},
-			{"order id", e.OrderID}, {"order number", e.OrderNumber}, {"language", e.Language},
-			{"destination country", e.DestinationCountry}, {"source reference", e.SourceRef},
+			{"status", e.RawStatus}, {"subtag", e.Subtag}, {"subtag message", e.SubtagMessage}, {"title", e.Title},
+			{"customer name", e.CustomerName}, {"order id", e.OrderID}, {"order number", e.OrderNumber},
+			{"language", e.Language}, {"destination country", e.DestinationCountry}, {"tracking url", e.TrackingURL},
+			{"source reference", e.SourceRef},
 		} {
-			if err := oneLine(f.name, f.v, len(f.v)); err != nil {
+			if err := unbroken(f.name, f.v); err != nil {
 				return nil, err
 			}
 		}
 		for _, c := range e.Checkpoints {
 			for _, v := range []string{c.Message, c.SubtagMessage, c.Location, c.City, c.State, c.Zip, c.CountryISO3, c.Subtag} {
-				if err := freeText("checkpoint", v, len(v)); err != nil {
+				if err := unbroken("checkpoint", v); err != nil {
 					return nil, err
 				}
 			}
 		}
+		for _, it := range e.Items {
+			for _, v := range []string{it.SKU, it.Name} {
+				if err := unbroken("item", v); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, v := range slices.Concat(e.Emails, e.SMSes) {
+			if err := unbroken("subscriber", v); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return evs, nil
+}
+
+func unbroken(name, v string) error {
+	if bad := unfit(v); bad != "" {
+		return fmt.Errorf("source: bug: the %s of a decoded event contains %s", name, bad)
+	}
+	return nil
 }
 
 // flexString accepts a JSON string or number (senders disagree on ids) and null.
@@ -233,34 +376,4 @@ func parseTime(s string) time.Time {
 		return time.Unix(n, 0).UTC()
 	}
 	return time.Time{}
-}
-
-// recipients normalises subscriber lists, dropping what is not a valid
-// address or number: a sender cannot fix those by retrying, so they must
-// not fail the webhook.
-func recipients(emails, phones []string, country string) (outE, outP []string) {
-	for _, e := range emails {
-		if v, err := contact.Email(e); err == nil {
-			outE = append(outE, v)
-		}
-	}
-	for _, p := range phones {
-		if v, err := contact.Phone(p, country); err == nil {
-			outP = append(outP, v)
-		}
-	}
-	return outE, outP
-}
-
-// clip bounds a free-text field from a payload.
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary.
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

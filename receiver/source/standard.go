@@ -33,16 +33,18 @@ const StandardEventType = "tracking.updated"
 //	          "order_number", "order_id", "title", "customer_name",
 //	          "destination_country_iso3": "DEU", "tracking_url": "https://…"}}
 //
-// Because the format is ours, Decode is strict where a lenient sender
-// adapter would guess: a tag that is not a canonical status, a subtag of
-// another status, a time that is not RFC 3339, a language that is not BCP 47,
-// a country that is not ISO 3166-1, a tracking_url that is not absolute
-// http(s), and checkpoint text without a checkpoint_time are all 400s. tag
+// Because the format is ours, Decode is strict about what the status and
+// its order mean, where a lenient sender adapter would guess: a tag that is
+// not a canonical status, a subtag of another status, a time that is not
+// RFC 3339, and checkpoint text without a checkpoint_time are all 400s. tag
 // may be omitted: the event then updates subscribers, order fields and
-// checkpoints but leaves the status as it was and notifies nobody. Invalid
-// email addresses and phone numbers are dropped, as for every source.
-// Unknown fields are ignored, so the format can grow; a type other than
-// "tracking.updated" yields no event.
+// checkpoints but leaves the status as it was and notifies nobody. Display
+// fields follow the rule of every source (source.go): text is folded onto
+// one line and clipped, a language that is not BCP 47, a country that is not
+// ISO 3166-1 or a tracking_url that is not absolute http(s) is left out,
+// malformed subscribers are dropped (Event.Dropped). Unknown fields are
+// ignored, so the format can grow; a type other than "tracking.updated"
+// yields no event.
 //
 // EventID is the webhook-id header (constant across a sender's retries),
 // SentAt the body's timestamp or else the webhook-timestamp header, and
@@ -53,7 +55,7 @@ type Standard struct {
 	Carriers *carrier.Catalog
 }
 
-// stdMaxCheckpoints bounds the checkpoints array.
+// stdMaxCheckpoints bounds the checkpoints kept from the array (the newest).
 const stdMaxCheckpoints = 500
 
 type stdBody struct {
@@ -116,12 +118,13 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 	if d == nil {
 		return nil, malformed("data is required for %s", StandardEventType)
 	}
-	number := clip(string(d.TrackingNumber), 100)
-	if number == "" {
-		return nil, malformed("data.tracking_number is required")
+	number, err := trackingNumber("data.tracking_number", string(d.TrackingNumber))
+	if err != nil {
+		return nil, err
 	}
-	if strings.TrimSpace(d.Slug) == "" {
-		return nil, malformed("data.slug is required")
+	slug, err := carrierSlug(a.Carriers, "data.slug", d.Slug)
+	if err != nil {
+		return nil, err
 	}
 
 	st, subtag, err := stdStatus("data", d.Tag, d.Subtag)
@@ -130,47 +133,40 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 	}
 	ev := tracking.Event{
 		Source:         "standard",
-		EventID:        clip(h.Get(signature.HeaderStandardID), 100),
-		Slug:           a.Carriers.Normalize(d.Slug),
+		EventID:        line(h.Get(signature.HeaderStandardID), 100),
+		Slug:           slug,
 		TrackingNumber: number,
 		Status:         st,
 		Subtag:         subtag,
-		SubtagMessage:  clip(d.SubtagMessage, 200),
-		RawStatus:      clip(d.Tag, 64),
-		OrderID:        clip(string(d.OrderID), 200),
-		OrderNumber:    clip(string(d.OrderNumber), 200),
-		Title:          clip(d.Title, 300),
-		CustomerName:   clip(d.CustomerName, 200),
+		SubtagMessage:  line(d.SubtagMessage, 200),
+		RawStatus:      line(d.Tag, 64),
+		OrderID:        line(string(d.OrderID), 200),
+		OrderNumber:    line(string(d.OrderNumber), 200),
+		Title:          line(d.Title, 300),
+		CustomerName:   line(d.CustomerName, 200),
 	}
 
 	if ts := strings.TrimSpace(b.Timestamp); ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil {
-			return nil, malformed("timestamp %q is not RFC 3339", clip(ts, 40))
+			return nil, malformed("timestamp %q is not RFC 3339", line(ts, 40))
 		}
 		ev.SentAt = t.UTC()
 	} else if n, ok := stdUnix(h.Get(signature.HeaderStandardTimestamp)); ok {
 		ev.SentAt = n
 	}
 
-	if lang := strings.TrimSpace(d.Language); lang != "" {
-		if _, err := language.Parse(lang); err != nil || len(lang) > 35 {
-			return nil, malformed("data.language %q is not a BCP 47 language tag", clip(lang, 40))
+	// Display fields: what does not parse is left out, never a 400.
+	if lang := strings.TrimSpace(d.Language); len(lang) <= 35 {
+		if _, err := language.Parse(lang); err == nil {
+			ev.Language = lang
 		}
-		ev.Language = lang
 	}
-	if c := strings.TrimSpace(d.DestinationCountryISO3); c != "" {
-		if contact.Region(c) == "" {
-			return nil, malformed("data.destination_country_iso3 %q is not an ISO 3166-1 country code", clip(c, 10))
-		}
+	if c := strings.TrimSpace(d.DestinationCountryISO3); contact.Region(c) != "" {
 		ev.DestinationCountry = strings.ToUpper(c)
 	}
-	if u := strings.TrimSpace(d.TrackingURL); u != "" {
-		if ev.TrackingURL = httpsURL(u); ev.TrackingURL == "" {
-			return nil, malformed("data.tracking_url must be an absolute http(s) URL")
-		}
-	}
-	ev.Emails, ev.SMSes = recipients(d.Emails, d.SMSes, ev.DestinationCountry)
+	ev.TrackingURL = httpsURL(d.TrackingURL)
+	ev.Emails, ev.SMSes, ev.Dropped = recipients(ev.DestinationCountry, [][]string{d.Emails}, [][]string{d.SMSes})
 
 	// The top-level checkpoint is the latest scan, under the event's status.
 	if strings.TrimSpace(d.CheckpointTime) != "" {
@@ -180,13 +176,10 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 		}
 		ev.Checkpoints = append(ev.Checkpoints, tracking.Checkpoint{
 			Time: t, Status: st, Subtag: subtag, SubtagMessage: ev.SubtagMessage,
-			Message: clip(d.Message, 500), Location: clip(d.Location, 200),
+			Message: line(d.Message, 500), Location: line(d.Location, 200),
 		})
 	} else if strings.TrimSpace(d.Message) != "" || strings.TrimSpace(d.Location) != "" {
 		return nil, malformed("data.message and data.location need data.checkpoint_time")
-	}
-	if len(d.Checkpoints) > stdMaxCheckpoints {
-		return nil, malformed("data.checkpoints holds %d entries, more than %d", len(d.Checkpoints), stdMaxCheckpoints)
 	}
 	for i, c := range d.Checkpoints {
 		field := fmt.Sprintf("data.checkpoints[%d]", i)
@@ -199,12 +192,13 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 			return nil, err
 		}
 		cp := tracking.Checkpoint{
-			Time: t, Status: cst, Subtag: csub, SubtagMessage: clip(c.SubtagMessage, 200),
-			Message: clip(c.Message, 500), Location: clip(c.Location, 200),
+			Time: t, Status: cst, Subtag: csub, SubtagMessage: line(c.SubtagMessage, 200),
+			Message: line(c.Message, 500), Location: line(c.Location, 200),
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)
 	}
-	// The top-level checkpoint may be repeated in the array.
+	// The top-level checkpoint may be repeated in the array; past
+	// stdMaxCheckpoints, the newest are kept.
 	ev.Checkpoints = tmCheckpoints(ev.Checkpoints, stdMaxCheckpoints+1)
 	for _, cp := range ev.Checkpoints {
 		if cp.Time.After(ev.OccurredAt) {
@@ -232,7 +226,7 @@ func stdStatus(field, tag, subtag string) (tracking.Status, string, error) {
 	tag, subtag = strings.TrimSpace(tag), strings.TrimSpace(subtag)
 	if tag == "" {
 		if subtag != "" {
-			return tracking.StatusInvalid, "", malformed("%s.subtag %q needs a tag", field, clip(subtag, 64))
+			return tracking.StatusInvalid, "", malformed("%s.subtag %q needs a tag", field, line(subtag, 64))
 		}
 		return tracking.StatusInvalid, "", nil
 	}
@@ -242,10 +236,10 @@ func stdStatus(field, tag, subtag string) (tracking.Status, string, error) {
 	}
 	if family, _, ok := strings.Cut(subtag, "_"); ok {
 		if fs, err := tracking.ParseStatus(family); err == nil && fs != st {
-			return tracking.StatusInvalid, "", malformed("%s.subtag %q does not belong to tag %s", field, clip(subtag, 64), st)
+			return tracking.StatusInvalid, "", malformed("%s.subtag %q does not belong to tag %s", field, line(subtag, 64), st)
 		}
 	}
-	return st, clip(subtag, 64), nil
+	return st, line(subtag, 64), nil
 }
 
 // stdTime parses an RFC 3339 time (the only form the format allows).
@@ -256,7 +250,7 @@ func stdTime(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, malformed("%s %q is not RFC 3339", field, clip(v, 40))
+		return time.Time{}, malformed("%s %q is not RFC 3339", field, line(v, 40))
 	}
 	return t.UTC(), nil
 }

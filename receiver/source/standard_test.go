@@ -2,6 +2,7 @@ package source
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -166,9 +167,26 @@ func TestStandardDecodeForms(t *testing.T) {
 		{name: "checkpoint without time", body: body(`,"checkpoints":[{"message":"x"}]`), err: "data.checkpoints[0].checkpoint_time is required"},
 		{name: "checkpoint with unknown tag", body: body(`,"checkpoints":[{"checkpoint_time":"2026-11-20T08:15:00Z","tag":"Lost"}]`), err: "data.checkpoints[0].tag"},
 		{name: "timestamp not RFC 3339", body: []byte(`{"type":"tracking.updated","timestamp":"1795162560","data":{"slug":"dhl","tracking_number":"1"}}`), err: "timestamp"},
-		{name: "bad language", body: body(`,"language":"German please"`), err: "data.language"},
-		{name: "bad country", body: body(`,"destination_country_iso3":"XYZ"`), err: "data.destination_country_iso3"},
-		{name: "bad tracking_url", body: body(`,"tracking_url":"javascript:alert(1)"`), err: "data.tracking_url"},
+		// Display fields that do not parse are left out, not refused.
+		{name: "bad language, country and tracking_url left out", body: body(`,"language":"German please","destination_country_iso3":"XYZ","tracking_url":"javascript:alert(1)","title":"Order #1"`),
+			check: func(t *testing.T, evs []tracking.Event) {
+				if e := evs[0]; e.Language != "" || e.DestinationCountry != "" || e.TrackingURL != "" || e.Title != "Order #1" {
+					t.Fatalf("%+v", e)
+				}
+			}},
+		{name: "language with a stray line break", body: body(`,"language":"de\r\n"`), check: func(t *testing.T, evs []tracking.Event) {
+			if evs[0].Language != "de" {
+				t.Fatalf("%+v", evs[0])
+			}
+		}},
+		{name: "600 checkpoints: the newest 501 kept", body: body(`,"checkpoints":` + stdScans(600)),
+			check: func(t *testing.T, evs []tracking.Event) {
+				if c := evs[0].Checkpoints; len(c) != stdMaxCheckpoints+1 || c[0].Message != "scan 99" || c[len(c)-1].Message != "scan 599" {
+					t.Fatalf("%d checkpoints, first %+v", len(c), c[0])
+				}
+			}},
+		{name: "CRLF in the tracking number", body: []byte(`{"type":"tracking.updated","data":{"slug":"dhl","tracking_number":"1\r\n2"}}`), err: "data.tracking_number contains a line break"},
+		{name: "101-byte tracking number", body: []byte(`{"type":"tracking.updated","data":{"slug":"dhl","tracking_number":"` + strings.Repeat("1", 101) + `"}}`), err: "data.tracking_number is 101 bytes long, at most 100"},
 		{name: "wrong type names the field", body: body(`,"emails":{"a":1}`), err: "emails"},
 	}
 	for _, tc := range tests {
@@ -198,6 +216,7 @@ func FuzzStandardDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"type":"tracking.updated","data":{"slug":"x","tracking_number":1e999,"tag":"","subtag":"_","checkpoints":[{"checkpoint_time":"9999-12-31T23:59:59Z"}]}}`), "")
 	f.Add([]byte(`{"type":"tracking.updated","timestamp":"","data":{"slug":" ","tracking_number":"1","language":"x-aaaaaaaa","emails":"a,,b"}}`), "x")
+	f.Add([]byte(`{"type":"tracking.updated","data":{"slug":"x","tracking_number":"1","title":"a\r\nb","emails":["k@x.io","b\u2028@x.io"],"checkpoint_time":"2026-11-20T08:15:00Z","message":"a\u0085b"}}`), "m\r\n1")
 	a := stdAdapter()
 	f.Fuzz(func(t *testing.T, body []byte, id string) {
 		evs, err := a.Decode(body, http.Header{"Webhook-Id": {id}, "Webhook-Timestamp": {"1795162560"}})
@@ -208,6 +227,7 @@ func FuzzStandardDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
+			assertClean(t, e)
 			if e.TrackingNumber == "" || e.Slug == "" || e.EventID == "" || e.Source != "standard" {
 				t.Fatalf("event without key: %+v", e)
 			}
@@ -216,4 +236,14 @@ func FuzzStandardDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// stdScans is a checkpoints array of n scans a minute apart, oldest first.
+func stdScans(n int) string {
+	scans := make([]string, n)
+	for i := range scans {
+		at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+		scans[i] = fmt.Sprintf(`{"checkpoint_time":%q,"message":"scan %d"}`, at.Format(time.RFC3339), i)
+	}
+	return "[" + strings.Join(scans, ",") + "]"
 }

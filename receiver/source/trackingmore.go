@@ -149,16 +149,16 @@ func (a TrackingMore) Decode(body []byte, h http.Header) ([]tracking.Event, erro
 }
 
 func (a TrackingMore) event(t *tmTracking, field string, sentAt time.Time) (tracking.Event, error) {
-	number := clip(string(t.TrackingNumber), 100)
-	if number == "" {
-		return tracking.Event{}, malformed("%s.tracking_number is required", field)
+	number, err := trackingNumber(field+".tracking_number", string(t.TrackingNumber))
+	if err != nil {
+		return tracking.Event{}, err
 	}
-	courier := firstNonEmpty(t.CourierCode, t.OriginInfo.courier())
-	if courier == "" {
-		return tracking.Event{}, malformed("%s.courier_code is required", field)
+	slug, err := carrierSlug(a.Carriers, field+".courier_code", firstNonEmpty(t.CourierCode, t.OriginInfo.courier()))
+	if err != nil {
+		return tracking.Event{}, err
 	}
 	country := firstNonEmpty(t.DestinationCountry, t.DestinationCountryISO2, t.TrackingDestinationCountry)
-	emails, smses := recipients(t.CustomerEmail, t.CustomerSMS, country)
+	emails, smses, dropped := recipients(country, [][]string{t.CustomerEmail}, [][]string{t.CustomerSMS})
 
 	st, subtag, msg := trackingMoreStatus(t.DeliveryStatus, t.Substatus)
 	if msg == "" {
@@ -166,23 +166,24 @@ func (a TrackingMore) event(t *tmTracking, field string, sentAt time.Time) (trac
 	}
 	ev := tracking.Event{
 		Source:             "trackingmore",
-		Slug:               a.Carriers.Normalize(courier),
+		Slug:               slug,
 		TrackingNumber:     number,
 		Status:             st,
 		Subtag:             subtag,
-		SubtagMessage:      clip(msg, 200),
-		RawStatus:          clip(tmRaw(t.DeliveryStatus, t.Substatus), 64),
+		SubtagMessage:      line(msg, 200),
+		RawStatus:          line(tmRaw(t.DeliveryStatus, t.Substatus), 64),
 		SentAt:             sentAt,
 		Emails:             emails,
 		SMSes:              smses,
-		Language:           clip(t.Language, 35),
-		OrderID:            clip(string(t.OrderID), 200),
-		OrderNumber:        clip(string(t.OrderNumber), 200),
-		Title:              clip(t.Title, 300),
-		CustomerName:       clip(t.CustomerName, 200),
-		DestinationCountry: clip(country, 3),
+		Language:           line(t.Language, 35),
+		OrderID:            line(string(t.OrderID), 200),
+		OrderNumber:        line(string(t.OrderNumber), 200),
+		Title:              line(t.Title, 300),
+		CustomerName:       line(t.CustomerName, 200),
+		DestinationCountry: line(country, 3),
 		TrackingURL:        firstNonEmpty(httpsURL(t.OriginInfo.weblink()), httpsURL(t.DestinationInfo.weblink())),
-		SourceRef:          clip(string(t.ID), 100),
+		SourceRef:          line(string(t.ID), 100),
+		Dropped:            dropped,
 	}
 	if ev.SentAt.IsZero() {
 		ev.SentAt = parseTime(t.UpdateAt)
@@ -199,12 +200,12 @@ func (a TrackingMore) event(t *tmTracking, field string, sentAt time.Time) (trac
 				Time:          parseTime(c.CheckpointDate),
 				Status:        cst,
 				Subtag:        csub,
-				SubtagMessage: clip(cmsg, 200),
-				Message:       clip(c.TrackingDetail, 500),
-				Location:      clip(c.Location, 200),
-				City:          clip(c.City, 100),
-				State:         clip(c.State, 100),
-				Zip:           clip(string(c.Zip), 20),
+				SubtagMessage: line(cmsg, 200),
+				Message:       line(c.TrackingDetail, 500),
+				Location:      line(c.Location, 200),
+				City:          line(c.City, 100),
+				State:         line(c.State, 100),
+				Zip:           line(string(c.Zip), 20),
 				CountryISO3:   tmCountryISO3(c.CountryISO2),
 			}
 			cps = append(cps, cp)

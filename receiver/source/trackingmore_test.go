@@ -259,6 +259,7 @@ func FuzzTrackingMoreDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"data":[{"tracking_number":1e999,"courier_code":"x"}]}`), "")
+	f.Add([]byte(`{"tracking_number":"1","courier_code":"x","title":"a\r\nb","customer_email":["k@x.io","b\r\nBcc: e@x.io"],"origin_info":{"trackinfo":[{"tracking_detail":"a\u0000b"}]}}`), "")
 	f.Add([]byte(`{"tracking_number":"1","courier_code":"x","substatus":"exception99999999999","customer_email":"a,,b","origin_info":{"trackinfo":[{"checkpoint_date":"9999-99-99","country_iso2":"ZZ"}]}}`), "x")
 	a := tmAdapter()
 	f.Fuzz(func(t *testing.T, body []byte, ts string) {
@@ -270,6 +271,7 @@ func FuzzTrackingMoreDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
+			assertClean(t, e)
 			if e.TrackingNumber == "" || e.Slug == "" || e.EventID == "" || e.Source != "trackingmore" {
 				t.Fatalf("event without key: %+v", e)
 			}

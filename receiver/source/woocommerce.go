@@ -88,8 +88,11 @@ func WooCommercePing(body []byte, h http.Header) bool {
 // WooCommerce does not retry a failed delivery and disables a webhook after
 // five failures in a row, so only a body that is not a WooCommerce order at
 // all is refused (ErrMalformed); plugin data that cannot be read (a tracking
-// item or shipment of an unexpected shape, a PHP-serialized meta value) is
-// skipped, and the rest of the order is still used.
+// item or shipment of an unexpected shape, a PHP-serialized meta value, a
+// tracking number that is not one line of at most 100 bytes) is skipped, and
+// the rest of the order is still used. Display fields are cleaned and a
+// malformed billing email or phone dropped, as for every source
+// (source.go); the order's dropped subscribers ride on its first event.
 type WooCommerce struct {
 	Carriers *carrier.Catalog
 }
@@ -306,6 +309,9 @@ func (w WooCommerce) Decode(body []byte, h http.Header) ([]tracking.Event, error
 	for _, ev := range w.gzdEvents(&o, base) {
 		add(ev)
 	}
+	if len(evs) > 0 {
+		evs[0].Dropped = base.Dropped
+	}
 	return checkEvents(evs)
 }
 
@@ -317,7 +323,7 @@ func (w WooCommerce) orderEvent(o *wcOrder) tracking.Event {
 	// The phone is the billing contact's, so its country resolves national
 	// numbers first.
 	phoneRegion := wcCountry(string(b.Country), string(s.Country))
-	emails, smses := recipients([]string{string(b.Email)}, []string{string(b.Phone)}, phoneRegion)
+	emails, smses, dropped := recipients(phoneRegion, [][]string{{string(b.Email)}}, [][]string{{string(b.Phone)}})
 
 	name := strings.Join(strings.Fields(string(b.FirstName)+" "+string(b.LastName)), " ")
 	if name == "" {
@@ -333,20 +339,23 @@ func (w WooCommerce) orderEvent(o *wcOrder) tracking.Event {
 		Emails:             emails,
 		SMSes:              smses,
 		Language:           wcLanguage(o.MetaData),
-		OrderID:            clip(string(o.ID), 200),
-		OrderNumber:        clip(string(o.Number), 200),
-		CustomerName:       clip(name, 200),
+		OrderID:            line(string(o.ID), 200),
+		OrderNumber:        line(string(o.Number), 200),
+		CustomerName:       line(name, 200),
 		DestinationCountry: dest,
 		ItemsTotal:         total,
+		Dropped:            dropped,
 	}
 }
 
 // wcCopy copies the order's shared event, so that no two events share the
-// backing arrays of their subscriber lists.
+// backing arrays of their subscriber lists. The copy reports no dropped
+// subscriber: Decode reports the order's once, on its first event.
 func wcCopy(base tracking.Event) tracking.Event {
 	ev := base
 	ev.Emails = slices.Clone(base.Emails)
 	ev.SMSes = slices.Clone(base.SMSes)
+	ev.Dropped = nil
 	return ev
 }
 
@@ -368,9 +377,10 @@ func (w WooCommerce) astEvents(o *wcOrder, base tracking.Event) []tracking.Event
 	var parcels []parcel
 	seen := map[string]bool{}
 	for _, it := range items {
-		p := parcel{item: it, number: clip(string(it.TrackingNumber), 100), slug: w.astSlug(it)}
+		number, err := trackingNumber("tracking_number", string(it.TrackingNumber))
+		p := parcel{item: it, number: number, slug: w.astSlug(it)}
 		key := tracking.NormalizeNumber(p.number)
-		if p.number != "" && p.slug != "" && !seen[key] && len(parcels) < wcMaxEvents {
+		if err == nil && p.slug != "" && !seen[key] && len(parcels) < wcMaxEvents {
 			seen[key] = true
 			parcels = append(parcels, p)
 		}
@@ -393,7 +403,7 @@ func (w WooCommerce) astEvents(o *wcOrder, base tracking.Event) []tracking.Event
 		ev.EventID = Fingerprint(ev.Source, p.number, ev.Status, raw, at)
 		ev.OccurredAt = notAfter(at, base.SentAt)
 		ev.TrackingURL = httpsURL(strings.ReplaceAll(string(p.item.CustomTrackingLink), "%number%", url.QueryEscape(p.number)))
-		ev.SourceRef = clip(string(p.item.TrackingID), 100)
+		ev.SourceRef = line(string(p.item.TrackingID), 100)
 		switch {
 		case len(p.item.ProductsList) > 0 && string(p.item.ProductsList) != "null":
 			ev.Items = astProducts(p.item.ProductsList, o.LineItems)
@@ -498,7 +508,7 @@ func (w WooCommerce) astSlug(it astItem) string {
 			slug = custom
 		}
 	}
-	return clip(w.Carriers.Normalize(clip(slug, 100)), 64)
+	return line(w.Carriers.Normalize(line(slug, 100)), 64)
 }
 
 // astProducts maps a products_list to the order's lines: by order line id
@@ -516,7 +526,7 @@ func astProducts(raw json.RawMessage, lines []wcLineItem) []tracking.Item {
 			byLine := p.ItemID != "" && li.ID == p.ItemID
 			byProduct := p.ItemID == "" && p.Product != "" && (li.ProductID == p.Product || li.VariationID == p.Product)
 			if byLine || byProduct {
-				it.SKU, it.Name = clip(string(li.SKU), 100), clip(li.Name, 200)
+				it.SKU, it.Name = line(string(li.SKU), 100), line(li.Name, 200)
 				break
 			}
 		}
@@ -530,7 +540,7 @@ func lineItems(lines []wcLineItem) []tracking.Item {
 	var out []tracking.Item
 	for _, li := range lines {
 		if li.Quantity > 0 && len(out) < wcMaxItems {
-			out = append(out, tracking.Item{SKU: clip(string(li.SKU), 100), Name: clip(li.Name, 200), Quantity: int(li.Quantity)})
+			out = append(out, tracking.Item{SKU: line(string(li.SKU), 100), Name: line(li.Name, 200), Quantity: int(li.Quantity)})
 		}
 	}
 	return out
@@ -559,9 +569,9 @@ func (w WooCommerce) gzdEvents(o *wcOrder, base tracking.Event) []tracking.Event
 		if strings.EqualFold(strings.TrimSpace(string(s.Type)), "return") {
 			continue
 		}
-		number := clip(string(s.TrackingID), 100)
-		if number == "" {
-			continue
+		number, err := trackingNumber("tracking_id", string(s.TrackingID))
+		if err != nil {
+			continue // none yet, or none that names one parcel
 		}
 		st, subtag, ok := gzdStatus(string(s.Status))
 		if !ok {
@@ -580,7 +590,7 @@ func (w WooCommerce) gzdEvents(o *wcOrder, base tracking.Event) []tracking.Event
 		if at.IsZero() {
 			at = wcTime(firstNonEmpty(string(s.DateCreatedGMT), o.DateCreatedGMT))
 		}
-		rawStatus := clip(string(s.Status), 64)
+		rawStatus := line(string(s.Status), 64)
 		ev := wcCopy(base)
 		ev.Slug = slug
 		ev.TrackingNumber = number
@@ -596,7 +606,7 @@ func (w WooCommerce) gzdEvents(o *wcOrder, base tracking.Event) []tracking.Event
 			ev.OccurredAt = base.SentAt
 		}
 		ev.TrackingURL = httpsURL(string(s.TrackingURL))
-		ev.SourceRef = clip(string(s.ID), 100)
+		ev.SourceRef = line(string(s.ID), 100)
 		ev.Items = gzdItems(s.Items)
 		evs = append(evs, ev)
 		if len(evs) == wcMaxEvents {
@@ -639,7 +649,7 @@ func (w WooCommerce) gzdSlug(name, title string) string {
 			name = title
 		}
 	}
-	return clip(w.Carriers.Normalize(clip(name, 100)), 64)
+	return line(w.Carriers.Normalize(line(name, 100)), 64)
 }
 
 // gzdItems reads a shipment's items; unreadable ones give none.
@@ -651,7 +661,7 @@ func gzdItems(raw json.RawMessage) []tracking.Item {
 	var out []tracking.Item
 	for _, it := range items {
 		if it.Quantity > 0 && len(out) < wcMaxItems {
-			out = append(out, tracking.Item{SKU: clip(string(it.SKU), 100), Name: clip(string(it.Name), 200), Quantity: int(it.Quantity)})
+			out = append(out, tracking.Item{SKU: line(string(it.SKU), 100), Name: line(string(it.Name), 200), Quantity: int(it.Quantity)})
 		}
 	}
 	return out

@@ -553,6 +553,7 @@ func FuzzWooCommerceDecode(f *testing.F) {
 	f.Add(wcShipmentOrder(`{"id":1,"status":"gzd-shipped","tracking_id":"X","items":[{"quantity":"1.5"}]}`), true)
 	f.Add([]byte(`{"meta_data":[{"key":"_wc_shipment_tracking_items","value":[{"tracking_number":1e999,"date_shipped":"-1"}]}]}`), false)
 	f.Add([]byte(`[]`), true)
+	f.Add(wcASTOrder(`[`+wcItemDHL+`,{"tracking_provider":"ups\n","tracking_number":"1Z\r\n2","tracking_id":"a\u0000b"}]`, `,{"key":"language","value":"de\n"}`), true)
 	a := wcAdapter()
 	f.Fuzz(func(t *testing.T, body []byte, withTopic bool) {
 		h := http.Header{}
@@ -570,6 +571,7 @@ func FuzzWooCommerceDecode(f *testing.F) {
 			t.Fatalf("%d events", len(evs))
 		}
 		for _, e := range evs {
+			assertClean(t, e)
 			if e.TrackingNumber == "" || e.Slug == "" || e.EventID == "" || e.Source != "woocommerce" {
 				t.Fatalf("event without key: %+v", e)
 			}

@@ -48,6 +48,20 @@ type Event struct {
 	// partial shipment can say "2 of 5 items". Zero when unknown.
 	Items      []Item
 	ItemsTotal int
+
+	// Dropped lists the subscriber entries the adapter left out so the
+	// rest of the update could be kept (malformed, or past the list
+	// limit). It is for the receiver's log and metrics only: never stored,
+	// never marshalled.
+	Dropped []DroppedRecipient `json:"-"`
+}
+
+// DroppedRecipient is one subscriber entry a payload carried that was not
+// kept.
+type DroppedRecipient struct {
+	Channel Channel // ChannelEmail or ChannelSMS
+	Value   string  // as the sender sent it: mask it (redact.Recipient) before logging
+	Reason  string  // a fixed phrase, never the value: "not an email address"
 }
 
 // Item is one order line in a parcel.

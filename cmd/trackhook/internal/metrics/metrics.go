@@ -28,6 +28,7 @@ type Metrics struct {
 	webhooks      *prometheus.CounterVec
 	verifyFails   *prometheus.CounterVec
 	apply         prometheus.Histogram
+	dropped       *prometheus.CounterVec
 	notifications *prometheus.CounterVec
 	retries       *prometheus.CounterVec
 	send          *prometheus.HistogramVec
@@ -71,6 +72,11 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time to apply one tracking event to the Redis state (dedupe, fold, outbox), failures included.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_recipients_dropped_total",
+			Help: "Subscriber entries left out of webhooks that were stored (answered 2xx), by source and channel (email, sms): " +
+				"not a valid address or number, a line break or control character, or past the first 100 of a list.",
+		}, []string{"source", "channel"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notifications_total",
 			Help: "Notify task runs by channel (email, sms) and outcome: sent, failed_temporary (retried), failed_permanent (archived), skipped (delivered before, removed, unsubscribed or suppressed), deferred (SMS quiet hours).",
@@ -85,7 +91,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"channel"}),
 	}
-	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.notifications, m.retries, m.send} {
+	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.retries, m.send} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -111,6 +117,11 @@ func (m *Metrics) VerificationFailed(source, reason string) {
 
 // Applied implements receiver.Observer.
 func (m *Metrics) Applied(d time.Duration) { m.apply.Observe(d.Seconds()) }
+
+// RecipientDropped implements receiver.Observer.
+func (m *Metrics) RecipientDropped(source, channel string) {
+	m.dropped.WithLabelValues(source, channel).Inc()
+}
 
 // Notification implements dispatcher.Observer.
 func (m *Metrics) Notification(channel, outcome string) {

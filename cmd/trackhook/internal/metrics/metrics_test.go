@@ -59,6 +59,9 @@ func TestObserversCount(t *testing.T) {
 	m.Webhook("unknown", "unknown_source")
 	m.VerificationFailed("easypost", "too_old")
 	m.Applied(3 * time.Millisecond)
+	m.RecipientDropped("aftership", "email")
+	m.RecipientDropped("aftership", "email")
+	m.RecipientDropped("woocommerce", "sms")
 	m.Notification("email", "sent")
 	m.Retry("sms")
 	m.Sent("sms", 40*time.Millisecond)
@@ -71,6 +74,8 @@ func TestObserversCount(t *testing.T) {
 		`trackhook_webhook_verification_failures_total{reason="too_old",source="easypost"} 1`,
 		`trackhook_webhook_apply_duration_seconds_bucket{le="0.005"} 1`,
 		`trackhook_webhook_apply_duration_seconds_count 1`,
+		`trackhook_webhook_recipients_dropped_total{channel="email",source="aftership"} 2`,
+		`trackhook_webhook_recipients_dropped_total{channel="sms",source="woocommerce"} 1`,
 		`trackhook_notifications_total{channel="email",outcome="sent"} 1`,
 		`trackhook_notifications_total{channel="sms",outcome="failed_permanent"} 0`, // known series start at 0
 		`trackhook_notification_retries_total{channel="sms"} 1`,

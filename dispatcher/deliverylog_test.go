@@ -56,7 +56,10 @@ func TestDeliveryLogRecordsEveryAttempt(t *testing.T) {
 	}
 
 	type want struct {
-		channel, recipient, outcome, reason, providerID, errHas string
+		channel                    dispatcher.Channel
+		recipient                  string
+		outcome                    dispatcher.Outcome
+		reason, providerID, errHas string
 	}
 	wants := []want{
 		{"email", "k***@example.com", dispatcher.OutcomeSent, "", kim.ID() + "@shop.example", ""},
@@ -74,7 +77,7 @@ func TestDeliveryLogRecordsEveryAttempt(t *testing.T) {
 	for i, w := range wants {
 		e := got[i]
 		if e.Status != "InTransit" || e.Channel != w.channel || e.Recipient != w.recipient || e.Attempt != 1 ||
-			e.Outcome != w.outcome || e.Reason != w.reason || e.ProviderID != w.providerID {
+			e.Outcome != w.outcome || e.Reason != w.reason || e.ProviderMessageID != w.providerID {
 			t.Errorf("entry %d: %+v, want %+v with attempt 1", i, e, w)
 		}
 		if (w.errHas == "") != (e.Error == "") || !strings.Contains(e.Error, w.errHas) {
@@ -122,9 +125,11 @@ func TestDeliveryLogCountsAttemptsUnderAsynq(t *testing.T) {
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: sender, Ledger: &memLedger{}, Gate: &memLedger{}, DeliveryLog: log,
 		From: "Shop <noreply@shop.example>", MessageIDDomain: "shop.example",
-		UnsubscribeURL: func(context.Context, string, string, string) (string, error) { return "https://shop.example/u", nil },
-		SMS:            smsFunc(func(context.Context, dispatcher.SMS) (string, error) { return "SM1", nil }),
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		UnsubscribeURL: func(context.Context, string, dispatcher.Channel, string) (string, error) {
+			return "https://shop.example/u", nil
+		},
+		SMS:    smsFunc(func(context.Context, dispatcher.SMS) (string, error) { return "SM1", nil }),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +150,7 @@ func TestDeliveryLogCountsAttemptsUnderAsynq(t *testing.T) {
 	client := asynq.NewClientFromRedisClient(rdb)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 
-	waitEntries := func(n int) []dispatcher.DeliveryEntry {
+	waitEntries := func(n int) []dispatcher.Delivery {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for {
@@ -159,7 +164,7 @@ func TestDeliveryLogCountsAttemptsUnderAsynq(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	outcomes := func(es []dispatcher.DeliveryEntry) string {
+	outcomes := func(es []dispatcher.Delivery) string {
 		var b strings.Builder
 		for _, e := range es {
 			fmt.Fprintf(&b, "%d:%s(%s) ", e.Attempt, e.Outcome, e.Reason)

@@ -65,7 +65,7 @@ func TestSMSAcceptedBeforeACrashIsFoundNotResent(t *testing.T) {
 	}
 	entries := f.log.all()
 	last := entries[len(entries)-1]
-	if last.Outcome != dispatcher.OutcomeSent || last.ProviderID != msgs[0].SID || last.Reason == "" {
+	if last.Outcome != dispatcher.OutcomeSent || last.ProviderMessageID != msgs[0].SID || last.Reason == "" {
 		t.Fatalf("delivery log entry %+v, want sent with Twilio's SID %s and a reason", last, msgs[0].SID)
 	}
 	// It is in the ledger now: a third run does not even ask Twilio.

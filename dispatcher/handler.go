@@ -31,37 +31,13 @@ type Ledger interface {
 // the recipient may have been removed from the tracking, or unsubscribed,
 // after the task was queued.
 type Gate interface {
-	Allowed(ctx context.Context, trackingID, channel, recipient string) (ok bool, reason string, err error)
+	Allowed(ctx context.Context, trackingID string, c Channel, recipient string) (ok bool, reason string, err error)
 }
 
 // DeliveryLog keeps a record of every attempt to deliver a notification,
 // for the admin API's delivery log.
 type DeliveryLog interface {
-	Record(ctx context.Context, trackingID string, e DeliveryEntry) error
-}
-
-// DeliveryEntry is one attempt to deliver one notification.
-type DeliveryEntry struct {
-	Status  string // the tracking status the notification announces
-	Channel string
-	// Recipient is masked with redact.Recipient; the log never gets the
-	// address.
-	Recipient string
-	// Attempt counts runs of the task: asynq's retry count + 1. A task run
-	// again from the archive keeps its count, so after a retry through the
-	// API the number can repeat.
-	Attempt int
-	// Outcome is one of the Outcome* values (the ones metrics count).
-	Outcome string
-	// Reason says why nothing was sent (OutcomeSkipped) or why a failure
-	// is final (OutcomeFailedPermanent).
-	Reason string
-	// ProviderID is the provider's id for an accepted message: Twilio's
-	// message SID, or the email's Message-ID (without angle brackets).
-	ProviderID string
-	// Error is the failure as the sender reported it; senders mask
-	// addresses in their errors.
-	Error string
+	Record(ctx context.Context, trackingID string, d Delivery) error
 }
 
 // Config wires a Handler.
@@ -78,7 +54,7 @@ type Config struct {
 	// tracking; every email carries it (body and List-Unsubscribe). An
 	// error (the link key cannot be loaded) fails the attempt temporarily:
 	// no email goes out without its link.
-	UnsubscribeURL func(ctx context.Context, trackingID, channel, recipient string) (string, error)
+	UnsubscribeURL func(ctx context.Context, trackingID string, c Channel, recipient string) (string, error)
 	// From is the email sender, "Shop <noreply@shop.example>".
 	From string
 	// MessageIDDomain is the right-hand side of Message-IDs (the sending
@@ -257,7 +233,7 @@ func (h *Handler) findEarlierSMS(ctx context.Context, n Notification, m SMS) (pr
 // not a plain send (the delivery log's Reason).
 type sendFunc func(ctx context.Context, n Notification, locale string, data templates.Data) (providerID, note string, err error)
 
-func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, send sendFunc) error {
+func (h *Handler) process(ctx context.Context, t *asynq.Task, channel Channel, send sendFunc) error {
 	n, err := decode(t.Payload())
 	if err != nil {
 		h.log.Error("dropping malformed notify task", "type", t.Type(), "err", err)
@@ -281,7 +257,7 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, se
 		log = log.With("attempt", attempt)
 		h.cfg.Observer.Retry(channel)
 	}
-	e := DeliveryEntry{Status: n.Status, Channel: n.Channel, Recipient: redact.Recipient(n.Recipient), Attempt: attempt}
+	e := Delivery{Status: n.Status, Channel: n.Channel, Recipient: redact.Recipient(n.Recipient), Attempt: attempt}
 	err = h.deliver(ctx, n, log, last, send, &e)
 	h.record(ctx, n.TrackingID, e, log)
 	h.cfg.Observer.Notification(channel, e.Outcome)
@@ -290,7 +266,7 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel string, se
 
 // deliver sends n unless it was sent already or may no longer be, and fills
 // in the outcome of the attempt. last says a failure will not be retried.
-func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger, last bool, send sendFunc, e *DeliveryEntry) error {
+func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger, last bool, send sendFunc, e *Delivery) error {
 	fail := func(err error) error {
 		e.Error = err.Error()
 		if last {
@@ -348,7 +324,7 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	case err != nil:
 		return fail(err)
 	}
-	e.Outcome, e.ProviderID, e.Reason = OutcomeSent, providerID, note
+	e.Outcome, e.ProviderMessageID, e.Reason = OutcomeSent, providerID, note
 	if err := h.markDelivered(ctx, n); err != nil {
 		// The message is out. Failing the task now would send it again.
 		log.Error("notification sent but not recorded in the ledger", "err", err)
@@ -391,11 +367,11 @@ const recordTimeout = 5 * time.Second
 // record writes e to the delivery log. It runs even when the task's context
 // has ended (a timeout is an attempt too), and a failure only logs: the
 // notification's fate does not depend on its log entry.
-func (h *Handler) record(ctx context.Context, trackingID string, e DeliveryEntry, log *slog.Logger) {
+func (h *Handler) record(ctx context.Context, trackingID string, e Delivery, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	if err := h.cfg.DeliveryLog.Record(ctx, trackingID, e); err != nil {
-		log.Error("delivery attempt not recorded in the delivery log", "outcome", e.Outcome, "err", err)
+		log.Error("delivery attempt not recorded in the delivery log", "outcome", e.Outcome.String(), "err", err)
 	}
 }
 

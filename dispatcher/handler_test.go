@@ -52,7 +52,7 @@ func (l *memLedger) MarkDelivered(_ context.Context, id, key string) error {
 }
 
 // Allowed lets everyone but the "blocked" recipients through.
-func (l *memLedger) Allowed(_ context.Context, _, _, recipient string) (bool, string, error) {
+func (l *memLedger) Allowed(_ context.Context, _ string, _ dispatcher.Channel, recipient string) (bool, string, error) {
 	if strings.HasPrefix(recipient, "blocked") {
 		return false, "recipient was removed from the tracking", nil
 	}
@@ -63,11 +63,11 @@ func (l *memLedger) Allowed(_ context.Context, _, _, recipient string) (bool, st
 // receiver/tracking). err, when set, makes Record fail.
 type memLog struct {
 	mu      sync.Mutex
-	entries []dispatcher.DeliveryEntry // oldest first
+	entries []dispatcher.Delivery // oldest first
 	err     error
 }
 
-func (l *memLog) Record(_ context.Context, trackingID string, e dispatcher.DeliveryEntry) error {
+func (l *memLog) Record(_ context.Context, trackingID string, e dispatcher.Delivery) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
@@ -80,10 +80,10 @@ func (l *memLog) Record(_ context.Context, trackingID string, e dispatcher.Deliv
 	return nil
 }
 
-func (l *memLog) all() []dispatcher.DeliveryEntry {
+func (l *memLog) all() []dispatcher.Delivery {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]dispatcher.DeliveryEntry(nil), l.entries...)
+	return append([]dispatcher.Delivery(nil), l.entries...)
 }
 
 // smsFunc adapts a function to SMSSender.
@@ -91,9 +91,9 @@ type smsFunc func(context.Context, dispatcher.SMS) (string, error)
 
 func (f smsFunc) Send(ctx context.Context, m dispatcher.SMS) (string, error) { return f(ctx, m) }
 
-func notification(channel, recipient, lang string) dispatcher.Notification {
+func notification(channel dispatcher.Channel, recipient, lang string) dispatcher.Notification {
 	return dispatcher.Notification{
-		TrackingID: "trk1", Key: "InTransit|" + channel + "|" + recipient, Status: "InTransit", Channel: channel,
+		TrackingID: "trk1", Key: dispatcher.NotificationKey("InTransit", channel, recipient), Status: "InTransit", Channel: channel,
 		Recipient: recipient, Language: lang, Country: "DEU",
 		Shipment: dispatcher.Shipment{TrackingNumber: "00340434161094042557", CarrierSlug: "dhl-germany", CarrierName: "DHL Paket",
 			TrackingURL: "https://www.dhl.de/track?idc=00340434161094042557", OrderNumber: "1001",
@@ -141,8 +141,8 @@ func newFixture(t *testing.T, opts ...smtptest.Option) *fixture {
 	f.cfg = dispatcher.Config{
 		Templates: tmpl, Email: sender, Ledger: f.ledger, Gate: f.ledger, DeliveryLog: f.log, From: "Nordlicht Shop <noreply@shop.example>",
 		MessageIDDomain: "shop.example", ShopName: "Nordlicht Shop",
-		UnsubscribeURL: func(_ context.Context, id, ch, r string) (string, error) {
-			return "https://shop.example/unsubscribe/" + id + "-" + ch, nil
+		UnsubscribeURL: func(_ context.Context, id string, ch dispatcher.Channel, r string) (string, error) {
+			return "https://shop.example/unsubscribe/" + id + "-" + string(ch), nil
 		},
 		SMS: smsFunc(func(_ context.Context, m dispatcher.SMS) (string, error) {
 			if f.smsErr != nil {

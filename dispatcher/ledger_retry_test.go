@@ -50,7 +50,9 @@ func TestSentNotificationIsRecordedThroughARedisOutage(t *testing.T) {
 	sent := 0
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Email: noEmail{}, Ledger: ledger, Gate: ledger, DeliveryLog: &memLog{},
-		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, string, string) (string, error) { return "https://shop.example/u", nil },
+		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, dispatcher.Channel, string) (string, error) {
+			return "https://shop.example/u", nil
+		},
 		SMS: smsFunc(func(context.Context, dispatcher.SMS) (string, error) {
 			sent++
 			cancel() // the task's context ends right after the provider took the message

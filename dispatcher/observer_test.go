@@ -21,19 +21,19 @@ type countingObserver struct {
 	sends   int
 }
 
-func (o *countingObserver) Notification(channel, outcome string) {
+func (o *countingObserver) Notification(c dispatcher.Channel, outcome dispatcher.Outcome) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.counts[channel+" "+outcome]++
+	o.counts[string(c)+" "+outcome.String()]++
 }
 
-func (o *countingObserver) Retry(string) {
+func (o *countingObserver) Retry(dispatcher.Channel) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.retries++
 }
 
-func (o *countingObserver) Sent(string, time.Duration) {
+func (o *countingObserver) Sent(dispatcher.Channel, time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.sends++
@@ -65,13 +65,13 @@ func (g *memGate) MarkDelivered(_ context.Context, id, key string) error {
 
 func (g *memGate) BeginSend(context.Context, string, string) (bool, error) { return false, nil }
 
-func (g *memGate) Allowed(_ context.Context, _, _, recipient string) (bool, string, error) {
+func (g *memGate) Allowed(_ context.Context, _ string, _ dispatcher.Channel, recipient string) (bool, string, error) {
 	return !strings.HasPrefix(recipient, "blocked"), "removed", nil
 }
 
 type nopLog struct{}
 
-func (nopLog) Record(context.Context, string, dispatcher.DeliveryEntry) error { return nil }
+func (nopLog) Record(context.Context, string, dispatcher.Delivery) error { return nil }
 
 func TestObserverSeesEveryOutcome(t *testing.T) {
 	tmpl, err := templates.New(templates.Options{})
@@ -82,7 +82,9 @@ func TestObserverSeesEveryOutcome(t *testing.T) {
 	var emailErr error
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: tmpl, Ledger: &memGate{sent: map[string]bool{}}, Gate: &memGate{sent: map[string]bool{}},
-		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, string, string) (string, error) { return "https://shop.example/u", nil },
+		From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, dispatcher.Channel, string) (string, error) {
+			return "https://shop.example/u", nil
+		},
 		Email: emailFunc(func(context.Context, dispatcher.Email) error { return emailErr }),
 		SMS: smsFunc(func(_ context.Context, m dispatcher.SMS) (string, error) {
 			return "", fmt.Errorf("invalid number: %w", dispatcher.ErrPermanent)

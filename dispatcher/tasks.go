@@ -31,11 +31,29 @@ const (
 // Queues is the queue priority map for an asynq server running both handlers.
 func Queues() map[string]int { return map[string]int{QueueEmail: 1, QueueSMS: 1} }
 
-// Channels.
+// Channel is how a notification reaches a customer. The receiver decides
+// which are due; this is the one declaration of the vocabulary.
+type Channel string
+
+// The notification channels.
 const (
-	ChannelEmail = "email"
-	ChannelSMS   = "sms"
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
 )
+
+// Valid reports whether c is one of the channels.
+func (c Channel) Valid() bool { return c == ChannelEmail || c == ChannelSMS }
+
+// NotificationKey names a notification within its tracking,
+// "status|channel|recipient": the ledger's, the outbox's and the delivery
+// log's key of it.
+func NotificationKey(status string, c Channel, recipient string) string {
+	return status + "|" + string(c) + "|" + recipient
+}
+
+// RecipientKey names a recipient on a channel, "channel:recipient": the
+// suppression list's key, and the entries of a tracking's opt-outs.
+func RecipientKey(c Channel, recipient string) string { return string(c) + ":" + recipient }
 
 const (
 	// MaxRetry bounds retries of temporary failures; with RetryDelay's
@@ -51,13 +69,13 @@ const (
 // entered (so the "out for delivery" email shows the out-for-delivery scan
 // even if it is sent after the parcel was delivered).
 type Notification struct {
-	TrackingID string `json:"tracking_id"`
-	Key        string `json:"key"` // the notification's key within its tracking
-	Status     string `json:"status"`
-	Channel    string `json:"channel"`
-	Recipient  string `json:"recipient"`
-	Language   string `json:"language,omitempty"` // the tracking's language preference
-	Country    string `json:"country,omitempty"`  // destination country (ISO alpha-2 or alpha-3)
+	TrackingID string  `json:"tracking_id"`
+	Key        string  `json:"key"` // the notification's key within its tracking
+	Status     string  `json:"status"`
+	Channel    Channel `json:"channel"`
+	Recipient  string  `json:"recipient"`
+	Language   string  `json:"language,omitempty"` // the tracking's language preference
+	Country    string  `json:"country,omitempty"`  // destination country (ISO alpha-2 or alpha-3)
 	// QueuedAt is when the notification became due; an SMS provider is
 	// asked for earlier attempts sent since then (SMSFinder).
 	QueuedAt time.Time `json:"queued_at,omitzero"`
@@ -88,8 +106,8 @@ type Shipment struct {
 // status, channel and recipient, so the same notification can never be
 // queued twice. It is a hash: task ids show in the dashboard, and must not
 // show the recipient.
-func TaskID(trackingID, status, channel, recipient string) string {
-	sum := sha256.Sum256([]byte(trackingID + "\x00" + status + "\x00" + channel + "\x00" + recipient))
+func TaskID(trackingID, status string, channel Channel, recipient string) string {
+	sum := sha256.Sum256([]byte(trackingID + "\x00" + status + "\x00" + string(channel) + "\x00" + recipient))
 	return "n-" + hex.EncodeToString(sum[:16])
 }
 
@@ -104,7 +122,7 @@ func (n Notification) validate() error {
 		return errors.New("no status")
 	case n.Recipient == "":
 		return errors.New("no recipient")
-	case n.Channel != ChannelEmail && n.Channel != ChannelSMS:
+	case !n.Channel.Valid():
 		return fmt.Errorf("unknown channel %q", n.Channel)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
@@ -65,7 +66,7 @@ func TestAPIAccessLog(t *testing.T) {
 	store := tracking.NewStore(rdb, tracking.Options{})
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	a, err := api.New(api.Config{Store: store, Carriers: carrier.Default(), Logger: log})
+	a, err := api.New(api.Config{Store: store, Notifications: state.New(rdb, state.Options{TrackingKey: tracking.StateKey}), Carriers: carrier.Default(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
@@ -147,7 +148,7 @@ func newAPIServer(t *testing.T, keys ...string) (*httptest.Server, *tracking.Sto
 	rs := redistest.Start(t)
 	rdb := rs.Client()
 	store := tracking.NewStore(rdb, tracking.Options{})
-	a, err := api.New(api.Config{Store: store, Carriers: carrier.Default(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, err := api.New(api.Config{Store: store, Notifications: state.New(rdb, state.Options{TrackingKey: tracking.StateKey}), Carriers: carrier.Default(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

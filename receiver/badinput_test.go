@@ -20,6 +20,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
@@ -52,6 +54,7 @@ type badEnv struct {
 	hs     *httptest.Server
 	rdb    *redis.Client
 	store  *tracking.Store
+	notify *state.Store
 	as     *signature.AfterShip
 	tw     *signature.Twilio
 	tokens *optout.Tokens
@@ -76,12 +79,13 @@ func newBadEnv(t *testing.T) *badEnv {
 		t.Fatal(err)
 	}
 	public, _ := url.Parse(badPublicURL)
-	oh, err := optout.New(optout.Config{Store: e.store, Tokens: e.tokens, PublicURL: public, Twilio: e.tw, Logger: discard})
+	e.notify = state.New(rdb, state.Options{TrackingKey: tracking.StateKey})
+	oh, err := optout.New(optout.Config{Trackings: e.store, Suppressions: e.notify, Tokens: e.tokens, PublicURL: public, Twilio: e.tw, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.optout = oh
-	a, err := api.New(api.Config{Store: e.store, Carriers: carrier.Default(), Logger: discard})
+	a, err := api.New(api.Config{Store: e.store, Notifications: e.notify, Carriers: carrier.Default(), Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +508,7 @@ func TestBadInputTwilioInbound(t *testing.T) {
 	if code, out := e.do(t, http.MethodPost, "/webhooks/twilio", b, h); code != 200 {
 		t.Fatalf("STOP: %d %s", code, out)
 	}
-	if s, err := e.store.Suppressions(context.Background()); err != nil || len(s) != 1 || s[0].Recipient != "+14155552671" {
+	if s, err := e.notify.Suppressions(context.Background()); err != nil || len(s) != 1 || s[0].Recipient != "+14155552671" {
 		t.Fatalf("after STOP: suppressions %+v, %v", s, err)
 	}
 }
@@ -516,7 +520,7 @@ func TestBadInputUnsubscribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := e.tokens.Make(tr.ID, tracking.ChannelEmail, "kim@example.com")
+	token := e.tokens.Make(tr.ID, dispatcher.ChannelEmail, "kim@example.com")
 	formH := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)
@@ -555,7 +559,7 @@ func TestBadInputUnsubscribe(t *testing.T) {
 	if code, out := e.do(t, "POST", "/unsubscribe/"+token, []byte("List-Unsubscribe=One-Click"), formH); code != 200 {
 		t.Fatalf("one-click unsubscribe: %d %.300s", code, out)
 	}
-	if ok, _, err := e.store.Allowed(ctx, tr.ID, string(tracking.ChannelEmail), "kim@example.com"); ok || err != nil {
+	if ok, _, err := e.notify.Gate(e.store).Allowed(ctx, tr.ID, dispatcher.ChannelEmail, "kim@example.com"); ok || err != nil {
 		t.Fatalf("after unsubscribing the address is still allowed (%v)", err)
 	}
 }

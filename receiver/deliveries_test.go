@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/redistest"
@@ -24,6 +25,7 @@ import (
 type deliveriesFixture struct {
 	base   string
 	store  *tracking.Store
+	notify *state.Store
 	rdb    *redistest.Server
 	client *asynq.Client
 	insp   *asynq.Inspector
@@ -36,7 +38,8 @@ func newDeliveriesFixture(t *testing.T, now func() time.Time) *deliveriesFixture
 	store := tracking.NewStore(rdb, tracking.Options{Now: now})
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := api.New(api.Config{Store: store, DeadLetters: receiver.NewDeadLetters(insp), Logger: quiet})
+	notify := state.New(rdb, state.Options{TrackingKey: tracking.StateKey, Now: now})
+	a, err := api.New(api.Config{Store: store, Notifications: notify, DeadLetters: dispatcher.NewDeadLetters(insp), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +50,7 @@ func newDeliveriesFixture(t *testing.T, now func() time.Time) *deliveriesFixture
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &deliveriesFixture{base: hs.URL, store: store, rdb: rs, client: client, insp: insp}
+	return &deliveriesFixture{base: hs.URL, store: store, notify: notify, rdb: rs, client: client, insp: insp}
 }
 
 func (f *deliveriesFixture) call(t *testing.T, method, path string) (int, string) {
@@ -79,13 +82,13 @@ func TestAPIDeliveryLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the worker records, through the adapter it uses.
-	log := receiver.DeliveryLog(f.store)
-	for _, e := range []dispatcher.DeliveryEntry{
+	// What the worker records, in the dispatcher's state.
+	log := f.notify
+	for _, e := range []dispatcher.Delivery{
 		{Status: "InTransit", Channel: "email", Recipient: "k***@example.com", Attempt: 1, Outcome: dispatcher.OutcomeFailedTemporary,
 			Error: `smtp: sending to k***@example.com: end of DATA: 451 "4.3.0 try again later"`},
 		{Status: "InTransit", Channel: "email", Recipient: "k***@example.com", Attempt: 2, Outcome: dispatcher.OutcomeSent,
-			ProviderID: "n-0123@shop.example"},
+			ProviderMessageID: "n-0123@shop.example"},
 		// Unmasked by mistake: the store masks it anyway.
 		{Status: "InTransit", Channel: "sms", Recipient: "+4915112345678", Attempt: 1, Outcome: dispatcher.OutcomeSkipped,
 			Reason: "recipient is on the suppression list"},
@@ -165,8 +168,8 @@ func TestAPIRetryDeliveriesRunsOnlyThisTrackingsDeadLetters(t *testing.T) {
 		t.Fatalf("retry with no queues: %d %s", code, body)
 	}
 
-	note := func(id, status, channel, rcpt string) dispatcher.Notification {
-		return dispatcher.Notification{TrackingID: id, Key: status + "|" + channel + "|" + rcpt, Status: status, Channel: channel, Recipient: rcpt,
+	note := func(id, status string, channel dispatcher.Channel, rcpt string) dispatcher.Notification {
+		return dispatcher.Notification{TrackingID: id, Key: dispatcher.NotificationKey(status, channel, rcpt), Status: status, Channel: channel, Recipient: rcpt,
 			Shipment: dispatcher.Shipment{TrackingNumber: "x"}}
 	}
 	mine := []dispatcher.Notification{
@@ -226,7 +229,7 @@ func TestAPIRetryDeliveriesRunsOnlyThisTrackingsDeadLetters(t *testing.T) {
 func TestAPIRetryDeliveriesWithoutDeadLetters(t *testing.T) {
 	rs := redistest.Start(t)
 	store := tracking.NewStore(rs.Client(), tracking.Options{})
-	a, err := api.New(api.Config{Store: store})
+	a, err := api.New(api.Config{Store: store, Notifications: state.New(rs.Client(), state.Options{TrackingKey: tracking.StateKey})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,40 +250,43 @@ func TestAPIRetryDeliveriesWithoutDeadLetters(t *testing.T) {
 	}
 }
 
-// TestDeliveryLogAdapterTakesEveryOutcome: every outcome the dispatcher
-// reports is one the store knows, and an attempt for a deleted tracking is
-// dropped without an error (the worker would only log it).
-func TestDeliveryLogAdapterTakesEveryOutcome(t *testing.T) {
+// TestDeliveryLogTakesEveryOutcome: every outcome the dispatcher reports is
+// recorded, an invalid one is refused, and an attempt for a deleted
+// tracking is dropped without an error (the worker would only log it).
+func TestDeliveryLogTakesEveryOutcome(t *testing.T) {
 	f := newDeliveriesFixture(t, nil)
 	ctx := context.Background()
 	tr, err := f.store.Create(ctx, tracking.Tracking{Slug: "ups", TrackingNumber: "1Z999AA10123456784"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := receiver.DeliveryLog(f.store)
-	outcomes := []string{dispatcher.OutcomeSent, dispatcher.OutcomeFailedTemporary, dispatcher.OutcomeFailedPermanent, dispatcher.OutcomeSkipped}
+	log := f.notify
+	outcomes := dispatcher.Outcomes()
 	for _, o := range outcomes {
-		if err := log.Record(ctx, tr.ID, dispatcher.DeliveryEntry{Status: "Delivered", Channel: "sms", Recipient: "+4915112345678", Attempt: 1, Outcome: o}); err != nil {
+		if err := log.Record(ctx, tr.ID, dispatcher.Delivery{Status: "Delivered", Channel: dispatcher.ChannelSMS, Recipient: "+4915112345678", Attempt: 1, Outcome: o}); err != nil {
 			t.Errorf("outcome %q: %v", o, err)
 		}
 	}
-	got, err := f.store.Deliveries(ctx, tr.ID)
+	got, err := f.notify.Deliveries(ctx, tr.ID)
 	if err != nil || len(got) != len(outcomes) {
 		t.Fatalf("%d entries (%v), want %d", len(got), err, len(outcomes))
 	}
 	for _, d := range got {
-		if d.Recipient != "+49******78" || d.Status != tracking.Delivered {
+		if d.Recipient != "+49******78" || d.Status != tracking.Delivered.String() {
 			t.Errorf("entry %+v", d)
 		}
 	}
-	if err := log.Record(ctx, tr.ID, dispatcher.DeliveryEntry{Status: "Delivered", Channel: "sms", Attempt: 1, Outcome: "bounced"}); err == nil {
-		t.Error("an unknown outcome was recorded")
+	if err := log.Record(ctx, tr.ID, dispatcher.Delivery{Status: "Delivered", Channel: dispatcher.ChannelSMS, Attempt: 1, Outcome: dispatcher.Outcome(99)}); err == nil {
+		t.Error("an invalid outcome was recorded")
 	}
 	if err := f.store.Delete(ctx, tr.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := log.Record(ctx, tr.ID, dispatcher.DeliveryEntry{Status: "Delivered", Channel: "sms", Attempt: 1, Outcome: dispatcher.OutcomeSkipped,
+	if err := log.Record(ctx, tr.ID, dispatcher.Delivery{Status: "Delivered", Channel: dispatcher.ChannelSMS, Attempt: 1, Outcome: dispatcher.OutcomeSkipped,
 		Reason: "tracking was deleted"}); err != nil {
 		t.Errorf("attempt for a deleted tracking: %v, want nil", err)
+	}
+	if n, err := f.rdb.Client().Exists(ctx, state.TrackingKeys(tr.ID)...).Result(); err != nil || n != 0 {
+		t.Errorf("a deleted tracking's notification state: %d keys left (%v)", n, err)
 	}
 }

@@ -45,7 +45,7 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 	jobs := make([]tracking.Job, 0, len(due))
 	for _, d := range due {
 		n := dispatcher.Notification{
-			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Channel: string(d.Channel),
+			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Channel: d.Channel,
 			Recipient: d.Recipient, Language: t.Language, Country: t.DestinationCountry, Shipment: ship,
 			QueuedAt: now,
 		}

@@ -20,7 +20,6 @@ import (
 	"github.com/trackhook/trackhook/dispatcher"
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
-	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/templates"
 )
@@ -119,7 +118,7 @@ func newMailRig(t *testing.T, e *badEnv) *mailRig {
 		t.Fatal(err)
 	}
 	h, err := dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: sender, SMS: noSMS{}, Ledger: e.store, Gate: e.store, DeliveryLog: receiver.DeliveryLog(e.store),
+		Templates: tmpl, Email: sender, SMS: noSMS{}, Ledger: e.notify, Gate: e.notify.Gate(e.store), DeliveryLog: e.notify,
 		UnsubscribeURL: e.optout.UnsubscribeURL, From: "Nordlicht Shop <noreply@shop.example>", MessageIDDomain: "shop.example",
 		ShopName: "Nordlicht Shop", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
@@ -28,7 +29,7 @@ func TestRateLimits(t *testing.T) {
 	rs := redistest.Start(t)
 	rdb := rs.Client()
 	store := tracking.NewStore(rdb, tracking.Options{})
-	a, err := api.New(api.Config{Store: store})
+	a, err := api.New(api.Config{Store: store, Notifications: state.New(rdb, state.Options{TrackingKey: tracking.StateKey})})
 	if err != nil {
 		t.Fatal(err)
 	}

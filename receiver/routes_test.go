@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/optout"
@@ -28,7 +29,7 @@ func TestEveryRouteIsInOpenAPI(t *testing.T) {
 	rs := redistest.Start(t)
 	rdb := rs.Client()
 	store := tracking.NewStore(rdb, tracking.Options{})
-	a, err := api.New(api.Config{Store: store})
+	a, err := api.New(api.Config{Store: store, Notifications: state.New(rdb, state.Options{TrackingKey: tracking.StateKey})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestEveryRouteIsInOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse("https://track.example.com")
-	oo, err := optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: pub, Twilio: tw})
+	oo, err := optout.New(optout.Config{Trackings: store, Suppressions: state.New(rdb, state.Options{}), Tokens: tokens, PublicURL: pub, Twilio: tw})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,12 +152,12 @@ func (b *bench) rawPerMessage(ctx context.Context, e dispatcher.Email, dur time.
 // sending, not Redis.
 type allowAll struct{}
 
-func (allowAll) Record(context.Context, string, dispatcher.DeliveryEntry) error { return nil }
+func (allowAll) Record(context.Context, string, dispatcher.Delivery) error { return nil }
 
 func (allowAll) Delivered(context.Context, string, string) (bool, error) { return false, nil }
 func (allowAll) MarkDelivered(context.Context, string, string) error     { return nil }
 func (allowAll) BeginSend(context.Context, string, string) (bool, error) { return false, nil }
-func (allowAll) Allowed(context.Context, string, string, string) (bool, string, error) {
+func (allowAll) Allowed(context.Context, string, dispatcher.Channel, string) (bool, string, error) {
 	return true, "", nil
 }
 
@@ -194,7 +194,7 @@ func (b *bench) handlerInProcess(ctx context.Context, workers, poolSize int, dur
 	defer pool.Close()
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Templates: set, Email: pool, SMS: noSMS{}, Ledger: allowAll{}, Gate: allowAll{}, DeliveryLog: allowAll{},
-		UnsubscribeURL: func(context.Context, string, string, string) (string, error) {
+		UnsubscribeURL: func(context.Context, string, dispatcher.Channel, string) (string, error) {
 			return "https://shop.example/unsubscribe/bench-token", nil
 		},
 		From: benchFrom, MessageIDDomain: benchDomain, ShopName: "Bench Shop", MaxInDoubt: b.inDoubt(),

@@ -18,6 +18,7 @@ import (
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
@@ -83,8 +84,12 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
-	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, DeliveryRetention: cfg.DeliveryRetention, Now: now})
-	optOut, err := newOptOut(ctx, cfg, store, log)
+	// The receiver's trackings and the dispatcher's notification state
+	// (ledger, delivery log, suppression list) share the Redis client and
+	// the clock; the delivery log is kept only for trackings that exist.
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now})
+	notify := state.New(rdb, state.Options{DeliveryRetention: cfg.DeliveryRetention, TrackingKey: tracking.StateKey, Now: now})
+	optOut, err := newOptOut(ctx, cfg, store, notify, log)
 	if err != nil {
 		return err
 	}
@@ -95,7 +100,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	var stops []func()
 
 	if roles&roleWorker != 0 {
-		stop, err := startWorker(cfg, now, rdb, store, optOut, op, log)
+		stop, err := startWorker(cfg, now, rdb, store, notify, optOut, op, log)
 		if err != nil {
 			return err
 		}
@@ -112,7 +117,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 		stops = append(stops, stop)
 	}
 	if roles&roleReceiver != 0 {
-		stop, err := startReceiver(ctx, cfg, now, rdb, store, optOut, op, log, errc)
+		stop, err := startReceiver(ctx, cfg, now, rdb, store, notify, optOut, op, log, errc)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -136,7 +141,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	return err
 }
 
-func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
+func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
 	carriers := carrier.Default()
 	sources, err := buildSources(cfg, carriers)
 	if err != nil {
@@ -146,7 +151,8 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 		log.Warn("no webhook source has a secret: every /webhooks/{source} answers 404 (set e.g. TRACKHOOK_AFTERSHIP_SECRET)")
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
-	adminAPI, err := api.New(api.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, Now: now, DeadLetters: receiver.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb))})
+	adminAPI, err := api.New(api.Config{Store: store, Notifications: notify, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, Now: now,
+		DeadLetters: dispatcher.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb))})
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +192,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	}, nil
 }
 
-func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
+func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
 	tmpl, err := templates.New(templates.Options{DefaultLanguage: cfg.DefaultLanguage, OverrideDir: cfg.TemplatesDir})
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -228,7 +234,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		log.Warn("TRACKHOOK_TWILIO_* is not set: SMS are written as text files, not sent", "dir", cfg.OutboxDir)
 	}
 	h, err := dispatcher.NewHandler(dispatcher.Config{
-		Templates: tmpl, Email: email, SMS: text, Ledger: store, Gate: store, DeliveryLog: receiver.DeliveryLog(store), UnsubscribeURL: optOut.UnsubscribeURL,
+		Templates: tmpl, Email: email, SMS: text, Ledger: notify, Gate: notify.Gate(store), DeliveryLog: notify, UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: cfg.ShopName, Logger: log,
 		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours), Now: now,
 	})
@@ -265,8 +271,8 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 // in Redis and shared by every instance. That one is loaded when Redis
 // answers: a process started while Redis is down serves (503 where Redis is
 // needed) and loads the key once Redis is back.
-func newOptOut(ctx context.Context, cfg *config, store *tracking.Store, log *slog.Logger) (*optout.Handler, error) {
-	oc := optout.Config{Store: store, PublicURL: cfg.PublicURL, Logger: log}
+func newOptOut(ctx context.Context, cfg *config, store *tracking.Store, notify *state.Store, log *slog.Logger) (*optout.Handler, error) {
+	oc := optout.Config{Trackings: store, Suppressions: notify, PublicURL: cfg.PublicURL, Logger: log}
 	if cfg.UnsubscribeSecret != "" {
 		tokens, err := optout.NewTokens([]byte(cfg.UnsubscribeSecret))
 		if err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -26,10 +29,30 @@ const MaxBodyBytes = 64 << 10
 // numbers per tracking.
 const DefaultMaxRecipients = 3
 
+// Trackings is the tracking store the API manages; the receiver's
+// *tracking.Store implements it.
+type Trackings interface {
+	Create(ctx context.Context, t tracking.Tracking) (tracking.Tracking, error)
+	Get(ctx context.Context, id string) (tracking.Tracking, error)
+	Update(ctx context.Context, id string, fn func(*tracking.Tracking) error) (tracking.Tracking, error)
+	Delete(ctx context.Context, id string) error
+	List(ctx context.Context, q tracking.ListQuery) ([]tracking.Tracking, int, error)
+}
+
+// Notifications is the dispatcher's state the API shows and changes: the
+// suppression list and the delivery log (*state.Store implements it).
+type Notifications interface {
+	Suppress(ctx context.Context, c dispatcher.Channel, recipient, reason string) error
+	Unsuppress(ctx context.Context, c dispatcher.Channel, recipient string) (bool, error)
+	Suppressions(ctx context.Context) ([]state.Suppression, error)
+	Deliveries(ctx context.Context, trackingID string) ([]dispatcher.Delivery, error)
+}
+
 // Config wires an API.
 type Config struct {
-	Store    *tracking.Store
-	Carriers *carrier.Catalog
+	Store         Trackings
+	Notifications Notifications
+	Carriers      *carrier.Catalog
 	// MaxRecipients per channel and tracking; 0 means DefaultMaxRecipients.
 	MaxRecipients int
 	// DeadLetters re-runs failed notifications (POST
@@ -43,7 +66,8 @@ type Config struct {
 // receiver/routes.go; every handler expects the {id} or {slug} and
 // {tracking_number} route variables its path declares.
 type API struct {
-	store    *tracking.Store
+	store    Trackings
+	notify   Notifications
 	carriers *carrier.Catalog
 	max      int
 	dead     DeadLetters
@@ -53,8 +77,8 @@ type API struct {
 
 // New returns an API.
 func New(cfg Config) (*API, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("api: no store")
+	if cfg.Store == nil || cfg.Notifications == nil {
+		return nil, errors.New("api: a tracking store and the notification state are required")
 	}
 	if cfg.Carriers == nil {
 		cfg.Carriers = carrier.Default()
@@ -68,7 +92,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &API{store: cfg.Store, carriers: cfg.Carriers, max: cfg.MaxRecipients, dead: cfg.DeadLetters, log: cfg.Logger, now: cfg.Now}, nil
+	return &API{store: cfg.Store, notify: cfg.Notifications, carriers: cfg.Carriers, max: cfg.MaxRecipients, dead: cfg.DeadLetters, log: cfg.Logger, now: cfg.Now}, nil
 }
 
 // readBody reads the request body, at most MaxBodyBytes of it: a larger one
@@ -187,7 +211,7 @@ func validID(id string) bool {
 // storeError maps store errors to API errors.
 func storeError(err error) error {
 	switch {
-	case errors.Is(err, tracking.ErrNotFound):
+	case errors.Is(err, tracking.ErrNotFound), errors.Is(err, state.ErrNoTracking):
 		return errTrackingNotFound()
 	case errors.Is(err, tracking.ErrExists):
 		return errTrackingExists()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/dispatcher"
 )
 
 // The delivery log is trackhook's own addition to the AfterShip API: every
@@ -31,7 +31,7 @@ type deliveryJSON struct {
 	At                string  `json:"at"`
 }
 
-func deliveryOf(d tracking.Delivery) deliveryJSON {
+func deliveryOf(d dispatcher.Delivery) deliveryJSON {
 	orNull := func(s string) *string {
 		if s == "" {
 			return nil
@@ -39,7 +39,7 @@ func deliveryOf(d tracking.Delivery) deliveryJSON {
 		return &s
 	}
 	return deliveryJSON{
-		Status: d.Status.String(), Channel: string(d.Channel), Recipient: d.Recipient, Attempt: d.Attempt,
+		Status: d.Status, Channel: string(d.Channel), Recipient: d.Recipient, Attempt: d.Attempt,
 		Outcome: d.Outcome.String(), Reason: orNull(d.Reason), ProviderMessageID: orNull(d.ProviderMessageID),
 		Error: orNull(d.Error), At: d.At.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 	}
@@ -53,7 +53,7 @@ func (a *API) ListDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	list, err := a.store.Deliveries(r.Context(), id)
+	list, err := a.notify.Deliveries(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -217,7 +218,7 @@ func FuzzUpdateTrackingBody(f *testing.F) {
 	a := fuzzAPI()
 	stored := tracking.Tracking{Slug: "dhl-germany", TrackingNumber: "00340434161094042557", DestinationCountry: "DEU",
 		Emails: []string{"kim@example.com"}, SMSes: []string{"+4915112345678"}, Title: "Bestellung 77",
-		OptedOut: []string{tracking.OptOutKey(tracking.ChannelEmail, "old@example.com")}}
+		OptedOut: []string{dispatcher.RecipientKey(dispatcher.ChannelEmail, "old@example.com")}}
 	before := mustJSON(f, stored)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, err := parseUpdate(body)

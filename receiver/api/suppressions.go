@@ -3,8 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/contact"
-	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
 // Suppressions are trackhook's own addition to the AfterShip API: the
@@ -27,7 +27,7 @@ type suppressionBody struct {
 
 // ListSuppressions is GET /suppressions.
 func (a *API) ListSuppressions(w http.ResponseWriter, r *http.Request) {
-	list, err := a.store.Suppressions(r.Context())
+	list, err := a.notify.Suppressions(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -61,14 +61,14 @@ func (a *API) changeSuppressions(w http.ResponseWriter, r *http.Request, add boo
 		return
 	}
 	for _, set := range []struct {
-		c    tracking.Channel
+		c    dispatcher.Channel
 		list []string
-	}{{tracking.ChannelEmail, emails}, {tracking.ChannelSMS, smses}} {
+	}{{dispatcher.ChannelEmail, emails}, {dispatcher.ChannelSMS, smses}} {
 		for _, rcpt := range set.list {
 			if add {
-				err = a.store.Suppress(r.Context(), set.c, rcpt, "admin")
+				err = a.notify.Suppress(r.Context(), set.c, rcpt, "admin")
 			} else {
-				_, err = a.store.Unsuppress(r.Context(), set.c, rcpt)
+				_, err = a.notify.Unsuppress(r.Context(), set.c, rcpt)
 			}
 			if err != nil {
 				a.fail(w, r, err)

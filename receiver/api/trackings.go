@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
@@ -138,12 +139,12 @@ func readmitted(optedOut, emails, smses []string) []string {
 	for _, k := range optedOut {
 		keep := true
 		for _, e := range emails {
-			if k == tracking.OptOutKey(tracking.ChannelEmail, e) {
+			if k == dispatcher.RecipientKey(dispatcher.ChannelEmail, e) {
 				keep = false
 			}
 		}
 		for _, p := range smses {
-			if k == tracking.OptOutKey(tracking.ChannelSMS, p) {
+			if k == dispatcher.RecipientKey(dispatcher.ChannelSMS, p) {
 				keep = false
 			}
 		}

@@ -33,15 +33,21 @@ import (
 	"github.com/gorilla/mux"
 	"golang.org/x/text/language"
 
-	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/signature"
 )
 
-// Store is what opt-out needs; *tracking.Store implements it.
-type Store interface {
-	Suppress(ctx context.Context, c tracking.Channel, recipient, reason string) error
-	Unsuppress(ctx context.Context, c tracking.Channel, recipient string) (bool, error)
-	OptOut(ctx context.Context, trackingID string, c tracking.Channel, recipient string) error
+// Trackings takes a recipient off one shipment; the receiver's tracking
+// store implements it.
+type Trackings interface {
+	OptOut(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) error
+}
+
+// Suppressions is the list of recipients who opted out of every shipment;
+// the dispatcher's state store keeps it (the send-time gate reads it).
+type Suppressions interface {
+	Suppress(ctx context.Context, c dispatcher.Channel, recipient, reason string) error
+	Unsuppress(ctx context.Context, c dispatcher.Channel, recipient string) (bool, error)
 }
 
 // DefaultHelpText answers an SMS HELP when Config.HelpText is empty. It is
@@ -54,7 +60,8 @@ const storeTimeout = 5 * time.Second
 
 // Config wires a Handler.
 type Config struct {
-	Store Store
+	Trackings    Trackings
+	Suppressions Suppressions
 	// Tokens signs and checks unsubscribe links. Give it, or LoadKey.
 	Tokens *Tokens
 	// LoadKey fetches the link-signing key (Store.Secret("unsubscribe")
@@ -77,16 +84,17 @@ type Config struct {
 
 // Handler serves the opt-out routes.
 type Handler struct {
-	store   Store
-	tokens  *tokenSource
-	base    string // PublicURL without a trailing slash
-	twilio  *signature.Twilio
-	help    string
-	log     *slog.Logger
-	page    *template.Template
-	style   template.CSS
-	csp     string
-	matcher language.Matcher
+	trackings    Trackings
+	suppressions Suppressions
+	tokens       *tokenSource
+	base         string // PublicURL without a trailing slash
+	twilio       *signature.Twilio
+	help         string
+	log          *slog.Logger
+	page         *template.Template
+	style        template.CSS
+	csp          string
+	matcher      language.Matcher
 }
 
 var (
@@ -98,8 +106,8 @@ var (
 
 // New returns a handler; Store, Tokens and PublicURL are required.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Store == nil || (cfg.Tokens == nil) == (cfg.LoadKey == nil) || cfg.PublicURL == nil {
-		return nil, errors.New("optout: a store, tokens or a key loader (one of them) and a public URL are required")
+	if cfg.Trackings == nil || cfg.Suppressions == nil || (cfg.Tokens == nil) == (cfg.LoadKey == nil) || cfg.PublicURL == nil {
+		return nil, errors.New("optout: trackings, suppressions, tokens or a key loader (one of them) and a public URL are required")
 	}
 	u := cfg.PublicURL
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -118,14 +126,15 @@ func New(cfg Config) (*Handler, error) {
 	style := strings.TrimSpace(pageCSS)
 	sum := sha256.Sum256([]byte(style))
 	return &Handler{
-		store:  cfg.Store,
-		tokens: newTokenSource(cfg.Tokens, cfg.LoadKey),
-		base:   strings.TrimSuffix(u.String(), "/"),
-		twilio: cfg.Twilio,
-		help:   cfg.HelpText,
-		log:    cfg.Logger,
-		page:   page,
-		style:  template.CSS(style),
+		trackings:    cfg.Trackings,
+		suppressions: cfg.Suppressions,
+		tokens:       newTokenSource(cfg.Tokens, cfg.LoadKey),
+		base:         strings.TrimSuffix(u.String(), "/"),
+		twilio:       cfg.Twilio,
+		help:         cfg.HelpText,
+		log:          cfg.Logger,
+		page:         page,
+		style:        template.CSS(style),
 		// No scripts, no external anything; the inline style by its hash.
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -145,12 +154,12 @@ func (h *Handler) Register(r *mux.Router) {
 // header: it identifies recipient, channel and tracking, and works as a GET
 // (confirmation page) and as a one-click POST. It fails only while the
 // signing key cannot be loaded (Config.LoadKey).
-func (h *Handler) UnsubscribeURL(ctx context.Context, trackingID, channel, recipient string) (string, error) {
+func (h *Handler) UnsubscribeURL(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (string, error) {
 	t, err := h.tokens.get(ctx)
 	if err != nil {
 		return "", err
 	}
-	return h.base + "/unsubscribe/" + t.Make(trackingID, tracking.Channel(channel), recipient), nil
+	return h.base + "/unsubscribe/" + t.Make(trackingID, c, recipient), nil
 }
 
 // LoadKey loads the link-signing key now, if it is loaded from Redis and not

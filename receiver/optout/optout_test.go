@@ -20,6 +20,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/redistest"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -57,6 +59,7 @@ func (s *syncBuffer) String() string {
 type env struct {
 	redis   *redistest.Server
 	store   *tracking.Store
+	notify  *state.Store
 	handler *optout.Handler
 	http    *httptest.Server
 	twilio  *signature.Twilio
@@ -86,7 +89,8 @@ func withHelp(s string) option { return func(c *optout.Config) { c.HelpText = s 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
 	rs := redistest.Start(t)
-	e := &env{redis: rs, store: tracking.NewStore(rs.Client(), tracking.Options{}), logs: &syncBuffer{}}
+	e := &env{redis: rs, store: tracking.NewStore(rs.Client(), tracking.Options{}), logs: &syncBuffer{},
+		notify: state.New(rs.Client(), state.Options{TrackingKey: tracking.StateKey})}
 	var err error
 	e.twilio, err = signature.NewTwilio(authToken)
 	if err != nil {
@@ -96,7 +100,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := optout.Config{Store: e.store, Tokens: tokens, Twilio: e.twilio,
+	cfg := optout.Config{Trackings: e.store, Suppressions: e.notify, Tokens: tokens, Twilio: e.twilio,
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	withPublicURL(publicURL)(&cfg)
 	for _, o := range opts {
@@ -139,9 +143,9 @@ func (e *env) tracking(t *testing.T, id string) tracking.Tracking {
 	return got
 }
 
-func (e *env) suppressions(t *testing.T) []tracking.Suppression {
+func (e *env) suppressions(t *testing.T) []state.Suppression {
 	t.Helper()
-	s, err := e.store.Suppressions(context.Background())
+	s, err := e.notify.Suppressions(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +154,9 @@ func (e *env) suppressions(t *testing.T) []tracking.Suppression {
 
 // link returns the test server's URL for an unsubscribe link, checking that
 // the link itself is on the public URL.
-func (e *env) link(t *testing.T, trackingID string, c tracking.Channel, recipient string) string {
+func (e *env) link(t *testing.T, trackingID string, c dispatcher.Channel, recipient string) string {
 	t.Helper()
-	u, err := e.handler.UnsubscribeURL(t.Context(), trackingID, string(c), recipient)
+	u, err := e.handler.UnsubscribeURL(t.Context(), trackingID, c, recipient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +205,7 @@ func postForm(t *testing.T, u string, form url.Values) response {
 func TestConfirmPageIsGermanAndChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	tr := e.createTracking(t, "9400100000000000000001")
-	r := get(t, e.link(t, tr.ID, tracking.ChannelEmail, email), "de-DE,de;q=0.9")
+	r := get(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), "de-DE,de;q=0.9")
 	if r.code != http.StatusOK {
 		t.Fatalf("GET = %d %s", r.code, r.body)
 	}
@@ -231,7 +235,7 @@ func TestConfirmPageIsGermanAndChangesNothing(t *testing.T) {
 		t.Errorf("want two forms, got actions %q", m)
 	} else {
 		token = m[0][1]
-		if m[1][1] != token || !strings.HasSuffix(e.link(t, tr.ID, tracking.ChannelEmail, email), "/unsubscribe/"+token) {
+		if m[1][1] != token || !strings.HasSuffix(e.link(t, tr.ID, dispatcher.ChannelEmail, email), "/unsubscribe/"+token) {
 			t.Errorf("form actions %q, %q do not name the page's token", m[0][1], m[1][1])
 		}
 	}
@@ -247,7 +251,7 @@ func TestConfirmPageIsGermanAndChangesNothing(t *testing.T) {
 	}
 
 	// GET (and HEAD, as link checkers do) unsubscribes nobody.
-	req, _ := http.NewRequest(http.MethodHead, e.link(t, tr.ID, tracking.ChannelEmail, email), nil)
+	req, _ := http.NewRequest(http.MethodHead, e.link(t, tr.ID, dispatcher.ChannelEmail, email), nil)
 	if r := do(t, req); r.code != http.StatusOK {
 		t.Errorf("HEAD = %d", r.code)
 	}
@@ -262,7 +266,7 @@ func TestConfirmPageIsGermanAndChangesNothing(t *testing.T) {
 
 func TestConfirmPageLanguage(t *testing.T) {
 	e := newEnv(t)
-	u := e.link(t, "", tracking.ChannelEmail, email)
+	u := e.link(t, "", dispatcher.ChannelEmail, email)
 	for _, tc := range []struct{ acceptLanguage, lang, title string }{
 		{"", "en", "Unsubscribe from shipment notifications"},
 		{"de-DE,de;q=0.9", "de", "Versandbenachrichtigungen abbestellen"},
@@ -290,16 +294,16 @@ func TestConfirmPageLanguage(t *testing.T) {
 func TestUnsubscribeAll(t *testing.T) {
 	e := newEnv(t)
 	tr := e.createTracking(t, "9400100000000000000002")
-	r := postForm(t, e.link(t, tr.ID, tracking.ChannelEmail, email), url.Values{"scope": {"all"}})
+	r := postForm(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), url.Values{"scope": {"all"}})
 	if r.code != http.StatusOK || !strings.Contains(r.body, "You are unsubscribed") ||
 		!strings.Contains(r.body, "We will no longer send shipment notifications to <strong>k***@example.com</strong>.") {
 		t.Fatalf("POST scope=all = %d:\n%s", r.code, r.body)
 	}
 	s := e.suppressions(t)
-	if len(s) != 1 || s[0].Channel != tracking.ChannelEmail || s[0].Recipient != email || s[0].Reason != "unsubscribe link" {
+	if len(s) != 1 || s[0].Channel != dispatcher.ChannelEmail || s[0].Recipient != email || s[0].Reason != "unsubscribe link" {
 		t.Fatalf("suppressions %+v, want %s by the unsubscribe link", s, email)
 	}
-	allowed, _, err := e.store.Allowed(context.Background(), tr.ID, "email", email)
+	allowed, _, err := e.notify.Gate(e.store).Allowed(context.Background(), tr.ID, dispatcher.ChannelEmail, email)
 	if err != nil || allowed {
 		t.Fatalf("Allowed after unsubscribe = %v, %v", allowed, err)
 	}
@@ -309,7 +313,7 @@ func TestUnsubscribeTrackingOnly(t *testing.T) {
 	e := newEnv(t)
 	tr := e.createTracking(t, "9400100000000000000003")
 	other := e.createTracking(t, "9400100000000000000004")
-	r := postForm(t, e.link(t, tr.ID, tracking.ChannelEmail, email), url.Values{"scope": {"tracking"}})
+	r := postForm(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), url.Values{"scope": {"tracking"}})
 	if r.code != http.StatusOK || !strings.Contains(r.body, "We will no longer send notifications about this shipment to <strong>k***@example.com</strong>.") ||
 		!strings.Contains(r.body, `value="all"`) {
 		t.Fatalf("POST scope=tracking = %d:\n%s", r.code, r.body)
@@ -318,7 +322,7 @@ func TestUnsubscribeTrackingOnly(t *testing.T) {
 	if !slices.Equal(got.Emails, []string{otherEmail}) || !slices.Equal(got.SMSes, []string{phone}) {
 		t.Fatalf("after opt-out emails %v smses %v, want only %s removed", got.Emails, got.SMSes, email)
 	}
-	if !slices.Equal(got.OptedOut, []string{tracking.OptOutKey(tracking.ChannelEmail, email)}) {
+	if !slices.Equal(got.OptedOut, []string{dispatcher.RecipientKey(dispatcher.ChannelEmail, email)}) {
 		t.Fatalf("OptedOut = %v", got.OptedOut)
 	}
 	if s := e.suppressions(t); len(s) != 0 {
@@ -329,16 +333,16 @@ func TestUnsubscribeTrackingOnly(t *testing.T) {
 	}
 
 	// The SMS link of the same tracking takes the number off its SMS list.
-	r = postForm(t, e.link(t, tr.ID, tracking.ChannelSMS, phone), url.Values{"scope": {"tracking"}})
+	r = postForm(t, e.link(t, tr.ID, dispatcher.ChannelSMS, phone), url.Values{"scope": {"tracking"}})
 	if r.code != http.StatusOK {
 		t.Fatalf("SMS scope=tracking = %d", r.code)
 	}
-	if got := e.tracking(t, tr.ID); len(got.SMSes) != 0 || !slices.Contains(got.OptedOut, tracking.OptOutKey(tracking.ChannelSMS, phone)) {
+	if got := e.tracking(t, tr.ID); len(got.SMSes) != 0 || !slices.Contains(got.OptedOut, dispatcher.RecipientKey(dispatcher.ChannelSMS, phone)) {
 		t.Fatalf("after SMS opt-out smses %v opted out %v", got.SMSes, got.OptedOut)
 	}
 
 	// A shipment that is gone: nothing more will be sent about it; 200.
-	r = postForm(t, e.link(t, tracking.ID("usps", "never-created"), tracking.ChannelEmail, email), url.Values{"scope": {"tracking"}})
+	r = postForm(t, e.link(t, tracking.ID("usps", "never-created"), dispatcher.ChannelEmail, email), url.Values{"scope": {"tracking"}})
 	if r.code != http.StatusOK {
 		t.Fatalf("scope=tracking for a missing tracking = %d", r.code)
 	}
@@ -347,7 +351,7 @@ func TestUnsubscribeTrackingOnly(t *testing.T) {
 func TestUnsubscribeOneClick(t *testing.T) {
 	e := newEnv(t)
 	tr := e.createTracking(t, "9400100000000000000005")
-	u := e.link(t, tr.ID, tracking.ChannelEmail, email)
+	u := e.link(t, tr.ID, dispatcher.ChannelEmail, email)
 
 	// RFC 8058: exactly what a mail client sends, no cookie, no scope.
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("List-Unsubscribe=One-Click"))
@@ -364,7 +368,7 @@ func TestUnsubscribeOneClick(t *testing.T) {
 	mw := multipart.NewWriter(&b)
 	_ = mw.WriteField("List-Unsubscribe", "One-Click")
 	_ = mw.Close()
-	req, _ = http.NewRequest(http.MethodPost, e.link(t, tr.ID, tracking.ChannelEmail, otherEmail), &b)
+	req, _ = http.NewRequest(http.MethodPost, e.link(t, tr.ID, dispatcher.ChannelEmail, otherEmail), &b)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if r := do(t, req); r.code != http.StatusOK {
 		t.Fatalf("multipart one-click POST = %d %s", r.code, r.body)
@@ -382,7 +386,7 @@ func TestUnsubscribeIsIdempotent(t *testing.T) {
 		if scope != "" {
 			form.Set("scope", scope)
 		}
-		if r := postForm(t, e.link(t, tr.ID, tracking.ChannelEmail, email), form); r.code != http.StatusOK {
+		if r := postForm(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), form); r.code != http.StatusOK {
 			t.Fatalf("POST scope=%q = %d %s", scope, r.code, r.body)
 		}
 	}
@@ -393,7 +397,7 @@ func TestUnsubscribeIsIdempotent(t *testing.T) {
 		t.Fatalf("OptedOut %v, want one entry", got.OptedOut)
 	}
 	// The scope may come in the query string too.
-	if r := postForm(t, e.link(t, tr.ID, tracking.ChannelEmail, otherEmail)+"?scope=tracking", nil); r.code != http.StatusOK {
+	if r := postForm(t, e.link(t, tr.ID, dispatcher.ChannelEmail, otherEmail)+"?scope=tracking", nil); r.code != http.StatusOK {
 		t.Fatalf("scope in query = %d", r.code)
 	}
 	if got := e.tracking(t, tr.ID); slices.Contains(got.Emails, otherEmail) {
@@ -404,13 +408,13 @@ func TestUnsubscribeIsIdempotent(t *testing.T) {
 func TestUnsubscribeBadToken(t *testing.T) {
 	e := newEnv(t)
 	tr := e.createTracking(t, "9400100000000000000007")
-	good := e.link(t, tr.ID, tracking.ChannelEmail, email)
+	good := e.link(t, tr.ID, dispatcher.ChannelEmail, email)
 	otherTokens, _ := optout.NewTokens([]byte("another-key-another-key-another-key"))
 	for name, u := range map[string]string{
 		"garbage":   e.http.URL + "/unsubscribe/not-a-token",
 		"truncated": good[:len(good)-3],
 		"tampered":  good[:len(good)-5] + flip(good[len(good)-5]) + good[len(good)-4:],
-		"other key": e.http.URL + "/unsubscribe/" + otherTokens.Make(tr.ID, tracking.ChannelEmail, email),
+		"other key": e.http.URL + "/unsubscribe/" + otherTokens.Make(tr.ID, dispatcher.ChannelEmail, email),
 		"very long": e.http.URL + "/unsubscribe/" + strings.Repeat("A", 4000),
 		"padded":    good + "=",
 	} {
@@ -440,11 +444,11 @@ func flip(c byte) string {
 func TestUnsubscribeBadRequests(t *testing.T) {
 	e := newEnv(t)
 	tr := e.createTracking(t, "9400100000000000000008")
-	u := e.link(t, tr.ID, tracking.ChannelEmail, email)
+	u := e.link(t, tr.ID, dispatcher.ChannelEmail, email)
 	if r := postForm(t, u, url.Values{"scope": {"everything"}}); r.code != http.StatusBadRequest {
 		t.Errorf("unknown scope = %d", r.code)
 	}
-	if r := postForm(t, e.link(t, "", tracking.ChannelEmail, email), url.Values{"scope": {"tracking"}}); r.code != http.StatusBadRequest {
+	if r := postForm(t, e.link(t, "", dispatcher.ChannelEmail, email), url.Values{"scope": {"tracking"}}); r.code != http.StatusBadRequest {
 		t.Errorf("scope=tracking on a link without tracking = %d", r.code)
 	}
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("scope=all&x="+strings.Repeat("a", 20<<10)))
@@ -462,18 +466,18 @@ func TestUnsubscribeRedisDown(t *testing.T) {
 	tr := e.createTracking(t, "9400100000000000000009")
 	e.redis.Stop()
 	for _, scope := range []string{"all", "tracking", ""} {
-		r := postForm(t, e.link(t, tr.ID, tracking.ChannelEmail, email), url.Values{"scope": {scope}})
+		r := postForm(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), url.Values{"scope": {scope}})
 		if r.code != http.StatusServiceUnavailable || !strings.Contains(r.body, "Please try again") {
 			t.Fatalf("POST scope=%q with Redis down = %d %s", scope, r.code, r.body)
 		}
 	}
 	// The confirmation page needs no Redis.
-	if r := get(t, e.link(t, tr.ID, tracking.ChannelEmail, email), ""); r.code != http.StatusOK {
+	if r := get(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), ""); r.code != http.StatusOK {
 		t.Fatalf("GET with Redis down = %d", r.code)
 	}
 	// Once Redis is back, the same link works.
 	e.redis.Restart()
-	if r := postForm(t, e.link(t, tr.ID, tracking.ChannelEmail, email), nil); r.code != http.StatusOK {
+	if r := postForm(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), nil); r.code != http.StatusOK {
 		t.Fatalf("POST after restart = %d", r.code)
 	}
 	if s := e.suppressions(t); len(s) != 1 {
@@ -484,23 +488,27 @@ func TestUnsubscribeRedisDown(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	tokens, _ := optout.NewTokens(tokenKey)
 	store := tracking.NewStore(nil, tracking.Options{})
+	notify := state.New(nil, state.Options{})
 	for _, raw := range []string{"", "notify.example.com", "ftp://notify.example.com", "https://notify.example.com/?x=1",
 		"https://user:pw@notify.example.com", "https:opaque"} {
 		u, _ := url.Parse(raw)
-		if _, err := optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: u}); err == nil {
+		if _, err := optout.New(optout.Config{Trackings: store, Suppressions: notify, Tokens: tokens, PublicURL: u}); err == nil {
 			t.Errorf("New accepted public URL %q", raw)
 		}
 	}
 	u, _ := url.Parse(publicURL)
-	if _, err := optout.New(optout.Config{Store: store, PublicURL: u}); err == nil {
+	if _, err := optout.New(optout.Config{Trackings: store, Suppressions: notify, PublicURL: u}); err == nil {
 		t.Error("New accepted no tokens")
 	}
-	if _, err := optout.New(optout.Config{Tokens: tokens, PublicURL: u}); err == nil {
-		t.Error("New accepted no store")
+	if _, err := optout.New(optout.Config{Suppressions: notify, Tokens: tokens, PublicURL: u}); err == nil {
+		t.Error("New accepted no tracking store")
+	}
+	if _, err := optout.New(optout.Config{Trackings: store, Tokens: tokens, PublicURL: u}); err == nil {
+		t.Error("New accepted no suppression list")
 	}
 	// A trailing slash does not double.
 	u, _ = url.Parse("https://notify.example.com/th/")
-	h, err := optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: u})
+	h, err := optout.New(optout.Config{Trackings: store, Suppressions: notify, Tokens: tokens, PublicURL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +516,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Errorf("UnsubscribeURL = %q, %v", got, err)
 	}
 	// Tokens and a key loader are one too many.
-	if _, err := optout.New(optout.Config{Store: store, Tokens: tokens, PublicURL: u,
+	if _, err := optout.New(optout.Config{Trackings: store, Suppressions: notify, Tokens: tokens, PublicURL: u,
 		LoadKey: func(context.Context) ([]byte, error) { return tokenKey, nil }}); err == nil {
 		t.Error("New accepted both Tokens and LoadKey")
 	}
@@ -522,11 +530,11 @@ func TestLocalesAreComplete(t *testing.T) {
 	tr := e.createTracking(t, "9400100000000000000010")
 	for _, lang := range []string{"en", "de", "fr", "es"} {
 		pages := []response{
-			get(t, e.link(t, tr.ID, tracking.ChannelEmail, email), lang),
+			get(t, e.link(t, tr.ID, dispatcher.ChannelEmail, email), lang),
 			get(t, e.http.URL+"/unsubscribe/x", lang),
 		}
 		for _, scope := range []string{"tracking", "all"} {
-			req, _ := http.NewRequest(http.MethodPost, e.link(t, tr.ID, tracking.ChannelEmail, email), strings.NewReader("scope="+scope))
+			req, _ := http.NewRequest(http.MethodPost, e.link(t, tr.ID, dispatcher.ChannelEmail, email), strings.NewReader("scope="+scope))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Accept-Language", lang)
 			pages = append(pages, do(t, req))
@@ -548,7 +556,7 @@ func TestKeyLoadedOnceRedisIsBack(t *testing.T) {
 	rs := redistest.Start(t)
 	store := tracking.NewStore(rs.Client(), tracking.Options{})
 	u, _ := url.Parse(publicURL)
-	h, err := optout.New(optout.Config{Store: store, PublicURL: u,
+	h, err := optout.New(optout.Config{Trackings: store, Suppressions: state.New(rs.Client(), state.Options{}), PublicURL: u,
 		LoadKey: func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "unsubscribe") },
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/redact"
-	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
 // MaxSMSBodyBytes caps an inbound-message webhook body. Twilio's are a few
@@ -113,9 +113,9 @@ func (h *Handler) twilioInbound(w http.ResponseWriter, r *http.Request) {
 	action := smsKeywords[kw]
 	switch action {
 	case smsOptOut:
-		err = h.store.Suppress(ctx, tracking.ChannelSMS, from, "sms "+kw)
+		err = h.suppressions.Suppress(ctx, dispatcher.ChannelSMS, from, "sms "+kw)
 	case smsOptIn:
-		_, err = h.store.Unsuppress(ctx, tracking.ChannelSMS, from)
+		_, err = h.suppressions.Unsuppress(ctx, dispatcher.ChannelSMS, from)
 	case smsHelp:
 	default:
 		// Not a keyword ("Thanks", "stop please"): nothing changes, nothing

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/signature"
 )
 
@@ -42,7 +42,7 @@ func (e *env) suppressedSMS(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, s := range e.suppressions(t) {
-		if s.Channel == tracking.ChannelSMS {
+		if s.Channel == dispatcher.ChannelSMS {
 			out[s.Recipient] = s.Reason
 		}
 	}
@@ -221,7 +221,7 @@ func TestSMSPublicURLWithPrefix(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set(signature.HeaderTwilio, e.twilio.Sign("https://example.com:443/trackhook/webhooks/twilio?tenant=a%20b", params))
 	wantTwiML(t, do(t, req), emptyTwiML)
-	if s, _ := e.store.Suppressions(context.Background()); len(s) != 0 {
+	if s, _ := e.notify.Suppressions(context.Background()); len(s) != 0 {
 		t.Fatalf("STOP then START left %+v", s)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/dispatcher"
 )
 
 // ErrBadToken is returned by Parse for anything that is not a token this key
@@ -37,7 +37,7 @@ const (
 // shipment's notifications on which channel.
 type Claim struct {
 	TrackingID string
-	Channel    tracking.Channel
+	Channel    dispatcher.Channel
 	Recipient  string
 }
 
@@ -66,7 +66,7 @@ func NewTokens(key []byte) (*Tokens, error) {
 
 // Make returns the token for recipient on channel c of trackingID. It is URL
 // safe (letters, digits, '-' and '_').
-func (t *Tokens) Make(trackingID string, c tracking.Channel, recipient string) string {
+func (t *Tokens) Make(trackingID string, c dispatcher.Channel, recipient string) string {
 	b := make([]byte, 0, 1+2+len(c)+2+len(trackingID)+len(recipient)+macLen)
 	b = append(b, tokenVersion)
 	b = binary.AppendUvarint(b, uint64(len(c)))
@@ -106,8 +106,8 @@ func (t *Tokens) Parse(token string) (Claim, error) {
 	if !ok {
 		return Claim{}, fmt.Errorf("%w: tracking id", ErrBadToken)
 	}
-	c := tracking.Channel(ch)
-	if (c != tracking.ChannelEmail && c != tracking.ChannelSMS) || len(rest) == 0 {
+	c := dispatcher.Channel(ch)
+	if (c != dispatcher.ChannelEmail && c != dispatcher.ChannelSMS) || len(rest) == 0 {
 		return Claim{}, fmt.Errorf("%w: channel %q or recipient", ErrBadToken, ch)
 	}
 	return Claim{TrackingID: string(id), Channel: c, Recipient: string(rest)}, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -31,10 +32,10 @@ var urlSafe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 func TestTokensRoundTrip(t *testing.T) {
 	tk := mustTokens(t, testKey)
 	for _, c := range []Claim{
-		{TrackingID: tracking.ID("usps", "9400100000000000000001"), Channel: tracking.ChannelEmail, Recipient: "kim@example.com"},
-		{TrackingID: tracking.ID("dhl", "00340434161094042557"), Channel: tracking.ChannelSMS, Recipient: "+4915112345678"},
-		{TrackingID: "", Channel: tracking.ChannelEmail, Recipient: "no-shipment@example.com"},
-		{TrackingID: "id with spaces/and?odd=chars", Channel: tracking.ChannelEmail, Recipient: "josé.müller@exämple.de"},
+		{TrackingID: tracking.ID("usps", "9400100000000000000001"), Channel: dispatcher.ChannelEmail, Recipient: "kim@example.com"},
+		{TrackingID: tracking.ID("dhl", "00340434161094042557"), Channel: dispatcher.ChannelSMS, Recipient: "+4915112345678"},
+		{TrackingID: "", Channel: dispatcher.ChannelEmail, Recipient: "no-shipment@example.com"},
+		{TrackingID: "id with spaces/and?odd=chars", Channel: dispatcher.ChannelEmail, Recipient: "josé.müller@exämple.de"},
 	} {
 		token := tk.Make(c.TrackingID, c.Channel, c.Recipient)
 		if !urlSafe.MatchString(token) {
@@ -55,11 +56,11 @@ func TestTokensDiffer(t *testing.T) {
 	id := tracking.ID("usps", "1")
 	seen := map[string]bool{}
 	for _, tok := range []string{
-		tk.Make(id, tracking.ChannelEmail, "kim@example.com"),
-		tk.Make(id, tracking.ChannelEmail, "kim@example.co"),
-		tk.Make(id, tracking.ChannelSMS, "kim@example.com"),
-		tk.Make(tracking.ID("usps", "2"), tracking.ChannelEmail, "kim@example.com"),
-		mustTokens(t, otherKey).Make(id, tracking.ChannelEmail, "kim@example.com"),
+		tk.Make(id, dispatcher.ChannelEmail, "kim@example.com"),
+		tk.Make(id, dispatcher.ChannelEmail, "kim@example.co"),
+		tk.Make(id, dispatcher.ChannelSMS, "kim@example.com"),
+		tk.Make(tracking.ID("usps", "2"), dispatcher.ChannelEmail, "kim@example.com"),
+		mustTokens(t, otherKey).Make(id, dispatcher.ChannelEmail, "kim@example.com"),
 	} {
 		if seen[tok] {
 			t.Fatalf("token %q made twice", tok)
@@ -70,7 +71,7 @@ func TestTokensDiffer(t *testing.T) {
 
 func TestTokensRejectTampering(t *testing.T) {
 	tk := mustTokens(t, testKey)
-	token := tk.Make(tracking.ID("usps", "9400100000000000000001"), tracking.ChannelEmail, "kim@example.com")
+	token := tk.Make(tracking.ID("usps", "9400100000000000000001"), dispatcher.ChannelEmail, "kim@example.com")
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 	// Every character replaced by every other one, including changes to the
@@ -104,7 +105,7 @@ func TestTokensRejectTampering(t *testing.T) {
 }
 
 func TestTokensRejectOtherKey(t *testing.T) {
-	token := mustTokens(t, otherKey).Make("id", tracking.ChannelEmail, "kim@example.com")
+	token := mustTokens(t, otherKey).Make("id", dispatcher.ChannelEmail, "kim@example.com")
 	if _, err := mustTokens(t, testKey).Parse(token); !errors.Is(err, ErrBadToken) {
 		t.Fatalf("Parse(token of another key) = %v, want ErrBadToken", err)
 	}
@@ -112,7 +113,7 @@ func TestTokensRejectOtherKey(t *testing.T) {
 
 func TestTokensRejectGarbage(t *testing.T) {
 	tk := mustTokens(t, testKey)
-	valid := tk.Make("id", tracking.ChannelEmail, "kim@example.com")
+	valid := tk.Make("id", dispatcher.ChannelEmail, "kim@example.com")
 	for _, bad := range []string{
 		"", "A", "!!!!", "%00", "../../etc/passwd",
 		strings.Repeat("A", 43), // 32 zero bytes: MAC-sized, no payload
@@ -163,7 +164,7 @@ func TestNewTokensRefusesShortKey(t *testing.T) {
 	// The key is copied: changing the caller's slice changes nothing.
 	key := bytes.Clone(testKey)
 	tk := mustTokens(t, key)
-	token := tk.Make("id", tracking.ChannelEmail, "kim@example.com")
+	token := tk.Make("id", dispatcher.ChannelEmail, "kim@example.com")
 	key[0] ^= 0xff
 	if _, err := tk.Parse(token); err != nil {
 		t.Fatalf("Parse after the caller changed its key slice: %v", err)
@@ -172,8 +173,8 @@ func TestNewTokensRefusesShortKey(t *testing.T) {
 
 func FuzzTokensParse(f *testing.F) {
 	tk := mustTokens(f, testKey)
-	f.Add(tk.Make(tracking.ID("usps", "1"), tracking.ChannelEmail, "kim@example.com"))
-	f.Add(tk.Make("", tracking.ChannelSMS, "+4915112345678"))
+	f.Add(tk.Make(tracking.ID("usps", "1"), dispatcher.ChannelEmail, "kim@example.com"))
+	f.Add(tk.Make("", dispatcher.ChannelSMS, "+4915112345678"))
 	f.Add("")
 	f.Add("AQVlbWFpbAJpZGtpbUBleGFtcGxlLmNvbQ")
 	f.Add(strings.Repeat("_", 2000))

@@ -117,7 +117,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 			h.render(w, http.StatusBadRequest, lang, bad)
 			return
 		}
-		err = h.store.OptOut(ctx, claim.TrackingID, claim.Channel, claim.Recipient)
+		err = h.trackings.OptOut(ctx, claim.TrackingID, claim.Channel, claim.Recipient)
 		if errors.Is(err, tracking.ErrNotFound) {
 			// The shipment is gone, so nothing more is sent about it.
 			err = nil
@@ -125,7 +125,7 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		done = view{Title: t.DoneTitle, Lead: lead(t.DoneThis, claim.Recipient), Body: t.AlsoAll,
 			Buttons: []button{{Action: token, Scope: scopeAll, Label: t.AllShipment}}}
 	case scopeAll, "":
-		err = h.store.Suppress(ctx, claim.Channel, claim.Recipient, suppressReason)
+		err = h.suppressions.Suppress(ctx, claim.Channel, claim.Recipient, suppressReason)
 		done = view{Title: t.DoneTitle, Lead: lead(t.DoneAll, claim.Recipient)}
 	default:
 		h.render(w, http.StatusBadRequest, lang, bad)

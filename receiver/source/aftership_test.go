@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
@@ -174,7 +175,7 @@ func TestAfterShipDecodeForms(t *testing.T) {
 		{name: "10,000-character title clipped", body: base(`,"title":"` + strings.Repeat("x", 10000) + `"`), check: field(func(e tracking.Event) string { return e.Title }, strings.Repeat("x", 300))},
 		{name: "CRLF in an email: dropped, reported", body: base(`,"emails":["kim@example.com\r\nBcc: x@evil.example"],"subscribed_emails":["ana@example.com"]`),
 			check: func(t *testing.T, e tracking.Event) {
-				want := []tracking.DroppedRecipient{{Channel: tracking.ChannelEmail, Value: "kim@example.com\r\nBcc: x@evil.example", Reason: reasonBreak}}
+				want := []tracking.DroppedRecipient{{Channel: dispatcher.ChannelEmail, Value: "kim@example.com\r\nBcc: x@evil.example", Reason: reasonBreak}}
 				if strings.Join(e.Emails, " ") != "ana@example.com" || !slices.Equal(e.Dropped, want) {
 					t.Fatalf("emails %q dropped %+v", e.Emails, e.Dropped)
 				}

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -81,7 +82,7 @@ func TestEveryAdapterCleansDisplayFields(t *testing.T) {
 				is("order number", func(e tracking.Event) string { return e.OrderNumber }), is("subtag message", func(e tracking.Event) string { return e.SubtagMessage }),
 				scan("message", func(c tracking.Checkpoint) string { return c.Message }), scan("city", func(c tracking.Checkpoint) string { return c.City })},
 			emails: []string{"kim@example.com"}, smses: []string{"+4915112345678"},
-			dropped: []tracking.DroppedRecipient{{Channel: tracking.ChannelEmail, Value: badEmail, Reason: reasonBreak}, {Channel: tracking.ChannelSMS, Value: badPhone, Reason: reasonBreak}},
+			dropped: []tracking.DroppedRecipient{{Channel: dispatcher.ChannelEmail, Value: badEmail, Reason: reasonBreak}, {Channel: dispatcher.ChannelSMS, Value: badPhone, Reason: reasonBreak}},
 		},
 		{
 			dir: "trackingmore", fixture: "transit",
@@ -92,7 +93,7 @@ func TestEveryAdapterCleansDisplayFields(t *testing.T) {
 				is("order number", func(e tracking.Event) string { return e.OrderNumber }),
 				scan("message", func(c tracking.Checkpoint) string { return c.Message }), scan("location", func(c tracking.Checkpoint) string { return c.Location })},
 			emails: []string{"jane@example.com"}, smses: []string{"+14155552671"},
-			dropped: []tracking.DroppedRecipient{{Channel: tracking.ChannelEmail, Value: badEmail, Reason: reasonBreak}, {Channel: tracking.ChannelSMS, Value: badPhone, Reason: reasonBreak}},
+			dropped: []tracking.DroppedRecipient{{Channel: dispatcher.ChannelEmail, Value: badEmail, Reason: reasonBreak}, {Channel: dispatcher.ChannelSMS, Value: badPhone, Reason: reasonBreak}},
 		},
 		{
 			dir: "standard", fixture: "in_transit",
@@ -104,8 +105,8 @@ func TestEveryAdapterCleansDisplayFields(t *testing.T) {
 				scan("message", func(c tracking.Checkpoint) string { return c.Message }), scan("location", func(c tracking.Checkpoint) string { return c.Location }),
 				{"language", func(e tracking.Event) string { return e.Language }, "de"}},
 			emails: []string{"kim@example.com"}, smses: []string{"+4915112345678"},
-			dropped: []tracking.DroppedRecipient{{Channel: tracking.ChannelEmail, Value: badEmail, Reason: reasonBreak},
-				{Channel: tracking.ChannelEmail, Value: "not-an-address", Reason: reasonNotEmail}, {Channel: tracking.ChannelSMS, Value: badPhone, Reason: reasonBreak}},
+			dropped: []tracking.DroppedRecipient{{Channel: dispatcher.ChannelEmail, Value: badEmail, Reason: reasonBreak},
+				{Channel: dispatcher.ChannelEmail, Value: "not-an-address", Reason: reasonNotEmail}, {Channel: dispatcher.ChannelSMS, Value: badPhone, Reason: reasonBreak}},
 		},
 		{
 			// One billing email and one phone: the bad email goes, the phone stays.
@@ -114,7 +115,7 @@ func TestEveryAdapterCleansDisplayFields(t *testing.T) {
 			shown: []shown{is("customer name", func(e tracking.Event) string { return e.CustomerName }), is("order number", func(e tracking.Event) string { return e.OrderNumber }),
 				is("item", func(e tracking.Event) string { return e.Items[0].Name })},
 			emails: []string{}, smses: []string{"+4915112345678"},
-			dropped: []tracking.DroppedRecipient{{Channel: tracking.ChannelEmail, Value: badEmail, Reason: reasonBreak}},
+			dropped: []tracking.DroppedRecipient{{Channel: dispatcher.ChannelEmail, Value: badEmail, Reason: reasonBreak}},
 		},
 		{
 			dir: "easypost", fixture: "delivered",

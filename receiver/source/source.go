@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/contact"
 	"github.com/trackhook/trackhook/receiver/tracking"
@@ -246,7 +247,7 @@ const (
 // dropped lists them for the receiver to log (masked) and count. Blank
 // entries are skipped silently.
 func recipients(country string, emails, phones [][]string) (outE, outP []string, dropped []tracking.DroppedRecipient) {
-	take := func(ch tracking.Channel, lists [][]string, valid func(string) (string, error), invalid string) (out []string) {
+	take := func(ch dispatcher.Channel, lists [][]string, valid func(string) (string, error), invalid string) (out []string) {
 		for _, l := range lists {
 			for i, raw := range l {
 				v := strings.TrimSpace(raw)
@@ -272,8 +273,8 @@ func recipients(country string, emails, phones [][]string) (outE, outP []string,
 		}
 		return out
 	}
-	outE = take(tracking.ChannelEmail, emails, contact.Email, reasonNotEmail)
-	outP = take(tracking.ChannelSMS, phones, func(p string) (string, error) { return contact.Phone(p, country) }, reasonNotPhone)
+	outE = take(dispatcher.ChannelEmail, emails, contact.Email, reasonNotEmail)
+	outP = take(dispatcher.ChannelSMS, phones, func(p string) (string, error) { return contact.Phone(p, country) }, reasonNotPhone)
 	return outE, outP, dropped
 }
 

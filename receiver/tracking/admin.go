@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/state"
 )
 
 // ErrExists is returned by Create for a tracking that already exists.
@@ -109,10 +111,12 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// Delete removes a tracking and everything kept for it, its delivery log
-// included. Notifications already queued for it are not sent (see Allowed).
+// Delete removes a tracking and everything kept for it, the dispatcher's
+// ledger and delivery log of it included. Notifications already queued for
+// it are not sent (see Subscribed).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	n, err := s.rdb.Del(ctx, stateKey(id), seenKey(id), outboxKey(id), sentKey(id), attemptedKey(id), deliveriesKey(id)).Result()
+	keys := append([]string{stateKey(id), seenKey(id), outboxKey(id)}, state.TrackingKeys(id)...)
+	n, err := s.rdb.Del(ctx, keys...).Result()
 	if err != nil {
 		return fmt.Errorf("delete tracking: %w", err)
 	}
@@ -230,54 +234,13 @@ func (q ListQuery) match(t *Tracking, kw string) bool {
 	return true
 }
 
-// Suppression is a recipient who opted out of every shipment.
-type Suppression struct {
-	Channel   Channel   `json:"channel"`
-	Recipient string    `json:"recipient"`
-	Reason    string    `json:"reason"` // "unsubscribe link", "sms STOP" (the keyword sent), "admin"
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Suppress adds a recipient to the suppression list. An existing entry is
-// kept as it is: the first reason (the customer's own opt-out) and time win.
-func (s *Store) Suppress(ctx context.Context, c Channel, recipient, reason string) error {
-	b, err := json.Marshal(Suppression{Channel: c, Recipient: recipient, Reason: reason, CreatedAt: s.opts.Now().UTC()})
-	if err != nil {
-		return err
-	}
-	return s.rdb.HSetNX(ctx, suppressionsKey(), OptOutKey(c, recipient), b).Err()
-}
-
-// Unsuppress lifts a suppression; it reports whether there was one.
-func (s *Store) Unsuppress(ctx context.Context, c Channel, recipient string) (bool, error) {
-	n, err := s.rdb.HDel(ctx, suppressionsKey(), OptOutKey(c, recipient)).Result()
-	return n > 0, err
-}
-
-// Suppressions lists the suppression list, oldest first.
-func (s *Store) Suppressions(ctx context.Context) ([]Suppression, error) {
-	m, err := s.rdb.HGetAll(ctx, suppressionsKey()).Result()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Suppression, 0, len(m))
-	for _, raw := range m {
-		var sup Suppression
-		if json.Unmarshal([]byte(raw), &sup) == nil {
-			out = append(out, sup)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, nil
-}
-
 // OptOut unsubscribes a recipient from one tracking: removed from its
 // subscribers and kept out of them when later payloads name it again.
-func (s *Store) OptOut(ctx context.Context, trackingID string, c Channel, recipient string) error {
+func (s *Store) OptOut(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) error {
 	_, err := s.Update(ctx, trackingID, func(t *Tracking) error {
-		t.Emails = slices.DeleteFunc(t.Emails, func(v string) bool { return c == ChannelEmail && v == recipient })
-		t.SMSes = slices.DeleteFunc(t.SMSes, func(v string) bool { return c == ChannelSMS && v == recipient })
-		if k := OptOutKey(c, recipient); !slices.Contains(t.OptedOut, k) {
+		t.Emails = slices.DeleteFunc(t.Emails, func(v string) bool { return c == dispatcher.ChannelEmail && v == recipient })
+		t.SMSes = slices.DeleteFunc(t.SMSes, func(v string) bool { return c == dispatcher.ChannelSMS && v == recipient })
+		if k := dispatcher.RecipientKey(c, recipient); !slices.Contains(t.OptedOut, k) {
 			t.OptedOut = append(t.OptedOut, k)
 		}
 		return nil
@@ -285,29 +248,25 @@ func (s *Store) OptOut(ctx context.Context, trackingID string, c Channel, recipi
 	return err
 }
 
-// Allowed reports whether a queued notification may still be sent: the
-// tracking exists, the recipient is still subscribed to it, and not on the
-// suppression list. reason says why not.
-func (s *Store) Allowed(ctx context.Context, trackingID, channel, recipient string) (bool, string, error) {
-	pipe := s.rdb.Pipeline()
-	d := pipe.HGet(ctx, stateKey(trackingID), "d")
-	sup := pipe.HExists(ctx, suppressionsKey(), OptOutKey(Channel(channel), recipient))
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return false, "", fmt.Errorf("check recipient: %w", err)
-	}
-	if sup.Val() {
-		return false, "recipient is on the suppression list", nil
-	}
-	raw, err := d.Result()
+// Subscribed reports whether a queued notification's recipient is still
+// subscribed: the tracking exists and still lists the recipient on that
+// channel (an admin may have removed them, or they opted out of this
+// shipment). reason says why not. It implements the dispatcher's
+// state.Subscriptions, half of the send-time gate.
+func (s *Store) Subscribed(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (bool, string, error) {
+	raw, err := s.rdb.HGet(ctx, stateKey(trackingID), "d").Result()
 	if errors.Is(err, redis.Nil) {
 		return false, "tracking was deleted", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("check recipient: %w", err)
 	}
 	var t Tracking
 	if err := json.Unmarshal([]byte(raw), &t); err != nil {
 		return false, "", fmt.Errorf("decode tracking %s: %w", trackingID, err)
 	}
 	list := t.Emails
-	if Channel(channel) == ChannelSMS {
+	if c == dispatcher.ChannelSMS {
 		list = t.SMSes
 	}
 	if !slices.Contains(list, recipient) {
@@ -320,7 +279,7 @@ func (s *Store) Allowed(ctx context.Context, trackingID, channel, recipient stri
 // first time, so every receiver behind a load balancer signs alike without
 // configuration. Operators who want to control it set it explicitly instead.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
-	key := keyPrefix + "secret:" + name
+	key := secretKey(name)
 	b := make([]byte, 32)
 	if _, err := crand.Read(b); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package tracking
 import (
 	"slices"
 	"time"
+
+	"github.com/trackhook/trackhook/dispatcher"
 )
 
 // Outcome says what applying an event did.
@@ -100,16 +102,16 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 		next.ItemsTotal = ev.ItemsTotal
 	}
 	next.Checkpoints = mergeCheckpoints(next.Checkpoints, ev.Checkpoints, p.MaxCheckpoints)
-	next.Emails = union(next.Emails, next.notOptedOut(ChannelEmail, ev.Emails), p.MaxRecipients)
-	next.SMSes = union(next.SMSes, next.notOptedOut(ChannelSMS, ev.SMSes), p.MaxRecipients)
+	next.Emails = union(next.Emails, next.notOptedOut(dispatcher.ChannelEmail, ev.Emails), p.MaxRecipients)
+	next.SMSes = union(next.SMSes, next.notOptedOut(dispatcher.ChannelSMS, ev.SMSes), p.MaxRecipients)
 	next.UpdatedAt = now
 
 	var due []Due
 	if next.Status != prev && p.Triggers.Has(next.Status) {
 		for _, r := range []struct {
-			ch    Channel
+			ch    dispatcher.Channel
 			addrs []string
-		}{{ChannelEmail, next.Emails}, {ChannelSMS, next.SMSes}} {
+		}{{dispatcher.ChannelEmail, next.Emails}, {dispatcher.ChannelSMS, next.SMSes}} {
 			for _, addr := range r.addrs {
 				d := Due{Status: next.Status, Channel: r.ch, Recipient: addr}
 				if k := d.Key(); !slices.Contains(next.Notified, k) {
@@ -166,17 +168,14 @@ func cloneMap(m map[string]string) map[string]string {
 	return c
 }
 
-// OptOutKey is how OptedOut and the suppression list name a recipient.
-func OptOutKey(c Channel, recipient string) string { return string(c) + ":" + recipient }
-
 // notOptedOut drops the recipients who unsubscribed from this tracking.
-func (t *Tracking) notOptedOut(c Channel, rs []string) []string {
+func (t *Tracking) notOptedOut(c dispatcher.Channel, rs []string) []string {
 	if len(t.OptedOut) == 0 {
 		return rs
 	}
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		if !slices.Contains(t.OptedOut, OptOutKey(c, r)) {
+		if !slices.Contains(t.OptedOut, dispatcher.RecipientKey(c, r)) {
 			out = append(out, r)
 		}
 	}

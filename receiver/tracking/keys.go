@@ -9,6 +9,13 @@ const keyPrefix = "trackhook:"
 // stateKey is a hash: "v" the version (CAS counter), "d" the Tracking as JSON.
 func stateKey(id string) string { return keyPrefix + "{" + id + "}:state" }
 
+// StateKey is the key whose existence says the tracking exists: the
+// dispatcher's state package checks it (state.Options.TrackingKey) before it
+// writes a tracking's delivery log. The dispatcher's own keys of a tracking
+// (its ledger, its delivery log) are built by that package, and share this
+// key's hash slot.
+func StateKey(id string) string { return stateKey(id) }
+
 // seenKey is a sorted set of "source:event_id" scored by first receipt (ms),
 // trimmed to the dedupe retention.
 func seenKey(id string) string { return keyPrefix + "{" + id + "}:seen" }
@@ -16,18 +23,6 @@ func seenKey(id string) string { return keyPrefix + "{" + id + "}:seen" }
 // outboxKey is a hash of notification key → Job JSON: notifications planned
 // but not yet known to be enqueued.
 func outboxKey(id string) string { return keyPrefix + "{" + id + "}:outbox" }
-
-// sentKey is a set of notification keys whose message the provider accepted.
-func sentKey(id string) string { return keyPrefix + "{" + id + "}:sent" }
-
-// attemptedKey is a set of notification keys that an attempt has begun to
-// hand to the provider (BeginSend).
-func attemptedKey(id string) string { return keyPrefix + "{" + id + "}:attempted" }
-
-// deliveriesKey is a sorted set of Delivery JSON scored by the attempt's
-// time (µs): the tracking's delivery log, capped and trimmed to the
-// delivery retention on every write.
-func deliveriesKey(id string) string { return keyPrefix + "{" + id + "}:deliveries" }
 
 // outboxIndexKey is a sorted set of tracking ids that may have outbox
 // entries, scored by when they were written (ms). It is written before the
@@ -40,6 +35,5 @@ func outboxIndexKey() string { return keyPrefix + "outbox" }
 // is gone is skipped and dropped by List.
 func indexKey() string { return keyPrefix + "trackings" }
 
-// suppressionsKey is a hash of "channel:recipient" → Suppression JSON: the
-// recipients who opted out of every shipment.
-func suppressionsKey() string { return keyPrefix + "suppressions" }
+// secretKey is a string: the shared secret called name (Secret).
+func secretKey(name string) string { return keyPrefix + "secret:" + name }

@@ -8,6 +8,8 @@ import (
 	"encoding/base32"
 	"strings"
 	"time"
+
+	"github.com/trackhook/trackhook/dispatcher"
 )
 
 // Event is one update from a sender, normalised. Adapters produce it; the
@@ -59,9 +61,9 @@ type Event struct {
 // DroppedRecipient is one subscriber entry a payload carried that was not
 // kept.
 type DroppedRecipient struct {
-	Channel Channel // ChannelEmail or ChannelSMS
-	Value   string  // as the sender sent it: mask it (redact.Recipient) before logging
-	Reason  string  // a fixed phrase, never the value: "not an email address"
+	Channel dispatcher.Channel // dispatcher.ChannelEmail or dispatcher.ChannelSMS
+	Value   string             // as the sender sent it: mask it (redact.Recipient) before logging
+	Reason  string             // a fixed phrase, never the value: "not an email address"
 }
 
 // Item is one order line in a parcel.
@@ -153,29 +155,20 @@ func (t *Tracking) LatestCheckpoint() (Checkpoint, bool) {
 	return t.Checkpoints[len(t.Checkpoints)-1], true
 }
 
-// Channel is how a notification reaches a customer.
-type Channel string
-
-// The notification channels.
-const (
-	ChannelEmail Channel = "email"
-	ChannelSMS   Channel = "sms"
-)
-
 // Due is one notification the fold found due: the first time this tracking
 // entered Status, for this recipient on this channel.
 type Due struct {
 	Status    Status
-	Channel   Channel
+	Channel   dispatcher.Channel
 	Recipient string
 }
 
 // Key is the notification's identity within its tracking.
 func (d Due) Key() string { return NotificationKey(d.Status, d.Channel, d.Recipient) }
 
-// NotificationKey is "status|channel|recipient".
-func NotificationKey(s Status, c Channel, recipient string) string {
-	return s.String() + "|" + string(c) + "|" + recipient
+// NotificationKey is dispatcher.NotificationKey of a status.
+func NotificationKey(s Status, c dispatcher.Channel, recipient string) string {
+	return dispatcher.NotificationKey(s.String(), c, recipient)
 }
 
 // NormalizeNumber canonicalises a tracking number for keying: spaces and

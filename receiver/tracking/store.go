@@ -45,8 +45,6 @@ type Options struct {
 	Retention time.Duration
 	// SeenRetention is how long event ids are remembered for dedupe.
 	SeenRetention time.Duration
-	// DeliveryRetention is how long delivery-log entries are kept.
-	DeliveryRetention time.Duration
 	// Now is the clock of every time the store writes (created, updated,
 	// the outbox's timestamps, delivery-log entries) and of the cut-offs it
 	// reads them back by. nil is time.Now.
@@ -60,8 +58,7 @@ type Store struct {
 }
 
 // NewStore returns a store on rdb. Zero options take defaults: DefaultPolicy,
-// 180 days retention, 30 days of event ids, 120 days of delivery log
-// (AfterShip's retention), time.Now.
+// 180 days retention, 30 days of event ids, time.Now.
 func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Policy.Triggers == 0 {
 		opts.Policy = DefaultPolicy
@@ -71,9 +68,6 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.SeenRetention <= 0 {
 		opts.SeenRetention = 30 * 24 * time.Hour
-	}
-	if opts.DeliveryRetention <= 0 {
-		opts.DeliveryRetention = 120 * 24 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -341,36 +335,6 @@ func (s *Store) OutboxDone(ctx context.Context, it OutboxItem) error {
 		return err
 	}
 	return dropIndexScript.Run(ctx, s.rdb, []string{outboxIndexKey()}, it.TrackingID, strconv.FormatFloat(it.score, 'f', -1, 64)).Err()
-}
-
-// Delivered reports whether the provider already accepted the notification
-// with this key (see MarkDelivered).
-func (s *Store) Delivered(ctx context.Context, trackingID, key string) (bool, error) {
-	return s.rdb.SIsMember(ctx, sentKey(trackingID), key).Result()
-}
-
-// MarkDelivered records that the provider accepted the notification, so a
-// task run again (a crash before asynq recorded success, a re-enqueue from
-// the outbox) does not send it twice.
-func (s *Store) MarkDelivered(ctx context.Context, trackingID, key string) error {
-	pipe := s.rdb.TxPipeline()
-	pipe.SAdd(ctx, sentKey(trackingID), key)
-	pipe.PExpire(ctx, sentKey(trackingID), s.opts.Retention)
-	_, err := pipe.Exec(ctx)
-	return err
-}
-
-// BeginSend records that an attempt is about to hand the notification to the
-// provider and reports whether an earlier attempt did (see
-// dispatcher.Ledger).
-func (s *Store) BeginSend(ctx context.Context, trackingID, key string) (again bool, err error) {
-	pipe := s.rdb.TxPipeline()
-	added := pipe.SAdd(ctx, attemptedKey(trackingID), key)
-	pipe.PExpire(ctx, attemptedKey(trackingID), s.opts.Retention)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return false, err
-	}
-	return added.Val() == 0, nil
 }
 
 // Ping checks that Redis answers.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver/redistest"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
@@ -146,88 +148,68 @@ func TestApplyRedisDown(t *testing.T) {
 	}
 }
 
-func TestDeliveredLedger(t *testing.T) {
-	ctx := context.Background()
+func TestGetMissing(t *testing.T) {
 	s, _ := newStore(t)
-	if ok, err := s.Delivered(ctx, "abc", "k"); ok || err != nil {
-		t.Fatalf("Delivered before = %v, %v", ok, err)
-	}
-	if err := s.MarkDelivered(ctx, "abc", "k"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.Delivered(ctx, "abc", "k"); !ok || err != nil {
-		t.Fatalf("Delivered after = %v, %v", ok, err)
-	}
-	if _, err := s.Get(ctx, "nope"); !errors.Is(err, tracking.ErrNotFound) {
+	if _, err := s.Get(context.Background(), "nope"); !errors.Is(err, tracking.ErrNotFound) {
 		t.Fatalf("Get missing = %v", err)
 	}
 }
 
-func TestBeginSendTellsARepeatedAttempt(t *testing.T) {
-	ctx := context.Background()
-	s, _ := newStore(t)
-	for i, want := range []bool{false, true, true} {
-		again, err := s.BeginSend(ctx, "abc", "InTransit|sms|+4915112345678")
-		if err != nil || again != want {
-			t.Fatalf("attempt %d: BeginSend = %v, %v; want %v", i+1, again, err, want)
-		}
-	}
-	if again, err := s.BeginSend(ctx, "abc", "Delivered|sms|+4915112345678"); again || err != nil {
-		t.Fatalf("another notification: BeginSend = %v, %v; want false", again, err)
-	}
-}
-
+// The send-time gate as the program wires it: the dispatcher's suppression
+// list and this store's subscribers.
 func TestAllowedAtSendTime(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, srv := newStore(t)
+	n := state.New(srv.Client(), state.Options{TrackingKey: tracking.StateKey})
+	gate := n.Gate(s)
 	tr, err := s.Create(ctx, tracking.Tracking{Slug: "ups", TrackingNumber: "1Z1", Emails: []string{"a@example.com", "b@example.com"}, SMSes: []string{"+4915112345678"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(channel, rcpt string, want bool) {
+	check := func(channel dispatcher.Channel, rcpt string, want bool) {
 		t.Helper()
-		ok, reason, err := s.Allowed(ctx, tr.ID, channel, rcpt)
+		ok, reason, err := gate.Allowed(ctx, tr.ID, channel, rcpt)
 		if err != nil || ok != want {
 			t.Fatalf("Allowed(%s, %s) = %v (%s), %v; want %v", channel, rcpt, ok, reason, err, want)
 		}
 	}
-	check("email", "a@example.com", true)
-	check("sms", "+4915112345678", true)
-	check("email", "stranger@example.com", false)
+	check(dispatcher.ChannelEmail, "a@example.com", true)
+	check(dispatcher.ChannelSMS, "+4915112345678", true)
+	check(dispatcher.ChannelEmail, "stranger@example.com", false)
 
 	// Removed after the notification was queued.
 	if _, err := s.Update(ctx, tr.ID, func(t *tracking.Tracking) error { t.Emails = []string{"b@example.com"}; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	check("email", "a@example.com", false)
+	check(dispatcher.ChannelEmail, "a@example.com", false)
 	// Unsubscribed from this shipment only: stays out even when a payload names it again.
-	if err := s.OptOut(ctx, tr.ID, tracking.ChannelEmail, "b@example.com"); err != nil {
+	if err := s.OptOut(ctx, tr.ID, dispatcher.ChannelEmail, "b@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	check("email", "b@example.com", false)
+	check(dispatcher.ChannelEmail, "b@example.com", false)
 	r, err := s.Apply(ctx, tracking.Event{Source: "test", Slug: "ups", TrackingNumber: "1Z1", Status: tracking.InTransit,
 		OccurredAt: t0, Emails: []string{"b@example.com"}}, plan)
 	if err != nil || len(r.Tracking.Emails) != 0 || len(r.Jobs) != 1 || r.Jobs[0].Key != "InTransit|sms|+4915112345678" {
 		t.Fatalf("payload re-subscribed an opted-out recipient: %+v, jobs %+v, %v", r.Tracking.Emails, r.Jobs, err)
 	}
 	// Suppressed everywhere: the phone.
-	if err := s.Suppress(ctx, tracking.ChannelSMS, "+4915112345678", "sms STOP"); err != nil {
+	if err := n.Suppress(ctx, dispatcher.ChannelSMS, "+4915112345678", "sms STOP"); err != nil {
 		t.Fatal(err)
 	}
-	check("sms", "+4915112345678", false)
-	if err := s.Suppress(ctx, tracking.ChannelSMS, "+4915112345678", "admin"); err != nil {
+	check(dispatcher.ChannelSMS, "+4915112345678", false)
+	if err := n.Suppress(ctx, dispatcher.ChannelSMS, "+4915112345678", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := s.Suppressions(ctx); len(list) != 1 || list[0].Reason != "sms STOP" {
+	if list, _ := n.Suppressions(ctx); len(list) != 1 || list[0].Reason != "sms STOP" {
 		t.Fatalf("suppressions %+v: the customer's own reason must be kept", list)
 	}
-	if ok, _ := s.Unsuppress(ctx, tracking.ChannelSMS, "+4915112345678"); !ok {
+	if ok, _ := n.Unsuppress(ctx, dispatcher.ChannelSMS, "+4915112345678"); !ok {
 		t.Fatal("unsuppress found nothing")
 	}
-	check("sms", "+4915112345678", true)
+	check(dispatcher.ChannelSMS, "+4915112345678", true)
 	// Deleted tracking.
 	if err := s.Delete(ctx, tr.ID); err != nil {
 		t.Fatal(err)
 	}
-	check("sms", "+4915112345678", false)
+	check(dispatcher.ChannelSMS, "+4915112345678", false)
 }

@@ -16,11 +16,13 @@ import (
 
 // note is one notification: what the servers count by.
 type note struct {
-	number, status, channel, recipient string
+	number, status string
+	channel        dispatcher.Channel
+	recipient      string
 }
 
 func (n note) String() string {
-	return n.number + "/" + n.status + "/" + n.channel + "/" + n.recipient
+	return n.number + "/" + n.status + "/" + string(n.channel) + "/" + n.recipient
 }
 
 // smsPhrases tell the status of an English SMS (templates/locales/en.json,

@@ -98,11 +98,11 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	// Known series start at zero, so rate() and alerts see them from the
 	// first scrape rather than from the first event.
-	for _, ch := range []string{dispatcher.ChannelEmail, dispatcher.ChannelSMS} {
-		for _, o := range []string{dispatcher.OutcomeSent, dispatcher.OutcomeFailedTemporary, dispatcher.OutcomeFailedPermanent, dispatcher.OutcomeSkipped, dispatcher.OutcomeDeferred} {
-			m.notifications.WithLabelValues(ch, o)
+	for _, ch := range []dispatcher.Channel{dispatcher.ChannelEmail, dispatcher.ChannelSMS} {
+		for _, o := range dispatcher.Outcomes() {
+			m.notifications.WithLabelValues(string(ch), o.String())
 		}
-		m.retries.WithLabelValues(ch)
+		m.retries.WithLabelValues(string(ch))
 	}
 	return m, nil
 }
@@ -124,16 +124,16 @@ func (m *Metrics) RecipientDropped(source, channel string) {
 }
 
 // Notification implements dispatcher.Observer.
-func (m *Metrics) Notification(channel, outcome string) {
-	m.notifications.WithLabelValues(channel, outcome).Inc()
+func (m *Metrics) Notification(c dispatcher.Channel, o dispatcher.Outcome) {
+	m.notifications.WithLabelValues(string(c), o.String()).Inc()
 }
 
 // Retry implements dispatcher.Observer.
-func (m *Metrics) Retry(channel string) { m.retries.WithLabelValues(channel).Inc() }
+func (m *Metrics) Retry(c dispatcher.Channel) { m.retries.WithLabelValues(string(c)).Inc() }
 
 // Sent implements dispatcher.Observer.
-func (m *Metrics) Sent(channel string, d time.Duration) {
-	m.send.WithLabelValues(channel).Observe(d.Seconds())
+func (m *Metrics) Sent(c dispatcher.Channel, d time.Duration) {
+	m.send.WithLabelValues(string(c)).Observe(d.Seconds())
 }
 
 // Handler serves reg in the Prometheus text format (GET /metrics). A

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/cmd/trackhook/internal/metrics"
+	"github.com/trackhook/trackhook/dispatcher"
 )
 
 // scrape returns the text exposition of reg, as Prometheus would see it.
@@ -62,9 +63,9 @@ func TestObserversCount(t *testing.T) {
 	m.RecipientDropped("aftership", "email")
 	m.RecipientDropped("aftership", "email")
 	m.RecipientDropped("woocommerce", "sms")
-	m.Notification("email", "sent")
-	m.Retry("sms")
-	m.Sent("sms", 40*time.Millisecond)
+	m.Notification(dispatcher.ChannelEmail, dispatcher.OutcomeSent)
+	m.Retry(dispatcher.ChannelSMS)
+	m.Sent(dispatcher.ChannelSMS, 40*time.Millisecond)
 
 	text := scrape(t, metrics.Handler(reg, quiet))
 	has(t, text,

@@ -1,4 +1,4 @@
-package receiver
+package dispatcher
 
 import (
 	"context"
@@ -7,39 +7,7 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
-
-	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/receiver/tracking"
 )
-
-// DeliveryLog is the dispatcher's delivery log, kept in the tracking store:
-// the worker records every attempt there, and the admin API reads it back
-// (GET /trackings/{id}/deliveries).
-func DeliveryLog(store *tracking.Store) dispatcher.DeliveryLog { return deliveryLog{store} }
-
-type deliveryLog struct{ store *tracking.Store }
-
-// Record converts e to a tracking.Delivery and stores it. An attempt for a
-// tracking that is gone (deleted, expired) is not recorded: its log went
-// with it, and there is nobody to show the entry to.
-func (l deliveryLog) Record(ctx context.Context, trackingID string, e dispatcher.DeliveryEntry) error {
-	status, err := tracking.ParseStatus(e.Status)
-	if err != nil {
-		return fmt.Errorf("delivery log: %w", err)
-	}
-	outcome, err := tracking.ParseDeliveryOutcome(e.Outcome)
-	if err != nil {
-		return fmt.Errorf("delivery log: %w", err)
-	}
-	err = l.store.RecordDelivery(ctx, trackingID, tracking.Delivery{
-		Status: status, Channel: tracking.Channel(e.Channel), Recipient: e.Recipient, Attempt: e.Attempt,
-		Outcome: outcome, Reason: e.Reason, ProviderMessageID: e.ProviderID, Error: e.Error,
-	})
-	if errors.Is(err, tracking.ErrNotFound) {
-		return nil
-	}
-	return err
-}
 
 // DeadLetters finds a tracking's dead letters, the notify tasks asynq
 // archived after a permanent failure, and runs them again: the admin API's
@@ -66,7 +34,7 @@ func (d *DeadLetters) Retry(ctx context.Context, trackingID string) (int, error)
 	type ref struct{ queue, id string }
 	var found []ref
 	// Collect first, then run: running shrinks the archive under the pages.
-	for _, queue := range []string{dispatcher.QueueEmail, dispatcher.QueueSMS} {
+	for _, queue := range []string{QueueEmail, QueueSMS} {
 		for page := 1; ; page++ {
 			if err := ctx.Err(); err != nil {
 				return 0, err
@@ -79,7 +47,7 @@ func (d *DeadLetters) Retry(ctx context.Context, trackingID string) (int, error)
 				return 0, fmt.Errorf("list dead letters in %s: %w", queue, err)
 			}
 			for _, t := range tasks {
-				if (t.Type == dispatcher.TypeEmail || t.Type == dispatcher.TypeSMS) && payloadTracking(t.Payload) == trackingID {
+				if (t.Type == TypeEmail || t.Type == TypeSMS) && payloadTracking(t.Payload) == trackingID {
 					found = append(found, ref{queue, t.ID})
 				}
 			}
@@ -108,7 +76,7 @@ func (d *DeadLetters) Retry(ctx context.Context, trackingID string) (int, error)
 
 // payloadTracking is the tracking id of a notify task's payload.
 func payloadTracking(payload []byte) string {
-	var n dispatcher.Notification
+	var n Notification
 	if json.Unmarshal(payload, &n) != nil {
 		return ""
 	}

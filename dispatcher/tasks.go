@@ -1,8 +1,3 @@
-// Package dispatcher turns due notifications into asynq tasks and delivers
-// them: it renders templates in the recipient's language and hands the
-// result to an EmailSender or SMSSender. Senders classify failures:
-// temporary ones are returned so asynq retries them with backoff; permanent
-// ones (ErrPermanent) are archived without retry.
 package dispatcher
 
 import (

@@ -69,10 +69,10 @@ func newBadEnv(t *testing.T) *badEnv {
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := &badEnv{rdb: rdb, store: tracking.NewStore(rdb, tracking.Options{})}
 	var err error
-	if e.as, err = signature.NewAfterShip(badSecret); err != nil {
+	if e.as, err = signature.NewAfterShip([]string{badSecret}); err != nil {
 		t.Fatal(err)
 	}
-	if e.tw, err = signature.NewTwilio(badTwilio); err != nil {
+	if e.tw, err = signature.NewTwilio([]string{badTwilio}); err != nil {
 		t.Fatal(err)
 	}
 	if e.tokens, err = optout.NewTokens(bytes.Repeat([]byte("k"), optout.MinKeyLen)); err != nil {

@@ -47,7 +47,7 @@ func TestReceiverGoesByTheStoreClock(t *testing.T) {
 			rs := redistest.Start(t)
 			rdb := rs.Client()
 			queue := &flakyQueue{next: asynq.NewClientFromRedisClient(rdb)}
-			v, err := signature.NewAfterShip(secret)
+			v, err := signature.NewAfterShip([]string{secret})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -71,7 +71,7 @@ func (o *dropCounter) count(key string) int {
 func TestCosmeticFieldsNeverRefuseASignedUpdate(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	store := tracking.NewStore(rdb, tracking.Options{})
-	as, err := signature.NewAfterShip(secret)
+	as, err := signature.NewAfterShip([]string{secret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func TestRateLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := signature.NewAfterShip(secret)
+	v, _ := signature.NewAfterShip([]string{secret})
 	srv, err := receiver.New(receiver.Config{Store: store, Queue: asynq.NewClientFromRedisClient(rdb), API: a,
 		APIKeys:      api.NewKeys([]string{"k1", "k2"}),
 		Sources:      receiver.Registry{"aftership": {Verifier: v, Adapter: source.AfterShip{Carriers: carrier.Default()}}},

@@ -71,8 +71,8 @@ func (s *Server) routes() *mux.Router {
 	if s.admin != nil {
 		r.PathPrefix("/admin/queues").Handler(s.admin) // the asynq dashboard, behind its own auth
 	}
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/healthz", Healthz()).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/readyz", Readyz(s.store.Ping)).Methods(http.MethodGet, http.MethodHead)
 	return r
 }
 

@@ -37,7 +37,7 @@ func TestEveryRouteIsInOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tw, err := signature.NewTwilio("token")
+	tw, err := signature.NewTwilio([]string{"token"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,3 @@
-// Package receiver is trackhook's HTTP edge: it verifies and decodes
-// webhooks by the registry of sources, applies them to the tracking store,
-// and enqueues the notifications they make due.
 package receiver
 
 import (
@@ -29,9 +26,23 @@ type Queue interface {
 	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
+// Store is what the webhook edge needs of the tracking store
+// (*tracking.Store): the atomic apply step with its outbox, the outbox's
+// acknowledgement and sweep, and a ping for readiness.
+type Store interface {
+	Apply(ctx context.Context, ev tracking.Event, plan tracking.Planner) (tracking.Result, error)
+	Ack(ctx context.Context, trackingID string, jobKeys ...string) error
+	OutboxDue(ctx context.Context, before time.Time, limit int) ([]tracking.OutboxItem, error)
+	OutboxDone(ctx context.Context, it tracking.OutboxItem) error
+	// Now is the store's clock: the outbox's timestamps and the sweeper's
+	// grace are compared on it.
+	Now() time.Time
+	Ping(ctx context.Context) error
+}
+
 // Config wires a Server.
 type Config struct {
-	Store    *tracking.Store
+	Store    Store
 	Queue    Queue
 	Sources  Registry
 	Carriers *carrier.Catalog
@@ -59,7 +70,7 @@ type Config struct {
 
 // Server serves the webhook endpoints and health checks.
 type Server struct {
-	store    *tracking.Store
+	store    Store
 	queue    Queue
 	sources  Registry
 	carriers *carrier.Catalog
@@ -105,20 +116,6 @@ func (s *Server) Router() *mux.Router { return s.handler }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis unreachable"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
 
 // openAPI serves the OpenAPI 3 description of the HTTP surface.
 func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {

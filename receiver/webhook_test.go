@@ -54,7 +54,7 @@ func newEnv(t *testing.T) *env {
 	rs := redistest.Start(t)
 	rdb := rs.Client()
 	client := asynq.NewClientFromRedisClient(rdb)
-	v, err := signature.NewAfterShip(secret)
+	v, err := signature.NewAfterShip([]string{secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func body(eventID, number, tag string, at time.Time) []byte {
 
 func (e *env) post(t *testing.T, b []byte) (int, string) {
 	t.Helper()
-	v, _ := signature.NewAfterShip(secret)
+	v, _ := signature.NewAfterShip([]string{secret})
 	h, _ := v.Sign(b, time.Now())
 	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/webhooks/aftership", bytes.NewReader(b))
 	req.Header = h
@@ -188,7 +188,7 @@ func TestStatusCodes(t *testing.T) {
 		return resp.StatusCode
 	}
 	good := body("e1", "9400100000000000000003", "InTransit", time.Now())
-	v, _ := signature.NewAfterShip(secret)
+	v, _ := signature.NewAfterShip([]string{secret})
 	signed := func(b []byte) http.Header { h, _ := v.Sign(b, time.Now()); return h }
 	bad := http.Header{}
 	bad.Set(signature.HeaderAfterShip, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")

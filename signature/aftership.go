@@ -21,7 +21,7 @@ type AfterShip struct {
 
 // NewAfterShip returns a verifier accepting a signature made with any of
 // secrets (newest first). It refuses an empty list or an empty secret.
-func NewAfterShip(secrets ...string) (*AfterShip, error) {
+func NewAfterShip(secrets []string) (*AfterShip, error) {
 	k, err := newKeyring(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("aftership: %w", err)

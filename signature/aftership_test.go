@@ -16,66 +16,34 @@ const (
 )
 
 func TestAfterShipVerify(t *testing.T) {
-	tests := []struct {
-		name    string
-		secrets []string
-		mutate  func(body *[]byte, h http.Header)
-		want    error
-	}{
-		{name: "known answer", secrets: []string{asSecret}},
-		{name: "rotation: old secret second", secrets: []string{"new-secret", asSecret}},
-		{name: "rotation: old secret first", secrets: []string{asSecret, "new-secret"}},
-		{name: "wrong secret", secrets: []string{"other"}, want: ErrMismatch},
-		{name: "body changed", secrets: []string{asSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = append([]byte(nil), *b...)
-			(*b)[10] = 'X'
-		}, want: ErrMismatch},
-		{name: "trailing newline added", secrets: []string{asSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = append(append([]byte(nil), *b...), '\n')
-		}, want: ErrMismatch},
-		{name: "missing header", secrets: []string{asSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderAfterShip)
-		}, want: ErrNoSignature},
-		{name: "not base64", secrets: []string{asSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderAfterShip, "not base64!")
-		}, want: ErrMalformedHeader},
-		{name: "hex instead of base64", secrets: []string{asSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderAfterShip, "fb7c5e26dd3392498f5f5085a13060ce3f9a6cc2a0678e063a466ef4374731c6")
-		}, want: ErrMalformedHeader},
-		{name: "truncated signature", secrets: []string{asSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderAfterShip, asSig[:20])
-		}, want: ErrMalformedHeader},
+	ka := knownAnswer[[]string]{
+		keys: []string{asSecret}, body: []byte(asBody), header: headers(HeaderAfterShip, asSig),
+		verifier: untimed(NewAfterShip),
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewAfterShip(tc.secrets...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := []byte(asBody)
-			h := http.Header{}
-			h.Set(HeaderAfterShip, asSig)
-			if tc.mutate != nil {
-				tc.mutate(&body, h)
-			}
-			err = v.Verify(body, h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
-	}
+	runVerifyCases(t, ka, []verifyCase[[]string]{
+		{name: "known answer"},
+		{name: "rotation: old secret second", keys: []string{"new-secret", asSecret}},
+		{name: "rotation: old secret first", keys: []string{asSecret, "new-secret"}},
+		{name: "wrong secret", keys: []string{"other"}, wantErr: ErrMismatch},
+		{name: "body changed", mutate: func(b *[]byte, _ http.Header, _ *time.Time) { (*b)[10] = 'X' }, wantErr: ErrMismatch},
+		{name: "trailing newline added", mutate: appendNewline, wantErr: ErrMismatch},
+		{name: "missing header", mutate: delHeader(HeaderAfterShip), wantErr: ErrNoSignature},
+		{name: "not base64", mutate: setHeader(HeaderAfterShip, "not base64!"), wantErr: ErrMalformedHeader},
+		{name: "hex instead of base64", mutate: setHeader(HeaderAfterShip, "fb7c5e26dd3392498f5f5085a13060ce3f9a6cc2a0678e063a466ef4374731c6"), wantErr: ErrMalformedHeader},
+		{name: "truncated signature", mutate: setHeader(HeaderAfterShip, asSig[:20]), wantErr: ErrMalformedHeader},
+	})
 }
 
 func TestAfterShipRefusesEmptySecret(t *testing.T) {
 	for _, secrets := range [][]string{nil, {""}, {"good", ""}} {
-		if _, err := NewAfterShip(secrets...); !errors.Is(err, ErrNoSecret) {
+		if _, err := NewAfterShip(secrets); !errors.Is(err, ErrNoSecret) {
 			t.Errorf("NewAfterShip(%q) error = %v, want ErrNoSecret", secrets, err)
 		}
 	}
 }
 
 func TestAfterShipSignMatchesVector(t *testing.T) {
-	v, err := NewAfterShip(asSecret, "older")
+	v, err := NewAfterShip([]string{asSecret, "older"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +64,7 @@ func FuzzAfterShipVerify(f *testing.F) {
 	for _, fx := range fixtures(f, "aftership") {
 		f.Add(fx.body, fx.h.Get(HeaderAfterShip))
 	}
-	v, err := NewAfterShip(asSecret)
+	v, err := NewAfterShip([]string{asSecret})
 	if err != nil {
 		f.Fatal(err)
 	}

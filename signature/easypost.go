@@ -32,7 +32,7 @@ type EasyPost struct {
 // secrets (newest first; EasyPost has one secret per webhook, several are
 // for the time it takes to update the webhook). It refuses an empty list or
 // an empty secret.
-func NewEasyPost(secrets ...string) (*EasyPost, error) {
+func NewEasyPost(secrets []string) (*EasyPost, error) {
 	normalised := make([]string, len(secrets))
 	for i, s := range secrets {
 		normalised[i] = norm.NFKD.String(s)

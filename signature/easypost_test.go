@@ -53,7 +53,7 @@ func epBody(tb testing.TB) []byte {
 
 func TestEasyPostOfficialVector(t *testing.T) {
 	body := epBody(t)
-	v, err := NewEasyPost(epSecret)
+	v, err := NewEasyPost([]string{epSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestEasyPostOfficialVector(t *testing.T) {
 		t.Fatalf("non-NFKD signature: %v, want ErrMismatch", err)
 	}
 	// Typing the secret already decomposed changes nothing.
-	v2, err := NewEasyPost("se\u0301cret")
+	v2, err := NewEasyPost([]string{"se\u0301cret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,65 +90,31 @@ func TestEasyPostOfficialVector(t *testing.T) {
 }
 
 func TestEasyPostVerify(t *testing.T) {
-	body := epBody(t)
-	tests := []struct {
-		name    string
-		secrets []string
-		mutate  func(body *[]byte, h http.Header)
-		want    error
-	}{
-		{name: "known answer", secrets: []string{epSecret}},
-		{name: "rotation: old secret second", secrets: []string{"new-secret", epSecret}},
-		{name: "rotation: old secret first", secrets: []string{epSecret, "new-secret"}},
-		{name: "wrong secret", secrets: []string{"secret"}, want: ErrMismatch},
-		{name: "body changed", secrets: []string{epSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = bytes.Replace(*b, []byte("in_transit"), []byte("delivered!"), 1)
-		}, want: ErrMismatch},
-		{name: "trailing newline kept", secrets: []string{epSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = append(append([]byte(nil), *b...), '\n')
-		}, want: ErrMismatch},
-		{name: "missing header", secrets: []string{epSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderEasyPost)
-		}, want: ErrNoSignature},
-		{name: "bare hex without prefix", secrets: []string{epSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderEasyPost, strings.TrimPrefix(epSig, "hmac-sha256-hex="))
-		}, want: ErrMalformedHeader},
-		{name: "other prefix", secrets: []string{epSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderEasyPost, strings.Replace(epSig, "sha256", "sha512", 1))
-		}, want: ErrMalformedHeader},
-		{name: "truncated", secrets: []string{epSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderEasyPost, epSig[:len(epSig)-2])
-		}, want: ErrMalformedHeader},
-		{name: "not hex", secrets: []string{epSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderEasyPost, epSig[:len(epSig)-1]+"g")
-		}, want: ErrMalformedHeader},
-		{name: "upper-case hex: compared as a whole string, as EasyPost does", secrets: []string{epSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderEasyPost, "hmac-sha256-hex="+strings.ToUpper(strings.TrimPrefix(epSig, "hmac-sha256-hex=")))
-		}, want: ErrMismatch},
+	ka := knownAnswer[[]string]{
+		keys: []string{epSecret}, body: epBody(t), header: headers(HeaderEasyPost, epSig),
+		verifier: untimed(NewEasyPost),
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewEasyPost(tc.secrets...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := body
-			h := http.Header{}
-			h.Set(HeaderEasyPost, epSig)
-			if tc.mutate != nil {
-				tc.mutate(&b, h)
-			}
-			err = v.Verify(b, h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
-	}
+	runVerifyCases(t, ka, []verifyCase[[]string]{
+		{name: "known answer"},
+		{name: "rotation: old secret second", keys: []string{"new-secret", epSecret}},
+		{name: "rotation: old secret first", keys: []string{epSecret, "new-secret"}},
+		{name: "wrong secret", keys: []string{"secret"}, wantErr: ErrMismatch},
+		{name: "body changed", mutate: replaceInBody("in_transit", "delivered!"), wantErr: ErrMismatch},
+		{name: "trailing newline kept", mutate: appendNewline, wantErr: ErrMismatch},
+		{name: "missing header", mutate: delHeader(HeaderEasyPost), wantErr: ErrNoSignature},
+		{name: "bare hex without prefix", mutate: setHeader(HeaderEasyPost, strings.TrimPrefix(epSig, "hmac-sha256-hex=")), wantErr: ErrMalformedHeader},
+		{name: "other prefix", mutate: setHeader(HeaderEasyPost, strings.Replace(epSig, "sha256", "sha512", 1)), wantErr: ErrMalformedHeader},
+		{name: "truncated", mutate: setHeader(HeaderEasyPost, epSig[:len(epSig)-2]), wantErr: ErrMalformedHeader},
+		{name: "not hex", mutate: setHeader(HeaderEasyPost, epSig[:len(epSig)-1]+"g"), wantErr: ErrMalformedHeader},
+		{name: "upper-case hex: compared as a whole string, as EasyPost does",
+			mutate:  setHeader(HeaderEasyPost, "hmac-sha256-hex="+strings.ToUpper(strings.TrimPrefix(epSig, "hmac-sha256-hex="))),
+			wantErr: ErrMismatch},
+	})
 }
 
 func TestEasyPostRefusesEmptySecret(t *testing.T) {
 	for _, secrets := range [][]string{nil, {""}, {"good", ""}} {
-		if _, err := NewEasyPost(secrets...); !errors.Is(err, ErrNoSecret) {
+		if _, err := NewEasyPost(secrets); !errors.Is(err, ErrNoSecret) {
 			t.Errorf("NewEasyPost(%q) error = %v, want ErrNoSecret", secrets, err)
 		}
 	}
@@ -163,7 +129,7 @@ func FuzzEasyPostVerify(f *testing.F) {
 	for _, fx := range fixtures(f, "easypost") {
 		f.Add(fx.body, fx.h.Get(HeaderEasyPost))
 	}
-	v, err := NewEasyPost(epSecret)
+	v, err := NewEasyPost([]string{epSecret})
 	if err != nil {
 		f.Fatal(err)
 	}

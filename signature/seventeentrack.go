@@ -32,7 +32,7 @@ type SeventeenTrack struct {
 // keys (the 17TRACK API security keys, newest first), so a key can be
 // rotated in the 17TRACK dashboard without dropping pushes. It refuses an
 // empty list or an empty key.
-func NewSeventeenTrack(keys ...string) (*SeventeenTrack, error) {
+func NewSeventeenTrack(keys []string) (*SeventeenTrack, error) {
 	k, err := newKeyring(keys)
 	if err != nil {
 		return nil, fmt.Errorf("17track: %w", err)

@@ -24,25 +24,11 @@ const (
 	HeaderShipEngineTimestamp = "X-Shipengine-Timestamp"
 )
 
-// shipEngineTolerance is how far the signed timestamp may be from now, in
-// either direction (ShipEngine's own guide says 5 minutes).
-const shipEngineTolerance = 5 * time.Minute
-
 // shipEngineMaxKeyID bounds the key id handed to the key source.
 const shipEngineMaxKeyID = 200
 
-// ErrUnknownKey is wrapped by a KeySource when it has no key for a kid, even
-// after refreshing (or when it may not refresh yet).
-var ErrUnknownKey = errors.New("signature: unknown signing key")
-
-// ErrKeyUnavailable is wrapped by a KeySource when it could not get the keys
-// at all (the JWKS endpoint is down, or answered garbage) and has no key for
-// the kid. Unlike ErrUnknownKey it says nothing about the request: the
-// sender's retry may well succeed.
-var ErrKeyUnavailable = errors.New("signature: signing keys unavailable")
-
 // KeySource gives the RSA public key for a key id. The ShipEngine verifier
-// stays pure by taking one; receiver/jwks implements it over ShipEngine's
+// stays pure by taking one; signature/jwks implements it over ShipEngine's
 // JWKS with a cache, KeyMap over a fixed set. Errors for a kid the source
 // does not know wrap ErrUnknownKey.
 type KeySource interface {
@@ -78,42 +64,22 @@ type ShipEngine struct {
 	tolerance time.Duration
 }
 
-// ShipEngineOption configures NewShipEngine.
-type ShipEngineOption func(*ShipEngine)
-
-// WithShipEngineClock sets the clock the timestamp is checked against
-// (default time.Now).
-func WithShipEngineClock(now func() time.Time) ShipEngineOption {
-	return func(s *ShipEngine) { s.now = now }
-}
-
-// WithShipEngineTolerance sets how far the timestamp may be from now, in
-// either direction (default 5 minutes). It must be positive.
-func WithShipEngineTolerance(d time.Duration) ShipEngineOption {
-	return func(s *ShipEngine) { s.tolerance = d }
-}
-
 // NewShipEngine returns a verifier taking its public keys from keys. It
-// refuses a nil key source (ErrNoSecret), a nil clock and a tolerance that
-// is not positive.
-func NewShipEngine(keys KeySource, opts ...ShipEngineOption) (*ShipEngine, error) {
+// refuses a nil or empty key source (ErrNoSecret). The clock is time.Now and
+// the tolerance five minutes, ShipEngine's own window; see WithClock and
+// WithTolerance.
+func NewShipEngine(keys KeySource, opts ...Option) (*ShipEngine, error) {
 	if keys == nil {
 		return nil, fmt.Errorf("shipengine: no key source: %w", ErrNoSecret)
 	}
 	if m, ok := keys.(KeyMap); ok && len(m) == 0 {
 		return nil, fmt.Errorf("shipengine: empty key map: %w", ErrNoSecret)
 	}
-	s := &ShipEngine{keys: keys, now: time.Now, tolerance: shipEngineTolerance}
-	for _, o := range opts {
-		o(s)
+	o, err := newOptions("shipengine", opts)
+	if err != nil {
+		return nil, err
 	}
-	if s.now == nil {
-		return nil, errors.New("shipengine: nil clock")
-	}
-	if s.tolerance <= 0 {
-		return nil, fmt.Errorf("shipengine: tolerance %v must be positive", s.tolerance)
-	}
-	return s, nil
+	return &ShipEngine{keys: keys, now: o.now, tolerance: o.tolerance}, nil
 }
 
 // Verify implements Verifier. The checks run cheapest first: headers

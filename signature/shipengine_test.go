@@ -65,9 +65,7 @@ var seOtherKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-func seClockAt(t time.Time) ShipEngineOption {
-	return WithShipEngineClock(func() time.Time { return t })
-}
+func seClockAt(t time.Time) Option { return WithClock(frozenAt(t)) }
 
 // failingKeys is a key source whose fetch always fails.
 type failingKeys struct{ err error }
@@ -77,138 +75,68 @@ func (f failingKeys) Key(string) (*rsa.PublicKey, error) { return nil, f.err }
 func TestShipEngineVerify(t *testing.T) {
 	pub := sePub(t)
 	other := &seOtherKey().PublicKey
-	tests := []struct {
-		name   string
-		keys   KeySource
-		now    time.Time
-		mutate func(body *[]byte, h http.Header)
-		want   error
-	}{
+	ka := knownAnswer[KeySource]{
+		keys: KeyMap{seKID: pub}, body: []byte(seBody), at: seAt,
+		header: headers(HeaderShipEngineKeyID, seKID, HeaderShipEngineSignature, seSig, HeaderShipEngineTimestamp, seTS),
+		verifier: func(keys KeySource, now func() time.Time, opts []Option) (Verifier, error) {
+			return NewShipEngine(keys, append([]Option{WithClock(now)}, opts...)...)
+		},
+	}
+	unixVector := then(setHeader(HeaderShipEngineTimestamp, seTSUnix), setHeader(HeaderShipEngineSignature, seSigUnx))
+	runVerifyCases(t, ka, []verifyCase[KeySource]{
 		{name: "known answer, ISO 8601 timestamp"},
-		{name: "known answer, unix seconds timestamp", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineTimestamp, seTSUnix)
-			h.Set(HeaderShipEngineSignature, seSigUnx)
-		}},
-		{name: "URL-safe alphabet, unpadded", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineSignature, strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(seSig), "="))
-		}},
-		{name: "standard alphabet, unpadded", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineSignature, strings.TrimRight(seSig, "="))
-		}},
+		{name: "known answer, unix seconds timestamp", mutate: unixVector},
+		{name: "URL-safe alphabet, unpadded", mutate: setHeader(HeaderShipEngineSignature, strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(seSig), "="))},
+		{name: "standard alphabet, unpadded", mutate: setHeader(HeaderShipEngineSignature, strings.TrimRight(seSig, "="))},
 		{name: "rotation: kid names the old key", keys: KeyMap{"new": other, seKID: pub}},
-		{name: "edge of the window, old side", now: seAt.Add(5 * time.Minute)},
-		{name: "edge of the window, new side", now: seAt.Add(-5 * time.Minute)},
-		{name: "kid names another key", keys: KeyMap{seKID: other}, want: ErrMismatch},
-		{name: "unknown kid", keys: KeyMap{"other": pub}, want: ErrUnknownKey},
-		{name: "key source down", keys: failingKeys{ErrKeyUnavailable}, want: ErrKeyUnavailable},
-		{name: "key source error without sentinel fails closed", keys: failingKeys{errors.New("boom")}, want: ErrKeyUnavailable},
-		{name: "body changed", mutate: func(b *[]byte, _ http.Header) {
-			*b = []byte(strings.Replace(string(*b), `"IT"`, `"DE"`, 1))
-		}, want: ErrMismatch},
-		{name: "trailing newline added", mutate: func(b *[]byte, _ http.Header) {
-			*b = append(append([]byte(nil), *b...), '\n')
-		}, want: ErrMismatch},
-		{name: "timestamp rewritten to the same instant", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineTimestamp, "2025-10-22T20:05:00.000Z")
-		}, want: ErrMismatch},
-		{name: "signature of the other timestamp", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineSignature, seSigUnx)
-		}, want: ErrMismatch},
-		{name: "truncated signature", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineSignature, seSig[:40])
-		}, want: ErrMismatch},
-		{name: "missing key id", mutate: func(_ *[]byte, h http.Header) { h.Del(HeaderShipEngineKeyID) }, want: ErrNoSignature},
-		{name: "missing signature", mutate: func(_ *[]byte, h http.Header) { h.Del(HeaderShipEngineSignature) }, want: ErrNoSignature},
-		{name: "missing timestamp", mutate: func(_ *[]byte, h http.Header) { h.Del(HeaderShipEngineTimestamp) }, want: ErrNoSignature},
-		{name: "empty signature", mutate: func(_ *[]byte, h http.Header) { h.Set(HeaderShipEngineSignature, " ") }, want: ErrNoSignature},
-		{name: "signature not base64", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineSignature, "not base64!")
-		}, want: ErrMalformedHeader},
-		{name: "signature mixes alphabets", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineSignature, "ab+c-d==")
-		}, want: ErrMalformedHeader},
-		{name: "timestamp not a time", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineTimestamp, "yesterday")
-		}, want: ErrMalformedHeader},
-		{name: "negative unix timestamp", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineTimestamp, "-1761163500")
-		}, want: ErrMalformedHeader},
-		{name: "key id with white space inside", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineKeyID, "se test")
-		}, want: ErrMalformedHeader},
-		{name: "key id too long", mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineKeyID, strings.Repeat("k", 201))
-		}, want: ErrMalformedHeader},
-		{name: "too old", now: seAt.Add(5*time.Minute + time.Second), want: ErrTooOld},
-		{name: "too new", now: seAt.Add(-5*time.Minute - time.Second), want: ErrTooNew},
-		{name: "unix timestamp too old", now: seAt.Add(time.Hour), mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderShipEngineTimestamp, seTSUnix)
-			h.Set(HeaderShipEngineSignature, seSigUnx)
-		}, want: ErrTooOld},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			keys := tc.keys
-			if keys == nil {
-				keys = KeyMap{seKID: pub}
-			}
-			now := tc.now
-			if now.IsZero() {
-				now = seAt
-			}
-			v, err := NewShipEngine(keys, seClockAt(now))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := []byte(seBody)
-			h := http.Header{}
-			h.Set(HeaderShipEngineKeyID, seKID)
-			h.Set(HeaderShipEngineSignature, seSig)
-			h.Set(HeaderShipEngineTimestamp, seTS)
-			if tc.mutate != nil {
-				tc.mutate(&body, h)
-			}
-			err = v.Verify(body, h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestShipEngineTolerance(t *testing.T) {
-	v, err := NewShipEngine(KeyMap{seKID: sePub(t)}, seClockAt(seAt.Add(9*time.Minute)), WithShipEngineTolerance(10*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.Header{}
-	h.Set(HeaderShipEngineKeyID, seKID)
-	h.Set(HeaderShipEngineSignature, seSig)
-	h.Set(HeaderShipEngineTimestamp, seTS)
-	if err := v.Verify([]byte(seBody), h); err != nil {
-		t.Fatalf("10-minute tolerance, 9 minutes late: %v", err)
-	}
+		{name: "edge of the window, old side", mutate: clockAt(seAt.Add(5 * time.Minute))},
+		{name: "edge of the window, new side", mutate: clockAt(seAt.Add(-5 * time.Minute))},
+		{name: "wider tolerance", opts: []Option{WithTolerance(10 * time.Minute)}, mutate: clockAt(seAt.Add(9 * time.Minute))},
+		{name: "kid names another key", keys: KeyMap{seKID: other}, wantErr: ErrMismatch},
+		{name: "unknown kid", keys: KeyMap{"other": pub}, wantErr: ErrUnknownKey},
+		{name: "key source down", keys: failingKeys{ErrKeyUnavailable}, wantErr: ErrKeyUnavailable},
+		{name: "key source error without sentinel fails closed", keys: failingKeys{errors.New("boom")}, wantErr: ErrKeyUnavailable},
+		{name: "body changed", mutate: replaceInBody(`"IT"`, `"DE"`), wantErr: ErrMismatch},
+		{name: "trailing newline added", mutate: appendNewline, wantErr: ErrMismatch},
+		{name: "timestamp rewritten to the same instant", mutate: setHeader(HeaderShipEngineTimestamp, "2025-10-22T20:05:00.000Z"), wantErr: ErrMismatch},
+		{name: "signature of the other timestamp", mutate: setHeader(HeaderShipEngineSignature, seSigUnx), wantErr: ErrMismatch},
+		{name: "truncated signature", mutate: setHeader(HeaderShipEngineSignature, seSig[:40]), wantErr: ErrMismatch},
+		{name: "missing key id", mutate: delHeader(HeaderShipEngineKeyID), wantErr: ErrNoSignature},
+		{name: "missing signature", mutate: delHeader(HeaderShipEngineSignature), wantErr: ErrNoSignature},
+		{name: "missing timestamp", mutate: delHeader(HeaderShipEngineTimestamp), wantErr: ErrNoSignature},
+		{name: "empty signature", mutate: setHeader(HeaderShipEngineSignature, " "), wantErr: ErrNoSignature},
+		{name: "signature not base64", mutate: setHeader(HeaderShipEngineSignature, "not base64!"), wantErr: ErrMalformedHeader},
+		{name: "signature mixes alphabets", mutate: setHeader(HeaderShipEngineSignature, "ab+c-d=="), wantErr: ErrMalformedHeader},
+		{name: "timestamp not a time", mutate: setHeader(HeaderShipEngineTimestamp, "yesterday"), wantErr: ErrMalformedHeader},
+		{name: "negative unix timestamp", mutate: setHeader(HeaderShipEngineTimestamp, "-1761163500"), wantErr: ErrMalformedHeader},
+		{name: "key id with white space inside", mutate: setHeader(HeaderShipEngineKeyID, "se test"), wantErr: ErrMalformedHeader},
+		{name: "key id too long", mutate: setHeader(HeaderShipEngineKeyID, strings.Repeat("k", 201)), wantErr: ErrMalformedHeader},
+		{name: "too old", mutate: clockAt(seAt.Add(5*time.Minute + time.Second)), wantErr: ErrTooOld},
+		{name: "too new", mutate: clockAt(seAt.Add(-5*time.Minute - time.Second)), wantErr: ErrTooNew},
+		{name: "unix timestamp too old", mutate: then(clockAt(seAt.Add(time.Hour)), unixVector), wantErr: ErrTooOld},
+	})
 }
 
 func TestShipEngineRefusesMissingKeys(t *testing.T) {
 	var nilMap KeyMap
 	for name, tc := range map[string]struct {
 		keys KeySource
-		opts []ShipEngineOption
+		opts []Option
 		want error
 	}{
-		"nil key source": {keys: nil, want: ErrNoSecret},
-		"nil key map":    {keys: nilMap, want: ErrNoSecret},
-		"empty key map":  {keys: KeyMap{}, want: ErrNoSecret},
-		"zero tolerance": {keys: KeyMap{seKID: sePub(t)}, opts: []ShipEngineOption{WithShipEngineTolerance(0)}},
-		"nil clock":      {keys: KeyMap{seKID: sePub(t)}, opts: []ShipEngineOption{WithShipEngineClock(nil)}},
+		"nil key source":     {keys: nil, want: ErrNoSecret},
+		"nil key map":        {keys: nilMap, want: ErrNoSecret},
+		"empty key map":      {keys: KeyMap{}, want: ErrNoSecret},
+		"zero tolerance":     {keys: KeyMap{seKID: sePub(t)}, opts: []Option{WithTolerance(0)}, want: ErrInvalidOption},
+		"negative tolerance": {keys: KeyMap{seKID: sePub(t)}, opts: []Option{WithTolerance(-time.Minute)}, want: ErrInvalidOption},
+		"nil clock":          {keys: KeyMap{seKID: sePub(t)}, opts: []Option{WithClock(nil)}, want: ErrInvalidOption},
 	} {
 		v, err := NewShipEngine(tc.keys, tc.opts...)
 		if err == nil || v != nil {
 			t.Errorf("%s: NewShipEngine accepted it", name)
 			continue
 		}
-		if tc.want != nil && !errors.Is(err, tc.want) {
+		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", name, err, tc.want)
 		}
 	}

@@ -23,9 +23,6 @@ const (
 	HeaderStandardSignature = "Webhook-Signature"
 )
 
-// standardTolerance is the official library's window (5 minutes each way).
-const standardTolerance = 5 * time.Minute
-
 // standardSecretPrefix marks a serialized symmetric secret.
 const standardSecretPrefix = "whsec_"
 
@@ -50,8 +47,9 @@ type StandardWebhooks struct {
 // or bare base64 (newest first). It refuses an empty list, an empty secret,
 // and a secret that is not standard base64 or decodes to nothing; those
 // errors wrap ErrNoSecret, because such a secret cannot verify anything. The
-// clock is time.Now and the tolerance five minutes.
-func NewStandardWebhooks(secrets ...string) (*StandardWebhooks, error) {
+// clock is time.Now and the tolerance five minutes, the official library's
+// window; see WithClock and WithTolerance.
+func NewStandardWebhooks(secrets []string, opts ...Option) (*StandardWebhooks, error) {
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("standard: %w", ErrNoSecret)
 	}
@@ -68,30 +66,11 @@ func NewStandardWebhooks(secrets ...string) (*StandardWebhooks, error) {
 		}
 		k = append(k, key)
 	}
-	return &StandardWebhooks{keys: k, now: time.Now, tolerance: standardTolerance}, nil
-}
-
-// WithClock returns a copy of s that reads the time from now (for tests).
-// A nil now restores time.Now.
-func (s *StandardWebhooks) WithClock(now func() time.Time) *StandardWebhooks {
-	c := *s
-	c.now = now
-	if c.now == nil {
-		c.now = time.Now
+	o, err := newOptions("standard", opts)
+	if err != nil {
+		return nil, err
 	}
-	return &c
-}
-
-// WithTolerance returns a copy of s accepting timestamps at most d away
-// from its clock, in either direction. d <= 0 restores the default, five
-// minutes.
-func (s *StandardWebhooks) WithTolerance(d time.Duration) *StandardWebhooks {
-	c := *s
-	c.tolerance = d
-	if d <= 0 {
-		c.tolerance = standardTolerance
-	}
-	return &c
+	return &StandardWebhooks{keys: k, now: o.now, tolerance: o.tolerance}, nil
 }
 
 // Verify implements Verifier. A missing webhook-signature is ErrNoSignature;

@@ -28,103 +28,62 @@ const (
 var swAt = time.Unix(1614265330, 0)
 
 func TestStandardWebhooksVerify(t *testing.T) {
-	tests := []struct {
-		name      string
-		secrets   []string
-		clock     time.Time
-		tolerance time.Duration
-		mutate    func(body *[]byte, h http.Header)
-		want      error
-	}{
-		{name: "known answer", secrets: []string{swSecret}},
-		{name: "bare base64 secret", secrets: []string{strings.TrimPrefix(swSecret, "whsec_")}},
-		{name: "rotation: old secret second", secrets: []string{swOtherSK, swSecret}},
-		{name: "rotation: old secret first", secrets: []string{swSecret, swOtherSK}},
-		{name: "multi signature, as in the official tests", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, strings.Join([]string{swBadSig, "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", swSig, swBadSig}, " "))
-		}},
-		{name: "v1a and junk entries are skipped", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg== garbage "+swSig)
-		}},
-		{name: "known-bad signature", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, swBadSig)
-		}, want: ErrMismatch},
-		{name: "wrong secret", secrets: []string{swOtherSK}, want: ErrMismatch},
-		{name: "body changed", secrets: []string{swSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = []byte(`{"test":2432232314}`) // the space removed
-		}, want: ErrMismatch},
-		{name: "id changed", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardID, swID+"x")
-		}, want: ErrMismatch},
-		{name: "timestamp changed", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardTimestamp, "1614265331")
-		}, want: ErrMismatch},
-		{name: "signature under another version", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, "v2"+swSig[2:])
-		}, want: ErrMalformedHeader},
-		{name: "missing signature", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderStandardSignature)
-		}, want: ErrNoSignature},
-		{name: "missing id", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderStandardID)
-		}, want: ErrMalformedHeader},
-		{name: "missing timestamp", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderStandardTimestamp)
-		}, want: ErrMalformedHeader},
-		{name: "timestamp not an integer", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardTimestamp, "1614265330.0")
-		}, want: ErrMalformedHeader},
-		{name: "signature without version", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, strings.TrimPrefix(swSig, "v1,"))
-		}, want: ErrMalformedHeader},
-		{name: "signature not base64", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, "v1,not-base64!")
-		}, want: ErrMalformedHeader},
-		{name: "signature truncated", secrets: []string{swSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderStandardSignature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJE")
-		}, want: ErrMalformedHeader},
-		{name: "5 minutes old is accepted", secrets: []string{swSecret}, clock: swAt.Add(5 * time.Minute)},
-		{name: "too old", secrets: []string{swSecret}, clock: swAt.Add(5*time.Minute + time.Second), want: ErrTooOld},
-		{name: "too new", secrets: []string{swSecret}, clock: swAt.Add(-5*time.Minute - time.Second), want: ErrTooNew},
-		{name: "wider tolerance", secrets: []string{swSecret}, clock: swAt.Add(-30 * time.Minute), tolerance: time.Hour},
+	ka := knownAnswer[[]string]{
+		keys: []string{swSecret}, body: []byte(swBody), at: swAt,
+		header:   headers("webhook-id", swID, "webhook-timestamp", swTS, "webhook-signature", swSig),
+		verifier: timed(NewStandardWebhooks),
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewStandardWebhooks(tc.secrets...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := tc.clock
-			if clock.IsZero() {
-				clock = swAt
-			}
-			v = v.WithClock(frozenAt(clock)).WithTolerance(tc.tolerance)
-			body := []byte(swBody)
-			h := http.Header{}
-			h.Set("webhook-id", swID)
-			h.Set("webhook-timestamp", swTS)
-			h.Set("webhook-signature", swSig)
-			if tc.mutate != nil {
-				tc.mutate(&body, h)
-			}
-			err = v.Verify(body, h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
-	}
+	runVerifyCases(t, ka, []verifyCase[[]string]{
+		{name: "known answer"},
+		{name: "bare base64 secret", keys: []string{strings.TrimPrefix(swSecret, "whsec_")}},
+		{name: "rotation: old secret second", keys: []string{swOtherSK, swSecret}},
+		{name: "rotation: old secret first", keys: []string{swSecret, swOtherSK}},
+		{name: "multi signature, as in the official tests",
+			mutate: setHeader(HeaderStandardSignature, strings.Join([]string{swBadSig, "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", swSig, swBadSig}, " "))},
+		{name: "v1a and junk entries are skipped",
+			mutate: setHeader(HeaderStandardSignature, "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg== garbage "+swSig)},
+		{name: "known-bad signature", mutate: setHeader(HeaderStandardSignature, swBadSig), wantErr: ErrMismatch},
+		{name: "wrong secret", keys: []string{swOtherSK}, wantErr: ErrMismatch},
+		{name: "body changed", mutate: setBody(`{"test":2432232314}`), wantErr: ErrMismatch}, // the space removed
+		{name: "id changed", mutate: setHeader(HeaderStandardID, swID+"x"), wantErr: ErrMismatch},
+		{name: "timestamp changed", mutate: setHeader(HeaderStandardTimestamp, "1614265331"), wantErr: ErrMismatch},
+		{name: "signature under another version", mutate: setHeader(HeaderStandardSignature, "v2"+swSig[2:]), wantErr: ErrMalformedHeader},
+		{name: "missing signature", mutate: delHeader(HeaderStandardSignature), wantErr: ErrNoSignature},
+		{name: "missing id", mutate: delHeader(HeaderStandardID), wantErr: ErrMalformedHeader},
+		{name: "missing timestamp", mutate: delHeader(HeaderStandardTimestamp), wantErr: ErrMalformedHeader},
+		{name: "timestamp not an integer", mutate: setHeader(HeaderStandardTimestamp, "1614265330.0"), wantErr: ErrMalformedHeader},
+		{name: "signature without version", mutate: setHeader(HeaderStandardSignature, strings.TrimPrefix(swSig, "v1,")), wantErr: ErrMalformedHeader},
+		{name: "signature not base64", mutate: setHeader(HeaderStandardSignature, "v1,not-base64!"), wantErr: ErrMalformedHeader},
+		{name: "signature truncated", mutate: setHeader(HeaderStandardSignature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJE"), wantErr: ErrMalformedHeader},
+		{name: "5 minutes old is accepted", mutate: clockAt(swAt.Add(5 * time.Minute))},
+		{name: "too old", mutate: clockAt(swAt.Add(5*time.Minute + time.Second)), wantErr: ErrTooOld},
+		{name: "too new", mutate: clockAt(swAt.Add(-5*time.Minute - time.Second)), wantErr: ErrTooNew},
+		{name: "wider tolerance", opts: []Option{WithTolerance(time.Hour)}, mutate: clockAt(swAt.Add(-30 * time.Minute))},
+	})
 }
 
 func TestStandardWebhooksRefusesBadSecrets(t *testing.T) {
 	for _, secrets := range [][]string{nil, {""}, {"  "}, {swSecret, ""}, {"whsec_"}, {"whsec_not base64!"}, {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"}} {
-		if _, err := NewStandardWebhooks(secrets...); !errors.Is(err, ErrNoSecret) {
+		if _, err := NewStandardWebhooks(secrets); !errors.Is(err, ErrNoSecret) {
 			t.Errorf("NewStandardWebhooks(%q) error = %v, want ErrNoSecret", secrets, err)
 		}
 	}
 }
 
+func TestStandardWebhooksRefusesBadOptions(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"nil clock":          WithClock(nil),
+		"zero tolerance":     WithTolerance(0),
+		"negative tolerance": WithTolerance(-time.Minute),
+	} {
+		if v, err := NewStandardWebhooks([]string{swSecret}, opt); v != nil || !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("%s: NewStandardWebhooks = %v, %v; want ErrInvalidOption", name, v, err)
+		}
+	}
+}
+
 func TestStandardWebhooksSignMessageMatchesVector(t *testing.T) {
-	v, err := NewStandardWebhooks(swSecret, swOtherSK)
+	v, err := NewStandardWebhooks([]string{swSecret, swOtherSK})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +100,10 @@ func TestStandardWebhooksSignMessageMatchesVector(t *testing.T) {
 }
 
 func TestStandardWebhooksSignRoundTrip(t *testing.T) {
-	v, err := NewStandardWebhooks(swSecret)
+	v, err := NewStandardWebhooks([]string{swSecret}, WithClock(frozenAt(swAt)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v = v.WithClock(frozenAt(swAt))
 	body := []byte(`{"type":"tracking.updated","data":{}}`)
 	h1, err := v.Sign(body, swAt)
 	if err != nil {
@@ -173,11 +131,10 @@ func FuzzStandardWebhooksVerify(f *testing.F) {
 		f.Add(fx.body, fx.h.Get(HeaderStandardID), fx.h.Get(HeaderStandardTimestamp), fx.h.Get(HeaderStandardSignature))
 	}
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(swSecret, "whsec_"))
-	v, err := NewStandardWebhooks(swSecret)
+	v, err := NewStandardWebhooks([]string{swSecret}, WithClock(frozenAt(swAt)))
 	if err != nil {
 		f.Fatal(err)
 	}
-	v = v.WithClock(frozenAt(swAt))
 	f.Fuzz(func(t *testing.T, body []byte, id, ts, sigs string) {
 		h := http.Header{}
 		h.Set(HeaderStandardID, id)

@@ -21,10 +21,6 @@ const (
 	HeaderTrackingMoreSignature = "Signature"
 )
 
-// trackingMoreTolerance is the default freshness window. TrackingMore
-// documents none; five minutes is what the other timestamp schemes use.
-const trackingMoreTolerance = 5 * time.Minute
-
 // TrackingMore verifies TrackingMore v4 webhooks.
 //
 // The scheme signs only the timestamp header, NOT the body (VERIFIED by the
@@ -46,37 +42,19 @@ type TrackingMore struct {
 
 // NewTrackingMore returns a verifier accepting a signature made with any of
 // secrets (the "Webhook Secret" of the TrackingMore admin, newest first). It
-// refuses an empty list or an empty secret. The clock is time.Now and the
-// tolerance five minutes; see WithClock and WithTolerance.
-func NewTrackingMore(secrets ...string) (*TrackingMore, error) {
+// refuses an empty list or an empty secret. TrackingMore documents no
+// freshness window: the tolerance is five minutes, like the other timestamp
+// schemes', and the clock time.Now; see WithClock and WithTolerance.
+func NewTrackingMore(secrets []string, opts ...Option) (*TrackingMore, error) {
 	k, err := newKeyring(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("trackingmore: %w", err)
 	}
-	return &TrackingMore{keys: k, now: time.Now, tolerance: trackingMoreTolerance}, nil
-}
-
-// WithClock returns a copy of t that reads the time from now (for tests).
-// A nil now restores time.Now.
-func (t *TrackingMore) WithClock(now func() time.Time) *TrackingMore {
-	c := *t
-	c.now = now
-	if c.now == nil {
-		c.now = time.Now
+	o, err := newOptions("trackingmore", opts)
+	if err != nil {
+		return nil, err
 	}
-	return &c
-}
-
-// WithTolerance returns a copy of t accepting timestamps at most d away
-// from its clock, in either direction. d <= 0 restores the default, five
-// minutes: a verifier never accepts every timestamp.
-func (t *TrackingMore) WithTolerance(d time.Duration) *TrackingMore {
-	c := *t
-	c.tolerance = d
-	if d <= 0 {
-		c.tolerance = trackingMoreTolerance
-	}
-	return &c
+	return &TrackingMore{keys: k, now: o.now, tolerance: o.tolerance}, nil
 }
 
 // Verify implements Verifier. body is not looked at: TrackingMore does not

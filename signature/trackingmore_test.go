@@ -26,94 +26,41 @@ const (
 
 var tmAt = time.Unix(1662371528, 0)
 
-func frozenAt(t time.Time) func() time.Time { return func() time.Time { return t } }
-
 func TestTrackingMoreVerify(t *testing.T) {
-	tests := []struct {
-		name      string
-		secrets   []string
-		clock     time.Time // zero: tmAt
-		tolerance time.Duration
-		mutate    func(body *[]byte, h http.Header)
-		want      error
-	}{
-		{name: "known answer", secrets: []string{tmSecret}},
-		{name: "known answer, clock 4m59s later", secrets: []string{tmSecret}, clock: tmAt.Add(4*time.Minute + 59*time.Second)},
-		{name: "rotation: old secret second", secrets: []string{"new-secret", tmSecret}},
-		{name: "rotation: old secret first", secrets: []string{tmSecret, "new-secret"}},
-		{name: "upper-case hex", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreSignature, "A37084AB68AE16B77DB1F8463F31BE9FCC965E2515E03EFECF8139BB1E511B06")
-		}},
-		{name: "milliseconds timestamp", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreTimestamp, tmTSMilli)
-			h.Set(HeaderTrackingMoreSignature, tmSigMilli)
-		}},
+	ka := knownAnswer[[]string]{
+		keys: []string{tmSecret}, body: []byte(`{"code":200,"message":"Success","data":{}}`),
+		header: headers(HeaderTrackingMoreTimestamp, tmTS, HeaderTrackingMoreSignature, tmSig), at: tmAt,
+		verifier: timed(NewTrackingMore),
+	}
+	runVerifyCases(t, ka, []verifyCase[[]string]{
+		{name: "known answer"},
+		{name: "known answer, clock 4m59s later", mutate: clockAt(tmAt.Add(4*time.Minute + 59*time.Second))},
+		{name: "rotation: old secret second", keys: []string{"new-secret", tmSecret}},
+		{name: "rotation: old secret first", keys: []string{tmSecret, "new-secret"}},
+		{name: "upper-case hex", mutate: setHeader(HeaderTrackingMoreSignature, "A37084AB68AE16B77DB1F8463F31BE9FCC965E2515E03EFECF8139BB1E511B06")},
+		{name: "milliseconds timestamp", mutate: then(setHeader(HeaderTrackingMoreTimestamp, tmTSMilli), setHeader(HeaderTrackingMoreSignature, tmSigMilli))},
 		// The body is not signed (documented weakness of the scheme).
-		{name: "body changed still verifies", secrets: []string{tmSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = []byte(`{"forged":true}`)
-		}},
-		{name: "wrong secret", secrets: []string{"other"}, want: ErrMismatch},
-		{name: "timestamp changed", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreTimestamp, "1662371529")
-		}, want: ErrMismatch},
-		{name: "timestamp with leading zero", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreTimestamp, "01662371528")
-		}, want: ErrMismatch},
-		{name: "missing signature", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderTrackingMoreSignature)
-		}, want: ErrNoSignature},
-		{name: "missing timestamp", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderTrackingMoreTimestamp)
-		}, want: ErrMalformedHeader},
-		{name: "timestamp not digits", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreTimestamp, "2022-09-05T09:52:08Z")
-		}, want: ErrMalformedHeader},
-		{name: "negative timestamp", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreTimestamp, "-1662371528")
-		}, want: ErrMalformedHeader},
-		{name: "signature not hex", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreSignature, "zz"+tmSig[2:])
-		}, want: ErrMalformedHeader},
-		{name: "base64 instead of hex", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreSignature, "o3CEq2iuFrd9sfhGPzG+n8yWXiUV4D7+z4E5ux5RGwY=")
-		}, want: ErrMalformedHeader},
-		{name: "truncated signature", secrets: []string{tmSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderTrackingMoreSignature, tmSig[:62])
-		}, want: ErrMalformedHeader},
-		{name: "too old", secrets: []string{tmSecret}, clock: tmAt.Add(5*time.Minute + time.Second), want: ErrTooOld},
-		{name: "too new", secrets: []string{tmSecret}, clock: tmAt.Add(-5*time.Minute - time.Second), want: ErrTooNew},
-		{name: "too old with a wrong secret is a mismatch", secrets: []string{"other"}, clock: tmAt.Add(time.Hour), want: ErrMismatch},
-		{name: "wider tolerance", secrets: []string{tmSecret}, clock: tmAt.Add(50 * time.Minute), tolerance: time.Hour},
-		{name: "narrower tolerance", secrets: []string{tmSecret}, clock: tmAt.Add(2 * time.Second), tolerance: time.Second, want: ErrTooOld},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewTrackingMore(tc.secrets...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := tc.clock
-			if clock.IsZero() {
-				clock = tmAt
-			}
-			v = v.WithClock(frozenAt(clock)).WithTolerance(tc.tolerance)
-			body := []byte(`{"code":200,"message":"Success","data":{}}`)
-			h := http.Header{}
-			h.Set(HeaderTrackingMoreTimestamp, tmTS)
-			h.Set(HeaderTrackingMoreSignature, tmSig)
-			if tc.mutate != nil {
-				tc.mutate(&body, h)
-			}
-			err = v.Verify(body, h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
-	}
+		{name: "body changed still verifies", mutate: setBody(`{"forged":true}`)},
+		{name: "wrong secret", keys: []string{"other"}, wantErr: ErrMismatch},
+		{name: "timestamp changed", mutate: setHeader(HeaderTrackingMoreTimestamp, "1662371529"), wantErr: ErrMismatch},
+		{name: "timestamp with leading zero", mutate: setHeader(HeaderTrackingMoreTimestamp, "01662371528"), wantErr: ErrMismatch},
+		{name: "missing signature", mutate: delHeader(HeaderTrackingMoreSignature), wantErr: ErrNoSignature},
+		{name: "missing timestamp", mutate: delHeader(HeaderTrackingMoreTimestamp), wantErr: ErrMalformedHeader},
+		{name: "timestamp not digits", mutate: setHeader(HeaderTrackingMoreTimestamp, "2022-09-05T09:52:08Z"), wantErr: ErrMalformedHeader},
+		{name: "negative timestamp", mutate: setHeader(HeaderTrackingMoreTimestamp, "-1662371528"), wantErr: ErrMalformedHeader},
+		{name: "signature not hex", mutate: setHeader(HeaderTrackingMoreSignature, "zz"+tmSig[2:]), wantErr: ErrMalformedHeader},
+		{name: "base64 instead of hex", mutate: setHeader(HeaderTrackingMoreSignature, "o3CEq2iuFrd9sfhGPzG+n8yWXiUV4D7+z4E5ux5RGwY="), wantErr: ErrMalformedHeader},
+		{name: "truncated signature", mutate: setHeader(HeaderTrackingMoreSignature, tmSig[:62]), wantErr: ErrMalformedHeader},
+		{name: "too old", mutate: clockAt(tmAt.Add(5*time.Minute + time.Second)), wantErr: ErrTooOld},
+		{name: "too new", mutate: clockAt(tmAt.Add(-5*time.Minute - time.Second)), wantErr: ErrTooNew},
+		{name: "too old with a wrong secret is a mismatch", keys: []string{"other"}, mutate: clockAt(tmAt.Add(time.Hour)), wantErr: ErrMismatch},
+		{name: "wider tolerance", opts: []Option{WithTolerance(time.Hour)}, mutate: clockAt(tmAt.Add(50 * time.Minute))},
+		{name: "narrower tolerance", opts: []Option{WithTolerance(time.Second)}, mutate: clockAt(tmAt.Add(2 * time.Second)), wantErr: ErrTooOld},
+	})
 }
 
 func TestTrackingMoreDefaultClockRejectsOldVector(t *testing.T) {
-	v, err := NewTrackingMore(tmSecret)
+	v, err := NewTrackingMore([]string{tmSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +74,26 @@ func TestTrackingMoreDefaultClockRejectsOldVector(t *testing.T) {
 
 func TestTrackingMoreRefusesEmptySecret(t *testing.T) {
 	for _, secrets := range [][]string{nil, {""}, {"good", ""}} {
-		if _, err := NewTrackingMore(secrets...); !errors.Is(err, ErrNoSecret) {
+		if _, err := NewTrackingMore(secrets); !errors.Is(err, ErrNoSecret) {
 			t.Errorf("NewTrackingMore(%q) error = %v, want ErrNoSecret", secrets, err)
 		}
 	}
 }
 
+func TestTrackingMoreRefusesBadOptions(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"nil clock":          WithClock(nil),
+		"zero tolerance":     WithTolerance(0),
+		"negative tolerance": WithTolerance(-time.Minute),
+	} {
+		if v, err := NewTrackingMore([]string{tmSecret}, opt); v != nil || !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("%s: NewTrackingMore = %v, %v; want ErrInvalidOption", name, v, err)
+		}
+	}
+}
+
 func TestTrackingMoreSignMatchesVector(t *testing.T) {
-	v, err := NewTrackingMore(tmSecret, "older")
+	v, err := NewTrackingMore([]string{tmSecret, "older"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +138,10 @@ func FuzzTrackingMoreVerify(f *testing.F) {
 	for _, fx := range fixtures(f, "trackingmore") {
 		f.Add(fx.h.Get(HeaderTrackingMoreTimestamp), fx.h.Get(HeaderTrackingMoreSignature))
 	}
-	v, err := NewTrackingMore(tmSecret)
+	v, err := NewTrackingMore([]string{tmSecret}, WithClock(frozenAt(tmAt)))
 	if err != nil {
 		f.Fatal(err)
 	}
-	v = v.WithClock(frozenAt(tmAt))
 	f.Fuzz(func(t *testing.T, ts, sig string) {
 		h := http.Header{}
 		h.Set(HeaderTrackingMoreTimestamp, ts)

@@ -38,7 +38,7 @@ type Twilio struct {
 // NewTwilio returns a verifier accepting a signature made with any of the
 // auth tokens (newest first), so a token can be rotated in the Twilio console
 // without dropping requests. It refuses an empty list or an empty token.
-func NewTwilio(authTokens ...string) (*Twilio, error) {
+func NewTwilio(authTokens []string) (*Twilio, error) {
 	k, err := newKeyring(authTokens)
 	if err != nil {
 		return nil, fmt.Errorf("twilio: %w", err)

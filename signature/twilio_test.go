@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The official vectors from shared/reference/webhook-sources.md H1 (from
@@ -34,110 +35,96 @@ func twParams() url.Values {
 	}
 }
 
-// twRequest is one request as the verifier sees it.
-type twRequest struct {
-	url  string
-	body []byte
-	h    http.Header
+// twilioTarget is what a Twilio verifier is built from: its auth tokens,
+// and the URL Twilio was configured to call (an input to Verify, signed
+// with the request). Empty fields mean the official vector's.
+type twilioTarget struct {
+	tokens []string
+	url    string
 }
 
-func formRequest(u string, params url.Values, sig string) twRequest {
-	h := http.Header{}
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	h.Set(HeaderTwilio, sig)
-	return twRequest{url: u, body: []byte(params.Encode()), h: h}
+// verifierFunc makes a Twilio check, bound to a URL, a Verifier.
+type verifierFunc func(body []byte, h http.Header) error
+
+func (f verifierFunc) Verify(body []byte, h http.Header) error { return f(body, h) }
+
+// asJSON turns the known-answer form POST into the official JSON vector's
+// request (its URL, with bodySHA256, comes from the case's target).
+func asJSON(body string) mutation {
+	return then(setBody(body), setHeader("Content-Type", "application/json"), setHeader(HeaderTwilio, twJSONSig))
 }
 
 func TestTwilioVerify(t *testing.T) {
 	httpURL := strings.Replace(twURL, "https://", "http://", 1)
 	jsonURL := twURL + "&" + twilioBodyHashParam + "=" + twJSONHash
-	tests := []struct {
-		name   string
-		tokens []string
-		req    twRequest
-		mutate func(r *twRequest)
-		want   error
-	}{
-		{name: "official vector, https", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig)},
-		{name: "official vector, http", tokens: []string{twToken}, req: formRequest(httpURL, twParams(), twHTTPSig)},
-		{name: "https vector, URL seen with :443", tokens: []string{twToken},
-			req: formRequest("https://mycompany.com:443/myapp.php?foo=1&bar=2", twParams(), twSig)},
-		{name: "http vector, URL seen with :80", tokens: []string{twToken},
-			req: formRequest("http://mycompany.com:80/myapp.php?foo=1&bar=2", twParams(), twHTTPSig)},
-		{name: "content type with charset", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) {
-				r.h.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-			}},
-		{name: "body parameters in another order", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) {
-				r.body = []byte("To=%2B18005551212&ReasonConferenceEnded=test&Reason=Participant&From=%2B14158675309&Digits=1234&Caller=%2B14158675309&CallSid=CA1234567890ABCDE")
-			}},
-		{name: "official JSON vector", tokens: []string{twToken}, req: twRequest{url: jsonURL, body: []byte(twJSONBody),
-			h: http.Header{"Content-Type": {"application/json"}, HeaderTwilio: {twJSONSig}}}},
-		{name: "rotation: old token second", tokens: []string{"new-token", twToken}, req: formRequest(twURL, twParams(), twSig)},
-		{name: "rotation: old token first", tokens: []string{twToken, "new-token"}, req: formRequest(twURL, twParams(), twSig)},
-
-		{name: "wrong token", tokens: []string{"54321"}, req: formRequest(twURL, twParams(), twSig), want: ErrMismatch},
-		{name: "https signature over the http URL", tokens: []string{twToken}, req: formRequest(httpURL, twParams(), twSig), want: ErrMismatch},
-		{name: "tampered parameter", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) {
-				p := twParams()
-				p.Set("Digits", "1235")
-				r.body = []byte(p.Encode())
-			}, want: ErrMismatch},
-		{name: "added parameter", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) { r.body = append(r.body, "&Body=STOP"...) }, want: ErrMismatch},
-		{name: "second value appended to a signed name", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) { r.body = append(r.body, "&From=%2B15550000000"...) }, want: ErrMismatch},
-		{name: "removed parameter", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) {
-				p := twParams()
-				p.Del("Reason")
-				r.body = []byte(p.Encode())
-			}, want: ErrMismatch},
-		{name: "tampered query", tokens: []string{twToken}, req: formRequest(strings.Replace(twURL, "foo=1", "foo=2", 1), twParams(), twSig),
-			want: ErrMismatch},
-		{name: "other path", tokens: []string{twToken}, req: formRequest(strings.Replace(twURL, "myapp", "other", 1), twParams(), twSig),
-			want: ErrMismatch},
-		{name: "JSON body changed", tokens: []string{twToken}, req: twRequest{url: jsonURL, body: []byte(twJSONBody + " "),
-			h: http.Header{"Content-Type": {"application/json"}, HeaderTwilio: {twJSONSig}}}, want: ErrMismatch},
-		{name: "JSON body without bodySHA256", tokens: []string{twToken}, req: twRequest{url: twURL, body: []byte(twJSONBody),
-			h: http.Header{"Content-Type": {"application/json"}, HeaderTwilio: {twJSONSig}}}, want: ErrMalformedHeader},
-		{name: "form body sent as text/plain is not signed", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) { r.h.Set("Content-Type", "text/plain") }, want: ErrMalformedHeader},
-		{name: "form body that does not parse", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) { r.body = append(r.body, "&Bad=%zz"...) }, want: ErrMismatch},
-		{name: "missing header", tokens: []string{twToken}, req: formRequest(twURL, twParams(), twSig),
-			mutate: func(r *twRequest) { r.h.Del(HeaderTwilio) }, want: ErrNoSignature},
-		{name: "blank header", tokens: []string{twToken}, req: formRequest(twURL, twParams(), "  "), want: ErrNoSignature},
-		{name: "not base64", tokens: []string{twToken}, req: formRequest(twURL, twParams(), "not base64!"), want: ErrMalformedHeader},
-		{name: "SHA-256 sized signature", tokens: []string{twToken},
-			req: formRequest(twURL, twParams(), "+3xeJt0zkkmj1zCFoTBMOc+abMKgZ44GOkZu9DdDHGM="), want: ErrMalformedHeader},
-		{name: "relative URL", tokens: []string{twToken}, req: formRequest("/myapp.php?foo=1&bar=2", twParams(), twSig), want: ErrMismatch},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewTwilio(tc.tokens...)
+	ka := knownAnswer[twilioTarget]{
+		keys:   twilioTarget{tokens: []string{twToken}, url: twURL},
+		body:   []byte(twParams().Encode()),
+		header: headers("Content-Type", "application/x-www-form-urlencoded", HeaderTwilio, twSig),
+		verifier: func(target twilioTarget, _ func() time.Time, opts []Option) (Verifier, error) {
+			if len(opts) > 0 {
+				return nil, errors.New("twilio signs no time and takes no options")
+			}
+			if target.tokens == nil {
+				target.tokens = []string{twToken}
+			}
+			if target.url == "" {
+				target.url = twURL
+			}
+			tw, err := NewTwilio(target.tokens)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
-			r := tc.req
-			r.h = r.h.Clone()
-			if tc.mutate != nil {
-				tc.mutate(&r)
-			}
-			err = v.Verify(r.url, r.body, r.h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
+			return verifierFunc(func(body []byte, h http.Header) error { return tw.Verify(target.url, body, h) }), nil
+		},
 	}
+	withParams := func(change func(url.Values)) mutation {
+		return func(b *[]byte, _ http.Header, _ *time.Time) {
+			p := twParams()
+			change(p)
+			*b = []byte(p.Encode())
+		}
+	}
+	appendToBody := func(s string) mutation {
+		return func(b *[]byte, _ http.Header, _ *time.Time) { *b = append(*b, s...) }
+	}
+	runVerifyCases(t, ka, []verifyCase[twilioTarget]{
+		{name: "official vector, https"},
+		{name: "official vector, http", keys: twilioTarget{url: httpURL}, mutate: setHeader(HeaderTwilio, twHTTPSig)},
+		{name: "https vector, URL seen with :443", keys: twilioTarget{url: "https://mycompany.com:443/myapp.php?foo=1&bar=2"}},
+		{name: "http vector, URL seen with :80", keys: twilioTarget{url: "http://mycompany.com:80/myapp.php?foo=1&bar=2"},
+			mutate: setHeader(HeaderTwilio, twHTTPSig)},
+		{name: "content type with charset", mutate: setHeader("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")},
+		{name: "body parameters in another order",
+			mutate: setBody("To=%2B18005551212&ReasonConferenceEnded=test&Reason=Participant&From=%2B14158675309&Digits=1234&Caller=%2B14158675309&CallSid=CA1234567890ABCDE")},
+		{name: "official JSON vector", keys: twilioTarget{url: jsonURL}, mutate: asJSON(twJSONBody)},
+		{name: "rotation: old token second", keys: twilioTarget{tokens: []string{"new-token", twToken}}},
+		{name: "rotation: old token first", keys: twilioTarget{tokens: []string{twToken, "new-token"}}},
+
+		{name: "wrong token", keys: twilioTarget{tokens: []string{"54321"}}, wantErr: ErrMismatch},
+		{name: "https signature over the http URL", keys: twilioTarget{url: httpURL}, wantErr: ErrMismatch},
+		{name: "tampered parameter", mutate: withParams(func(p url.Values) { p.Set("Digits", "1235") }), wantErr: ErrMismatch},
+		{name: "added parameter", mutate: appendToBody("&Body=STOP"), wantErr: ErrMismatch},
+		{name: "second value appended to a signed name", mutate: appendToBody("&From=%2B15550000000"), wantErr: ErrMismatch},
+		{name: "removed parameter", mutate: withParams(func(p url.Values) { p.Del("Reason") }), wantErr: ErrMismatch},
+		{name: "tampered query", keys: twilioTarget{url: strings.Replace(twURL, "foo=1", "foo=2", 1)}, wantErr: ErrMismatch},
+		{name: "other path", keys: twilioTarget{url: strings.Replace(twURL, "myapp", "other", 1)}, wantErr: ErrMismatch},
+		{name: "JSON body changed", keys: twilioTarget{url: jsonURL}, mutate: asJSON(twJSONBody + " "), wantErr: ErrMismatch},
+		{name: "JSON body without bodySHA256", mutate: asJSON(twJSONBody), wantErr: ErrMalformedHeader},
+		{name: "form body sent as text/plain is not signed", mutate: setHeader("Content-Type", "text/plain"), wantErr: ErrMalformedHeader},
+		{name: "form body that does not parse", mutate: appendToBody("&Bad=%zz"), wantErr: ErrMismatch},
+		{name: "missing header", mutate: delHeader(HeaderTwilio), wantErr: ErrNoSignature},
+		{name: "blank header", mutate: setHeader(HeaderTwilio, "  "), wantErr: ErrNoSignature},
+		{name: "not base64", mutate: setHeader(HeaderTwilio, "not base64!"), wantErr: ErrMalformedHeader},
+		{name: "SHA-256 sized signature", mutate: setHeader(HeaderTwilio, "+3xeJt0zkkmj1zCFoTBMOc+abMKgZ44GOkZu9DdDHGM="), wantErr: ErrMalformedHeader},
+		{name: "relative URL", keys: twilioTarget{url: "/myapp.php?foo=1&bar=2"}, wantErr: ErrMismatch},
+	})
 }
 
 // TestTwilioSignMatchesVectors checks Sign against the published values, not
 // against Verify.
 func TestTwilioSignMatchesVectors(t *testing.T) {
-	v, err := NewTwilio(twToken, "older")
+	v, err := NewTwilio([]string{twToken, "older"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +147,7 @@ func TestTwilioSignMatchesVectors(t *testing.T) {
 // for: sorting "name+value" strings (as twilio-go does internally) would put
 // ReasonConferenceEnded first and give 95+Bu0JVPi0r/SsESZCVf0dWAjw=.
 func TestTwilioSortsNamesNotPairs(t *testing.T) {
-	v, _ := NewTwilio(twToken)
+	v, _ := NewTwilio([]string{twToken})
 	const pairSorted = "95+Bu0JVPi0r/SsESZCVf0dWAjw="
 	if err := v.Verify(twURL, []byte(twParams().Encode()), http.Header{
 		"Content-Type": {"application/x-www-form-urlencoded"}, HeaderTwilio: {pairSorted},
@@ -170,7 +157,7 @@ func TestTwilioSortsNamesNotPairs(t *testing.T) {
 }
 
 func TestTwilioRepeatedNameSignsEveryValue(t *testing.T) {
-	v, _ := NewTwilio(twToken)
+	v, _ := NewTwilio([]string{twToken})
 	const u = "https://example.com/hook"
 	p := url.Values{"MediaUrl": {"b", "a"}, "From": {"+1555"}}
 	// The string twilio-python and twilio-node build: values sorted.
@@ -214,14 +201,14 @@ func TestTwilioURLForms(t *testing.T) {
 
 func TestTwilioRefusesEmptyToken(t *testing.T) {
 	for _, tokens := range [][]string{nil, {""}, {"good", ""}} {
-		if _, err := NewTwilio(tokens...); !errors.Is(err, ErrNoSecret) {
+		if _, err := NewTwilio(tokens); !errors.Is(err, ErrNoSecret) {
 			t.Errorf("NewTwilio(%q) error = %v, want ErrNoSecret", tokens, err)
 		}
 	}
 }
 
 func base64HMACSHA1(key, msg string) string {
-	v, _ := NewTwilio(key)
+	v, _ := NewTwilio([]string{key})
 	return v.Sign(msg, nil)
 }
 
@@ -230,7 +217,7 @@ func FuzzTwilioVerify(f *testing.F) {
 	f.Add(twURL+"&bodySHA256="+twJSONHash, []byte(twJSONBody), twJSONSig, "application/json")
 	f.Add("https://[::1]:443/x", []byte("a=1&a=2&b=%zz"), "", "application/x-www-form-urlencoded; charset=utf-8")
 	f.Add("http://u@h:/p?#", []byte{0xff, '=', 0}, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "text/plain")
-	v, _ := NewTwilio(twToken)
+	v, _ := NewTwilio([]string{twToken})
 	f.Fuzz(func(t *testing.T, u string, body []byte, sig, contentType string) {
 		h := http.Header{"Content-Type": {contentType}, HeaderTwilio: {sig}}
 		if err := v.Verify(u, body, h); err == nil {

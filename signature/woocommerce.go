@@ -36,7 +36,7 @@ type WooCommerce struct {
 // rotation configure the new secret first and the old one second, then edit
 // the webhook in WooCommerce, then drop the old secret. It refuses an empty
 // list or an empty secret.
-func NewWooCommerce(secrets ...string) (*WooCommerce, error) {
+func NewWooCommerce(secrets []string) (*WooCommerce, error) {
 	k, err := newKeyring(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("woocommerce: %w", err)

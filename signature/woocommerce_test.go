@@ -49,88 +49,42 @@ func TestWooCommerceOfficialVector(t *testing.T) {
 }
 
 func TestWooCommerceVerify(t *testing.T) {
-	tests := []struct {
-		name    string
-		secrets []string
-		mutate  func(body *[]byte, h http.Header)
-		want    error
-	}{
-		{name: "known answer", secrets: []string{wcSecret}},
-		{name: "rotation: old secret second", secrets: []string{"new-secret", wcSecret}},
-		{name: "rotation: old secret first", secrets: []string{wcSecret, "new-secret"}},
-		{name: "header name in lower case", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderWooCommerce)
-			h.Set("x-wc-webhook-signature", wcSig)
-		}},
-		{name: "surrounding white space", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, " "+wcSig+" ")
-		}},
-		{name: "wrong secret", secrets: []string{"other"}, want: ErrMismatch},
-		{name: "secret differs in case", secrets: []string{strings.ToUpper(wcSecret)}, want: ErrMismatch},
-		{name: "body changed", secrets: []string{wcSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = []byte(strings.Replace(string(*b), "123", "124", 1))
-		}, want: ErrMismatch},
-		{name: "trailing newline added", secrets: []string{wcSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = append(append([]byte(nil), *b...), '\n')
-		}, want: ErrMismatch},
-		{name: "empty body", secrets: []string{wcSecret}, mutate: func(b *[]byte, _ http.Header) {
-			*b = nil
-		}, want: ErrMismatch},
-		{name: "missing header", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Del(HeaderWooCommerce)
-		}, want: ErrNoSignature},
-		{name: "empty header", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, "  ")
-		}, want: ErrNoSignature},
-		{name: "not base64", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, "not base64!")
-		}, want: ErrMalformedHeader},
-		{name: "URL-safe base64", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, strings.NewReplacer("+", "-", "/", "_").Replace(wcSig))
-		}, want: ErrMalformedHeader},
-		{name: "hex instead of base64", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, "a7fda9c98414f0da44b9a86f710bc824baeb28d6330501ab1e355b05f75c8011")
-		}, want: ErrMalformedHeader},
-		{name: "truncated signature", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, wcSig[:24])
-		}, want: ErrMalformedHeader},
-		{name: "SHA-1 length (hash algorithm filtered)", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, base64.StdEncoding.EncodeToString(make([]byte, 20)))
-		}, want: ErrMalformedHeader},
-		{name: "signature with a prefix", secrets: []string{wcSecret}, mutate: func(_ *[]byte, h http.Header) {
-			h.Set(HeaderWooCommerce, "sha256="+wcSig)
-		}, want: ErrMalformedHeader},
+	ka := knownAnswer[[]string]{
+		keys: []string{wcSecret}, body: []byte(wcBody), header: headers(HeaderWooCommerce, wcSig),
+		verifier: untimed(NewWooCommerce),
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewWooCommerce(tc.secrets...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := []byte(wcBody)
-			h := http.Header{}
-			h.Set(HeaderWooCommerce, wcSig)
-			if tc.mutate != nil {
-				tc.mutate(&body, h)
-			}
-			err = v.Verify(body, h)
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("Verify = %v, want %v", err, tc.want)
-			}
-		})
-	}
+	runVerifyCases(t, ka, []verifyCase[[]string]{
+		{name: "known answer"},
+		{name: "rotation: old secret second", keys: []string{"new-secret", wcSecret}},
+		{name: "rotation: old secret first", keys: []string{wcSecret, "new-secret"}},
+		{name: "header name in lower case", mutate: then(delHeader(HeaderWooCommerce), setHeader("x-wc-webhook-signature", wcSig))},
+		{name: "surrounding white space", mutate: setHeader(HeaderWooCommerce, " "+wcSig+" ")},
+		{name: "wrong secret", keys: []string{"other"}, wantErr: ErrMismatch},
+		{name: "secret differs in case", keys: []string{strings.ToUpper(wcSecret)}, wantErr: ErrMismatch},
+		{name: "body changed", mutate: replaceInBody("123", "124"), wantErr: ErrMismatch},
+		{name: "trailing newline added", mutate: appendNewline, wantErr: ErrMismatch},
+		{name: "empty body", mutate: func(b *[]byte, _ http.Header, _ *time.Time) { *b = nil }, wantErr: ErrMismatch},
+		{name: "missing header", mutate: delHeader(HeaderWooCommerce), wantErr: ErrNoSignature},
+		{name: "empty header", mutate: setHeader(HeaderWooCommerce, "  "), wantErr: ErrNoSignature},
+		{name: "not base64", mutate: setHeader(HeaderWooCommerce, "not base64!"), wantErr: ErrMalformedHeader},
+		{name: "URL-safe base64", mutate: setHeader(HeaderWooCommerce, strings.NewReplacer("+", "-", "/", "_").Replace(wcSig)), wantErr: ErrMalformedHeader},
+		{name: "hex instead of base64", mutate: setHeader(HeaderWooCommerce, "a7fda9c98414f0da44b9a86f710bc824baeb28d6330501ab1e355b05f75c8011"), wantErr: ErrMalformedHeader},
+		{name: "truncated signature", mutate: setHeader(HeaderWooCommerce, wcSig[:24]), wantErr: ErrMalformedHeader},
+		{name: "SHA-1 length (hash algorithm filtered)", mutate: setHeader(HeaderWooCommerce, base64.StdEncoding.EncodeToString(make([]byte, 20))), wantErr: ErrMalformedHeader},
+		{name: "signature with a prefix", mutate: setHeader(HeaderWooCommerce, "sha256="+wcSig), wantErr: ErrMalformedHeader},
+	})
 }
 
 func TestWooCommerceRefusesEmptySecret(t *testing.T) {
 	for _, secrets := range [][]string{nil, {}, {""}, {"good", ""}} {
-		if _, err := NewWooCommerce(secrets...); !errors.Is(err, ErrNoSecret) {
+		if _, err := NewWooCommerce(secrets); !errors.Is(err, ErrNoSecret) {
 			t.Errorf("NewWooCommerce(%q) error = %v, want ErrNoSecret", secrets, err)
 		}
 	}
 }
 
 func TestWooCommerceSignMatchesVector(t *testing.T) {
-	v, err := NewWooCommerce(wcSecret, "older")
+	v, err := NewWooCommerce([]string{wcSecret, "older"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +110,7 @@ func TestWooCommerceEntitySecret(t *testing.T) {
 	const sig = "zP51c6Iu13x00iV7OZn/JOToARJw7uZNYARXxqMDXvA="
 	for _, secret := range []string{"wc&secret", "wc&amp;secret", "wc&#038;secret", "wc&#38;secret", "wc&#x26;secret"} {
 		t.Run(secret, func(t *testing.T) {
-			v, err := NewWooCommerce(secret)
+			v, err := NewWooCommerce([]string{secret})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,7 +159,7 @@ func FuzzWooCommerceVerify(f *testing.F) {
 	for _, fx := range fixtures(f, "woocommerce") {
 		f.Add(fx.body, fx.h.Get(HeaderWooCommerce))
 	}
-	v, err := NewWooCommerce(wcSecret)
+	v, err := NewWooCommerce([]string{wcSecret})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -353,7 +353,7 @@ func (b *bench) peak(c *child, name string) rssResult {
 // startBaseline serves the baseline in this process: read the body (capped
 // like the receiver's), check the AfterShip HMAC, answer 200.
 func startBaseline(secret string) (base string, stop func(), err error) {
-	ver, err := signature.NewAfterShip(secret)
+	ver, err := signature.NewAfterShip([]string{secret})
 	if err != nil {
 		return "", nil, err
 	}

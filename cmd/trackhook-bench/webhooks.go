@@ -51,7 +51,7 @@ type generator struct {
 }
 
 func newGenerator(secret, prefix string) (*generator, error) {
-	s, err := signature.NewAfterShip(secret)
+	s, err := signature.NewAfterShip([]string{secret})
 	if err != nil {
 		return nil, err
 	}

@@ -19,8 +19,9 @@ import (
 	dmail "github.com/trackhook/trackhook/dispatcher/mail"
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
-	"github.com/trackhook/trackhook/receiver/jwks"
+	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/signature/jwks"
 )
 
 // config is everything read from the environment. Nothing else in the
@@ -198,25 +199,28 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.TemplatesDir = get("TRACKHOOK_TEMPLATES_DIR", "")
 
-	for _, k := range sourceKinds {
-		env := "TRACKHOOK_" + k.env + "_SECRET"
+	for _, k := range receiver.Senders() {
+		if k.Credential != receiver.SharedSecret {
+			continue
+		}
+		env := "TRACKHOOK_" + k.Env + "_SECRET"
 		if raw := getenv(env); strings.TrimSpace(raw) != "" {
 			if secrets := splitList(raw); len(secrets) > 0 {
-				c.Secrets[k.name] = secrets
+				c.Secrets[k.Name] = secrets
 			} else {
 				bad(env, "holds no secret")
 			}
 		}
 	}
-	for _, k := range pathTokenSources() {
-		env := "TRACKHOOK_" + k.env + "_PATH_TOKEN"
+	for _, k := range receiver.Senders() { // every sender takes a path token
+		env := "TRACKHOOK_" + k.Env + "_PATH_TOKEN"
 		if raw := getenv(env); strings.TrimSpace(raw) != "" {
 			for _, tok := range splitList(raw) {
 				if len(tok) < 16 || strings.ContainsAny(tok, "/?#% ") {
 					bad(env, "a path token must be at least 16 URL-safe characters (e.g. openssl rand -hex 16)")
 				}
 			}
-			c.PathTokens[k.name] = splitList(raw)
+			c.PathTokens[k.Name] = splitList(raw)
 		}
 	}
 

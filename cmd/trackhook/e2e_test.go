@@ -139,7 +139,7 @@ func (a *app) post(body []byte, h http.Header) (int, string) {
 // postSigned signs body with the test secret and posts it.
 func (a *app) postSigned(body []byte) (int, string) {
 	a.t.Helper()
-	v, err := signature.NewAfterShip(testSecret)
+	v, err := signature.NewAfterShip([]string{testSecret})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -495,7 +495,7 @@ func (a *app) api(method, path string, body any) (int, map[string]any) {
 func (a *app) sms(from, body string) (int, string) {
 	a.t.Helper()
 	form := url.Values{"From": {from}, "To": {"+15005550006"}, "Body": {body}, "MessageSid": {"SM" + strings.Repeat("0", 32)}, "AccountSid": {twilioSID}}
-	v, err := signature.NewTwilio(twilioToken)
+	v, err := signature.NewTwilio([]string{twilioToken})
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func TestStartWithoutRedis(t *testing.T) {
 		t.Errorf("/readyz while Redis is down: %d, want 503", code)
 	}
 	body := webhook("nr-1", dhlNumber, "InTransit", time.Now())
-	v, err := signature.NewAfterShip(testSecret)
+	v, err := signature.NewAfterShip([]string{testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

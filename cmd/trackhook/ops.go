@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/cmd/trackhook/internal/metrics"
+	"github.com/trackhook/trackhook/receiver"
 )
 
 // ops is what the roles share for operating them: the metrics they count
@@ -26,18 +27,8 @@ type ops struct {
 // way the receiver answers them.
 func workerHandler(ping func(context.Context) error, scrape http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeStatus(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := ping(ctx); err != nil {
-			writeStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis unreachable"})
-			return
-		}
-		writeStatus(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
+	mux.Handle("GET /healthz", receiver.Healthz())
+	mux.Handle("GET /readyz", receiver.Readyz(ping))
 	mux.Handle("GET /metrics", scrape)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusNotFound, map[string]string{"error": "not found"})

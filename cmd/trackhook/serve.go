@@ -143,7 +143,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 
 func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
 	carriers := carrier.Default()
-	sources, err := buildSources(cfg, carriers)
+	sources, err := buildSources(cfg, carriers, now)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func newOptOut(ctx context.Context, cfg *config, store *tracking.Store, notify *
 		oc.LoadKey = func(ctx context.Context) ([]byte, error) { return store.Secret(ctx, "unsubscribe") }
 	}
 	if cfg.Twilio != nil {
-		tw, err := signature.NewTwilio(cfg.Twilio.AuthToken)
+		tw, err := signature.NewTwilio([]string{cfg.Twilio.AuthToken})
 		if err != nil {
 			return nil, fmt.Errorf("TRACKHOOK_TWILIO_AUTH_TOKEN: %w", err)
 		}

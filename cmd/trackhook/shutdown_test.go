@@ -66,7 +66,7 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 
 	// Headers and half the body of a signed webhook...
 	body := webhook("sig-1", dhlNumber, "InTransit", time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))
-	v, err := signature.NewAfterShip(testSecret)
+	v, err := signature.NewAfterShip([]string{testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

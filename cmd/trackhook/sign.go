@@ -8,13 +8,15 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/trackhook/trackhook/receiver"
 )
 
 // runSign signs a payload file as the named source would, and prints the
 // headers, or with -url a complete curl command.
 func runSign(args []string, now func() time.Time, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	src := fs.String("source", "aftership", "source whose scheme to sign with: "+kindNames())
+	src := fs.String("source", "aftership", "source whose scheme to sign with: "+signableNames())
 	secret := fs.String("secret", "", "secret to sign with (default: the source's TRACKHOOK_*_SECRET, first entry)")
 	target := fs.String("url", "", "print a curl command posting the file to this URL instead of the headers")
 	help := `usage: trackhook sign [-source aftership] [-secret S] [-url URL] FILE|-
@@ -32,11 +34,14 @@ by hand against a running receiver.
 		return usageError{fmt.Errorf("sign: want exactly one payload file (or - for stdin)")}
 	}
 	key := *secret
-	kind, ok := kindOf(*src)
+	sender, ok := receiver.SenderNamed(*src)
 	if !ok {
-		return fmt.Errorf("sign: unknown source %q (want one of %s)", *src, kindNames())
+		return fmt.Errorf("sign: unknown source %q (want one of %s)", *src, signableNames())
 	}
-	env := "TRACKHOOK_" + kind.env + "_SECRET"
+	if sender.Credential != receiver.SharedSecret {
+		return fmt.Errorf("sign: %s signs with a private key of its own, which trackhook never holds (want one of %s)", sender.Name, signableNames())
+	}
+	env := "TRACKHOOK_" + sender.Env + "_SECRET"
 	if key == "" {
 		if list := splitList(getenv(env)); len(list) > 0 {
 			key = list[0]
@@ -57,7 +62,7 @@ by hand against a running receiver.
 		return fmt.Errorf("sign: %w", err)
 	}
 
-	signer, err := kind.verifier([]string{key})
+	signer, err := sender.Signer([]string{key})
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
@@ -89,10 +94,14 @@ by hand against a running receiver.
 	return nil
 }
 
-func kindNames() string {
-	names := make([]string, len(sourceKinds))
-	for i, k := range sourceKinds {
-		names[i] = k.name
+// signableNames lists the senders `trackhook sign` can sign as: those
+// configured by a shared secret.
+func signableNames() string {
+	var names []string
+	for _, s := range receiver.Senders() {
+		if s.Credential == receiver.SharedSecret {
+			names = append(names, s.Name)
+		}
 	}
 	return strings.Join(names, ", ")
 }

@@ -17,12 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature"
 )
 
 const pathToken = "e2e-path-token-0123456789"
+
+// shipEngine is the one receiver.PublishedKey sender: it signs with a key
+// pair of its own, which the tests generate and serve as a JWKS.
+const shipEngine = "shipengine"
 
 // senders holds, for one test, how to sign as every source: the test
 // secrets from testdata/<source>/secret.txt, and for ShipEngine a key the
@@ -37,13 +42,15 @@ type senders struct {
 func newSenders(t *testing.T) *senders {
 	t.Helper()
 	s := &senders{t: t, secrets: map[string]string{}}
-	for _, k := range sourceKinds {
-		dir := k.name
-		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", dir, "secret.txt"))
-		if err != nil {
-			t.Fatalf("%s: %v", k.name, err)
+	for _, k := range receiver.Senders() {
+		if k.Credential != receiver.SharedSecret {
+			continue
 		}
-		s.secrets[k.name] = strings.TrimSpace(string(b))
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", k.Name, "secret.txt"))
+		if err != nil {
+			t.Fatalf("%s: %v", k.Name, err)
+		}
+		s.secrets[k.Name] = strings.TrimSpace(string(b))
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -62,8 +69,10 @@ func newSenders(t *testing.T) *senders {
 
 // env configures every source in the app under test.
 func (s *senders) env(env map[string]string) {
-	for _, k := range sourceKinds {
-		env["TRACKHOOK_"+k.env+"_SECRET"] = s.secrets[k.name]
+	for _, k := range receiver.Senders() {
+		if k.Credential == receiver.SharedSecret {
+			env["TRACKHOOK_"+k.Env+"_SECRET"] = s.secrets[k.Name]
+		}
 	}
 	env["TRACKHOOK_TRACKINGMORE_PATH_TOKEN"] = pathToken
 	env["TRACKHOOK_SHIPENGINE_PATH_TOKEN"] = pathToken
@@ -82,7 +91,10 @@ func (s *senders) sign(source string, body []byte, at time.Time, wrong bool) htt
 			signer, _ = signature.NewShipEngineSigner("e2e-key", other)
 		}
 	} else {
-		k, _ := kindOf(source)
+		k, ok := receiver.SenderNamed(source)
+		if !ok {
+			s.t.Fatalf("no sender %q", source)
+		}
 		secret := s.secrets[source]
 		if wrong {
 			secret = "not-the-secret-" + secret
@@ -90,11 +102,10 @@ func (s *senders) sign(source string, body []byte, at time.Time, wrong bool) htt
 				secret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("a different key of 24+ bytes"))
 			}
 		}
-		v, err := k.verifier([]string{secret})
-		if err != nil {
+		var err error
+		if signer, err = k.Signer([]string{secret}); err != nil {
 			s.t.Fatal(err)
 		}
-		signer = v
 	}
 	h, err := signer.Sign(body, at)
 	if err != nil {
@@ -157,8 +168,8 @@ func TestEverySourceEndToEnd(t *testing.T) {
 	}
 	store := tracking.NewStore(a.redis.Client(), tracking.Options{})
 	adapters := map[string]func(body []byte, h http.Header) ([]tracking.Event, error){}
-	for _, k := range sourceKinds {
-		adapters[k.name] = k.adapter(carrier.Default()).Decode
+	for _, k := range receiver.Senders() {
+		adapters[k.Name] = k.Adapter(carrier.Default()).Decode
 	}
 	for i, tc := range sources {
 		t.Run(tc.source, func(t *testing.T) {
@@ -335,5 +346,26 @@ func TestOneParcelAcrossSenders(t *testing.T) {
 	a.quiet()
 	if n := len(a.smtp.Messages()); n != 3 {
 		t.Fatalf("after replays: %d emails, want still 3", n)
+	}
+}
+
+// TestSignedTimesFollowTheProgramClock: the verifiers of the senders that
+// sign a timestamp read the program's clock (runAt), not the machine's: on
+// a clock years ahead, a request signed at the program's time is accepted
+// and one signed at the machine's time is refused as too old.
+func TestSignedTimesFollowTheProgramClock(t *testing.T) {
+	s := newSenders(t)
+	clock := clockAt(time.Date(2031, 5, 4, 12, 0, 0, 0, time.UTC))
+	a := startAppAt(t, clock.Now, s.env)
+	for _, tc := range []struct{ source, fixture string }{
+		{"trackingmore", "transit"}, {"standard", "in_transit"}, {shipEngine, "out_for_delivery"},
+	} {
+		body := readFixture(t, tc.source, tc.fixture)
+		if code, resp := a.postAs(tc.source, body, s.sign(tc.source, body, time.Now(), false)); code != http.StatusUnauthorized {
+			t.Errorf("%s signed on the machine's clock: %d %s, want 401", tc.source, code, resp)
+		}
+		if code, resp := a.postAs(tc.source, body, s.sign(tc.source, body, clock.Now(), false)); code != http.StatusOK {
+			t.Errorf("%s signed on the program's clock: %d %s, want 200", tc.source, code, resp)
+		}
 	}
 }

@@ -123,7 +123,7 @@ type Server struct {
 	rejectTo map[string]*smtp.SMTPError
 	// rejectedTo counts the RCPT TO refusals per address (RejectRecipient).
 	rejectedTo map[string]int
-	window     *window
+	outage     *outage // set by Fail, cleared by Recover
 }
 
 // Reply is one programmed SMTP answer: the reply code, an optional enhanced
@@ -135,11 +135,12 @@ type Reply struct {
 	Message  string
 }
 
-// window is a time span during which every message fails.
-type window struct {
-	until   time.Time
+// outage is a span, started by Fail and ended by Recover, during which
+// every transaction fails.
+type outage struct {
 	replies []*failure // stage and reply; n is not used
-	next    int
+	next    int        // the reply the next transaction gets, modulo len(replies)
+	refused int        // transactions it refused so far
 }
 
 type failure struct {
@@ -320,29 +321,52 @@ func (s *Server) FailNextAt(stage Stage, n int, code int, enhanced string, msg s
 	s.failNext = &failure{stage: stage, n: n, err: smtpError(code, enhanced, msg)}
 }
 
-// FailFor makes every message fail for the next d, as a provider in trouble
-// does (421 "service not available, closing channel", 451 "local error,
-// try again later"): each transaction gets the next of replies in turn, at
-// that reply's stage. For example
+// defaultOutage is what Fail without replies answers: a server that is
+// going away.
+var defaultOutage = Reply{Stage: StageMail, Code: 421, Enhanced: "4.3.2", Message: "Service not available, closing transmission channel"}
+
+// Fail starts an outage, as a provider in trouble has (421 "service not
+// available, closing channel", 451 "local error, try again later"): from now
+// until Recover every transaction fails, each with the next of replies in
+// turn, at that reply's stage. Without replies it is 421 4.3.2 at MAIL FROM.
+// For example
 //
-//	srv.FailFor(30*time.Second,
+//	srv.Fail(
 //		smtptest.Reply{Stage: smtptest.StageMail, Code: 421, Enhanced: "4.3.2", Message: "service not available"},
 //		smtptest.Reply{Stage: smtptest.StageData, Code: 451, Enhanced: "4.3.0", Message: "try again later"})
+//	… // the test's own timeline: requests, recorded state
+//	refused := srv.Recover()
 //
-// The failures count as Rejected. FailFor replaces an earlier window;
-// RejectRecipient answers before it.
-func (s *Server) FailFor(d time.Duration, replies ...Reply) {
-	w := &window{until: time.Now().Add(d)}
+// The outage has no clock: it lasts until the test calls Recover. The
+// failures count as Rejected. Fail replaces an outage already going on;
+// RejectRecipient answers before it. For a number of failures rather than a
+// span, use FailNext.
+func (s *Server) Fail(replies ...Reply) {
+	if len(replies) == 0 {
+		replies = []Reply{defaultOutage}
+	}
+	o := &outage{}
 	for _, r := range replies {
-		w.replies = append(w.replies, &failure{stage: r.Stage, err: smtpError(r.Code, r.Enhanced, r.Message)})
+		o.replies = append(o.replies, &failure{stage: r.Stage, err: smtpError(r.Code, r.Enhanced, r.Message)})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(w.replies) == 0 {
-		s.window = nil
-		return
+	s.outage = o
+}
+
+// Recover ends the outage Fail started and returns the number of
+// transactions it refused (0 when there was none). Once Recover returns,
+// nothing fails because of the outage, also in a transaction that began
+// during it and had not yet reached its reply's stage.
+func (s *Server) Recover() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.outage
+	s.outage = nil
+	if o == nil {
+		return 0
 	}
-	s.window = w
+	return o.refused
 }
 
 // RejectedRecipient is the number of times RCPT TO for addr was refused by
@@ -419,33 +443,33 @@ func (s *Server) rejectRecipient(addr string) error {
 	return err
 }
 
-// windowFailure picks the failure for a transaction starting now, if a
-// FailFor window is open. A failure at MAIL counts as rejected here; later
-// stages count when they answer (see reject).
-func (s *Server) windowFailure() *failure {
+// outageFailure picks the failure for a transaction starting now (at MAIL
+// FROM), if an outage is going on: the outage's next reply, and the outage,
+// for outageRefuse at that reply's stage.
+func (s *Server) outageFailure() (*failure, *outage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := s.window
-	if w == nil {
-		return nil
+	o := s.outage
+	if o == nil {
+		return nil, nil
 	}
-	if !time.Now().Before(w.until) {
-		s.window = nil
-		return nil
-	}
-	f := w.replies[w.next%len(w.replies)]
-	w.next++
-	if f.stage == StageMail {
-		s.rejectedLocked()
-	}
-	return f
+	f := o.replies[o.next%len(o.replies)]
+	o.next++
+	return f, o
 }
 
-func (s *Server) reject(err error) error {
+// outageRefuse answers f, picked from o, unless o has ended since (Recover,
+// or Fail started another): then the transaction goes on. A refusal counts
+// as rejected and towards o.refused.
+func (s *Server) outageRefuse(o *outage, f *failure) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.outage != o {
+		return nil
+	}
+	o.refused++
 	s.rejectedLocked()
-	return err
+	return f.err
 }
 
 func (s *Server) rejectedLocked() {
@@ -473,8 +497,9 @@ type session struct {
 	authed   bool
 	from     string
 	to       []string
-	rejected bool     // this transaction already counted as rejected
-	pending  *failure // a FailFor failure due at a later stage of this transaction
+	rejected bool     // this transaction was already refused at RCPT
+	pending  *failure // the outage's failure for this transaction, due at its stage
+	outage   *outage  // the outage pending came from
 }
 
 var errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
@@ -506,11 +531,15 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.opts.auth && !ss.authed {
 		return errAuthRequired
 	}
-	if f := ss.s.windowFailure(); f != nil {
+	ss.pending, ss.outage = nil, nil
+	if f, o := ss.s.outageFailure(); f != nil {
 		if f.stage == StageMail {
-			return f.err
+			if err := ss.s.outageRefuse(o, f); err != nil {
+				return err
+			}
+		} else {
+			ss.pending, ss.outage = f, o
 		}
-		ss.pending = f
 	}
 	if err := ss.s.takeFailure(StageMail); err != nil {
 		return err
@@ -524,8 +553,11 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return err
 	}
 	if ss.pending != nil && ss.pending.stage == StageRcpt && !ss.rejected {
-		ss.rejected = true
-		return ss.s.reject(ss.pending.err)
+		if err := ss.s.outageRefuse(ss.outage, ss.pending); err != nil {
+			ss.rejected = true
+			return err
+		}
+		ss.pending = nil
 	}
 	if !ss.rejected {
 		if err := ss.s.takeFailure(StageRcpt); err != nil {
@@ -546,7 +578,9 @@ func (ss *session) Data(r io.Reader) error {
 		time.Sleep(ss.s.opts.latency)
 	}
 	if ss.pending != nil && ss.pending.stage == StageData {
-		return ss.s.reject(ss.pending.err)
+		if err := ss.s.outageRefuse(ss.outage, ss.pending); err != nil {
+			return err
+		}
 	}
 	if err := ss.s.takeFailure(StageData); err != nil {
 		return err
@@ -559,7 +593,7 @@ func (ss *session) Data(r io.Reader) error {
 }
 
 func (ss *session) Reset() {
-	ss.from, ss.to, ss.rejected, ss.pending = "", nil, false, nil
+	ss.from, ss.to, ss.rejected, ss.pending, ss.outage = "", nil, false, nil, nil
 }
 
 func (ss *session) Logout() error { return nil }

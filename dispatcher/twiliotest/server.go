@@ -45,7 +45,7 @@ type Server struct {
 	failNext     *failure
 	reject       map[string]apiError
 	rejected     map[string]int // requests refused by RejectNumber, per number
-	window       *window
+	outage       *outage        // set by Fail, cleared by Recover
 	latency      time.Duration
 }
 
@@ -64,11 +64,12 @@ type statusChange struct {
 	at        time.Time
 }
 
-// window is a time span during which every request fails.
-type window struct {
-	until    time.Time
+// outage is a span, started by Fail and ended by Recover, during which
+// every request fails.
+type outage struct {
 	failures []Failure
-	next     int
+	next     int // the failure the next request gets, modulo len(failures)
+	refused  int // requests it refused so far
 }
 
 type failure struct {
@@ -192,24 +193,42 @@ func (s *Server) RejectNumber(to string, httpStatus, twilioCode int, message str
 	s.reject[to] = apiError{Code: twilioCode, Message: message, Status: httpStatus}
 }
 
-// FailFor makes every well-formed, authenticated request fail for the next
-// d, as an API in trouble does: each request gets the next of failures in
-// turn. For example
+// Fail starts an outage, as an API in trouble has: from now until Recover
+// every well-formed, authenticated request fails, each with the next of
+// failures in turn. Without failures it is 503 with code 20503. For example
 //
-//	srv.FailFor(30*time.Second,
+//	srv.Fail(
 //		twiliotest.Failure{Status: 500, Code: 20500},
 //		twiliotest.Failure{Status: 429, Code: 20429, RetryAfter: "2"})
+//	… // the test's own timeline: requests, recorded state
+//	refused := srv.Recover()
 //
-// List (GET) requests fail in the window too. RejectNumber answers before
-// it; FailFor replaces an earlier window.
-func (s *Server) FailFor(d time.Duration, failures ...Failure) {
+// The outage has no clock: it lasts until the test calls Recover. List
+// (GET) requests fail in it too, and it comes before FailNext, which it
+// leaves untouched. RejectNumber answers before it; Fail replaces an outage
+// already going on. For a number of failures rather than a span, use
+// FailNext.
+func (s *Server) Fail(failures ...Failure) {
+	if len(failures) == 0 {
+		failures = []Failure{{Status: http.StatusServiceUnavailable, Code: 20503}}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(failures) == 0 {
-		s.window = nil
-		return
+	s.outage = &outage{failures: append([]Failure(nil), failures...)}
+}
+
+// Recover ends the outage Fail started and returns the number of requests
+// it refused (0 when there was none). A request answered after Recover
+// returns does not fail because of the outage.
+func (s *Server) Recover() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.outage
+	s.outage = nil
+	if o == nil {
+		return 0
 	}
-	s.window = &window{until: time.Now().Add(d), failures: append([]Failure(nil), failures...)}
+	return o.refused
 }
 
 // RejectedNumber is the number of requests for to that RejectNumber
@@ -313,16 +332,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.messageJSON(m, "queued", 0, time.Time{}, m.Received))
 }
 
-// programmedFailureLocked takes the failure a FailFor window or FailNext
+// programmedFailureLocked takes the failure an outage (Fail) or FailNext
 // has for the current request, if any. s.mu is held.
 func (s *Server) programmedFailureLocked() (Failure, bool) {
-	if win := s.window; win != nil {
-		if time.Now().Before(win.until) {
-			f := win.failures[win.next%len(win.failures)]
-			win.next++
-			return f, true
-		}
-		s.window = nil
+	if o := s.outage; o != nil {
+		f := o.failures[o.next%len(o.failures)]
+		o.next++
+		o.refused++
+		return f, true
 	}
 	if f := s.failNext; f != nil && f.n > 0 {
 		f.n--

@@ -109,14 +109,15 @@ func TestSegments(t *testing.T) {
 	}
 }
 
-func TestServerFailFor(t *testing.T) {
+func TestServerOutage(t *testing.T) {
 	messages := "/2010-04-01/Accounts/" + sid + "/Messages.json"
 	form := func(to string) url.Values {
 		return url.Values{"To": {to}, "From": {"+15005550006"}, "Body": {"hello"}}
 	}
 	srv := twiliotest.NewServer(t, sid, token)
 	srv.RejectNumber("+15005550001", 400, 21211, "The 'To' number is not a valid phone number.")
-	srv.FailFor(300*time.Millisecond,
+	srv.FailNext(1, 400, 20001, "") // an outage comes first and leaves this for later
+	srv.Fail(
 		twiliotest.Failure{Status: 500, Code: 20500},
 		twiliotest.Failure{Status: 429, Code: 20429, RetryAfter: "2"})
 	for _, want := range []float64{500, 429, 500} {
@@ -125,11 +126,19 @@ func TestServerFailFor(t *testing.T) {
 		}
 	}
 	if status, body := post(t, srv, messages, sid, token, form("+15005550001")); status != 400 || body["code"] != float64(21211) {
-		t.Errorf("rejected number inside the window: %d %v, want 400 21211", status, body)
+		t.Errorf("rejected number during the outage: %d %v, want 400 21211", status, body)
 	}
-	time.Sleep(350 * time.Millisecond)
+	if got := srv.Recover(); got != 3 {
+		t.Errorf("Recover = %d refused, want 3", got)
+	}
+	if status, body := post(t, srv, messages, sid, token, form("+4915112345678")); status != 400 || body["code"] != float64(20001) {
+		t.Errorf("first request after Recover: %d %v, want FailNext's 400 20001", status, body)
+	}
 	if status, body := post(t, srv, messages, sid, token, form("+4915112345678")); status != 201 {
-		t.Errorf("after the window: %d %v, want 201", status, body)
+		t.Errorf("after the outage: %d %v, want 201", status, body)
+	}
+	if got := srv.Recover(); got != 0 {
+		t.Errorf("Recover without an outage = %d, want 0", got)
 	}
 	if n, r := len(srv.Messages()), srv.RejectedNumber("+15005550001"); n != 1 || r != 1 {
 		t.Errorf("Messages %d, RejectedNumber %d; want 1 and 1", n, r)
@@ -388,13 +397,15 @@ func TestServerFailuresApplyToList(t *testing.T) {
 		t.Errorf("after FailNext: %d, want 200", status)
 	}
 
-	srv.FailFor(300*time.Millisecond, twiliotest.Failure{Status: 503, Code: 20503})
+	srv.Fail() // 503 20503 by default
 	if status, body := get(t, srv, messages, sid, token); status != 503 || body["code"] != float64(20503) {
-		t.Errorf("in the FailFor window: %d %v, want 503", status, body)
+		t.Errorf("during the outage: %d %v, want 503 20503", status, body)
 	}
-	time.Sleep(350 * time.Millisecond)
+	if got := srv.Recover(); got != 1 {
+		t.Errorf("Recover = %d refused, want 1", got)
+	}
 	if status, _ := get(t, srv, messages, sid, token); status != 200 {
-		t.Errorf("after the window: %d, want 200", status)
+		t.Errorf("after Recover: %d, want 200", status)
 	}
 
 	srv.SetLatency(time.Second)

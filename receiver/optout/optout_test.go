@@ -92,7 +92,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 	e := &env{redis: rs, store: tracking.NewStore(rs.Client(), tracking.Options{}), logs: &syncBuffer{},
 		notify: state.New(rs.Client(), state.Options{TrackingKey: tracking.StateKey})}
 	var err error
-	e.twilio, err = signature.NewTwilio(authToken)
+	e.twilio, err = signature.NewTwilio([]string{authToken})
 	if err != nil {
 		t.Fatal(err)
 	}

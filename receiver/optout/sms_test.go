@@ -121,7 +121,7 @@ func TestSMSOtherMessagesChangeNothing(t *testing.T) {
 
 func TestSMSRefusesBadSignature(t *testing.T) {
 	e := newEnv(t)
-	wrong, _ := signature.NewTwilio("some-other-auth-token")
+	wrong, _ := signature.NewTwilio([]string{"some-other-auth-token"})
 	if r := e.sms(t, wrong, inbound("STOP")); r.code != http.StatusForbidden {
 		t.Errorf("wrong token = %d", r.code)
 	}

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trackhook/trackhook/receiver/jwks"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature"
+	"github.com/trackhook/trackhook/signature/jwks"
 )
 
 // fixtureSource is one sender's testdata folder and how to check it.
@@ -27,10 +27,10 @@ type fixtureSource struct {
 	empty func(name string) bool
 }
 
-func secretVerifier[V signature.Verifier](ctor func(...string) (V, error)) func(*testing.T, string, http.Header) signature.Verifier {
+func secretVerifier[V signature.Verifier](ctor func([]string) (V, error)) func(*testing.T, string, http.Header) signature.Verifier {
 	return func(t *testing.T, secret string, _ http.Header) signature.Verifier {
 		t.Helper()
-		v, err := ctor(secret)
+		v, err := ctor([]string{secret})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,26 +46,26 @@ func fixtureSources() []fixtureSource {
 		{"17track", stAdapter(), secretVerifier(signature.NewSeventeenTrack), func(n string) bool { return n == "tracking_stopped" }},
 		{"woocommerce", wcAdapter(), secretVerifier(signature.NewWooCommerce), none},
 		{"trackingmore", tmAdapter(), func(t *testing.T, secret string, h http.Header) signature.Verifier {
-			v, err := signature.NewTrackingMore(secret)
-			if err != nil {
-				t.Fatal(err)
-			}
 			sent, ok := signature.TrackingMoreTime(h.Get(signature.HeaderTrackingMoreTimestamp))
 			if !ok {
 				t.Fatal("recorded timestamp does not parse")
 			}
-			return v.WithClock(func() time.Time { return sent })
-		}, none},
-		{"standard", stdAdapter(), func(t *testing.T, secret string, h http.Header) signature.Verifier {
-			v, err := signature.NewStandardWebhooks(secret)
+			v, err := signature.NewTrackingMore([]string{secret}, signature.WithClock(func() time.Time { return sent }))
 			if err != nil {
 				t.Fatal(err)
 			}
+			return v
+		}, none},
+		{"standard", stdAdapter(), func(t *testing.T, secret string, h http.Header) signature.Verifier {
 			ts, err := strconv.ParseInt(h.Get(signature.HeaderStandardTimestamp), 10, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return v.WithClock(func() time.Time { return time.Unix(ts, 0) })
+			v, err := signature.NewStandardWebhooks([]string{secret}, signature.WithClock(func() time.Time { return time.Unix(ts, 0) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
 		}, func(n string) bool { return n == "other_type" }},
 		{"shipengine", se(), func(t *testing.T, _ string, h http.Header) signature.Verifier {
 			set, err := os.ReadFile(filepath.Join("..", "..", "testdata", "shipengine", "jwks.json"))
@@ -80,7 +80,7 @@ func fixtureSources() []fixtureSource {
 			if !ok {
 				t.Fatal("no recorded timestamp")
 			}
-			v, err := signature.NewShipEngine(signature.KeyMap(keys), signature.WithShipEngineClock(func() time.Time { return at.Add(time.Minute) }))
+			v, err := signature.NewShipEngine(signature.KeyMap(keys), signature.WithClock(func() time.Time { return at.Add(time.Minute) }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +155,7 @@ func golden(t *testing.T, path string, evs []tracking.Event) {
 func TestWooCommerceRecordedPing(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "woocommerce")
 	secret, _ := os.ReadFile(filepath.Join(dir, "secret.txt"))
-	v, err := signature.NewWooCommerce(strings.TrimSpace(string(secret)))
+	v, err := signature.NewWooCommerce([]string{strings.TrimSpace(string(secret))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,9 @@
 // real redis-server (appendonly yes, appendfsync always), an SMTP server and a
 // Twilio-speaking HTTP server started by the test, sends thousands of signed
 // AfterShip webhooks, and meanwhile kills the process, kills Redis, makes
-// SMTP and the SMS API fail, or stops the process with SIGTERM. Then it counts
+// SMTP and the SMS API fail (an outage the suite starts and ends itself,
+// over a share of its webhooks: the fake servers have no timers), or stops
+// the process with SIGTERM. Then it counts
 // every message the two servers received by (tracking, status, channel,
 // recipient) and compares that with what its own model of the rules says was
 // due from the webhooks answered 2xx.

@@ -30,7 +30,7 @@ type form struct {
 	conc         int           // webhook requests in flight per scenario
 	kills        int           // SIGKILLs in the kill scenario
 	redisDown    time.Duration // how long Redis is down
-	failWindow   time.Duration // how long SMTP and the SMS API fail
+	failShare    float64       // the share of the webhooks sent while SMTP and the SMS API fail (see outage)
 	terms        int           // SIGTERMs in the SIGTERM scenario
 	hookDeadline time.Duration // a webhook not answered 2xx within this is given up
 	quietTimeout time.Duration // after the load, how long everything may take to arrive
@@ -38,13 +38,15 @@ type form struct {
 
 var forms = map[string]form{
 	// Five scenarios in parallel, 120 trackings (~550 webhooks) each: about
-	// 2,750 webhooks over 600 trackings in all.
+	// 2,750 webhooks over 600 trackings in all. SMTP and the SMS API fail
+	// while a quarter of them are sent (~3s at the planned rate).
 	"short": {name: "short", trackings: 120, load: 12 * time.Second, conc: 12, kills: 2,
-		redisDown: 3 * time.Second, failWindow: 3 * time.Second, terms: 1,
+		redisDown: 3 * time.Second, failShare: 0.25, terms: 1,
 		hookDeadline: 90 * time.Second, quietTimeout: 180 * time.Second},
-	// 500 trackings (~2,300 webhooks) in every scenario.
+	// 500 trackings (~2,300 webhooks) in every scenario; SMTP and the SMS
+	// API fail while 60% of them are sent (~30s at the planned rate).
 	"full": {name: "full", trackings: 500, load: 50 * time.Second, conc: 24, kills: 10,
-		redisDown: 10 * time.Second, failWindow: 30 * time.Second, terms: 3,
+		redisDown: 10 * time.Second, failShare: 0.6, terms: 3,
 		hookDeadline: 150 * time.Second, quietTimeout: 240 * time.Second},
 }
 
@@ -165,7 +167,7 @@ func runScenario(t *testing.T, f form, bin string, idx int, sc scenario, res *re
 	sc.fault(e, l, f, &fr)
 	<-l.finished
 	loadTook := time.Since(l.start)
-	quietIn, notQuiet := e.waitQuiet(f.quietTimeout, 3*time.Second)
+	quietIn, notQuiet := e.waitQuiet(f.quietTimeout)
 	res.notes = append(res.notes, fmt.Sprintf("load took %v; everything arrived %v after it", loadTook.Round(100*time.Millisecond), quietIn.Round(100*time.Millisecond)))
 	res.notes = append(res.notes, fr.notes...)
 	for _, err := range fr.errs {
@@ -458,15 +460,54 @@ func smtpSetup(e *env, p *plan, rejected map[string]bool) {
 }
 
 func smtpFault(e *env, l *load, f form, fr *faultReport) {
-	sleepUntil(at(l, f, 0.2))
-	before := e.smtp.Rejected()
-	e.smtp.FailFor(f.failWindow,
-		smtptest.Reply{Stage: smtptest.StageMail, Code: 421, Enhanced: "4.3.2", Message: "Service not available, closing transmission channel"},
-		smtptest.Reply{Stage: smtptest.StageRcpt, Code: 451, Enhanced: "4.7.1", Message: "Greylisted, try again later"},
-		smtptest.Reply{Stage: smtptest.StageData, Code: 451, Enhanced: "4.3.0", Message: "Local error in processing"})
-	time.Sleep(f.failWindow)
-	fr.notes = append(fr.notes, fmt.Sprintf("SMTP answered 421 (MAIL) / 451 (RCPT) / 451 (end of DATA) in turn for %v, %d refusals in that time; 550 at RCPT for %s throughout",
-		f.failWindow, e.smtp.Rejected()-before, "one address"))
+	o := outage(l, f, fr, func() {
+		e.smtp.Fail(
+			smtptest.Reply{Stage: smtptest.StageMail, Code: 421, Enhanced: "4.3.2", Message: "Service not available, closing transmission channel"},
+			smtptest.Reply{Stage: smtptest.StageRcpt, Code: 451, Enhanced: "4.7.1", Message: "Greylisted, try again later"},
+			smtptest.Reply{Stage: smtptest.StageData, Code: 451, Enhanced: "4.3.0", Message: "Local error in processing"})
+	}, e.smtp.Recover)
+	fr.notes = append(fr.notes, fmt.Sprintf("SMTP answered 421 (MAIL) / 451 (RCPT) / 451 (end of DATA) in turn %s, refusing %d transactions; 550 at RCPT for one address throughout",
+		o, o.refused))
+}
+
+// outageFrom is the share of the load's webhooks sent before SMTP or the SMS
+// API begins to fail.
+const outageFrom = 0.2
+
+// outageReport is what an outage did.
+type outageReport struct {
+	fromHook, toHook, hooks int // the webhooks sent when it began and ended, of all
+	took                    time.Duration
+	refused                 int // what the server refused in it
+}
+
+func (o outageReport) String() string {
+	return fmt.Sprintf("while webhooks %d to %d of %d were sent (%v)", o.fromHook, o.toHook, o.hooks, o.took.Round(100*time.Millisecond))
+}
+
+// outage makes a provider fail over a stretch of the load's own timeline:
+// fail is called once the harness has sent outageFrom of its webhooks, and
+// end (the server's Recover) once it has sent f.failShare more. The
+// outage has no timer of its own: on a slow machine it lasts longer in
+// seconds and still meets the same webhooks' notifications. An outage that
+// refused nothing missed the traffic, and the scenario fails.
+func outage(l *load, f form, fr *faultReport, fail func(), end func() int) outageReport {
+	o := outageReport{hooks: len(l.p.hooks)}
+	if !l.waitSent(outageFrom) {
+		fr.errs = append(fr.errs, "the load was over before the outage began; the suite needs a longer load")
+	}
+	fail()
+	begin := time.Now()
+	o.fromHook = l.sentCount()
+	if !l.waitSent(outageFrom + f.failShare) {
+		fr.errs = append(fr.errs, "the load was over before the outage ended; the suite needs a longer load")
+	}
+	o.refused = end()
+	o.took, o.toHook = time.Since(begin), l.sentCount()
+	if o.refused == 0 {
+		fr.errs = append(fr.errs, fmt.Sprintf("the outage refused nothing %s: it missed the traffic", o))
+	}
+	return o
 }
 
 func checkSMTP(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
@@ -487,14 +528,13 @@ func smsSetup(e *env, p *plan, rejected map[string]bool) {
 }
 
 func smsFault(e *env, l *load, f form, fr *faultReport) {
-	sleepUntil(at(l, f, 0.2))
-	before := e.sms.Requests()
-	e.sms.FailFor(f.failWindow,
-		twiliotest.Failure{Status: http.StatusInternalServerError, Code: 20500},
-		twiliotest.Failure{Status: http.StatusTooManyRequests, Code: 20429, RetryAfter: "1"})
-	time.Sleep(f.failWindow)
-	fr.notes = append(fr.notes, fmt.Sprintf("the SMS API answered 500 / 429 with Retry-After: 1 in turn for %v (%d requests in that time); 400 with code 21211 for one number throughout",
-		f.failWindow, e.sms.Requests()-before))
+	o := outage(l, f, fr, func() {
+		e.sms.Fail(
+			twiliotest.Failure{Status: http.StatusInternalServerError, Code: 20500},
+			twiliotest.Failure{Status: http.StatusTooManyRequests, Code: 20429, RetryAfter: "1"})
+	}, e.sms.Recover)
+	fr.notes = append(fr.notes, fmt.Sprintf("the SMS API answered 500 / 429 with Retry-After: 1 in turn %s, refusing %d requests; 400 with code 21211 for one number throughout",
+		o, o.refused))
 }
 
 func checkSMS(t *testing.T, e *env, p *plan, l *load, fr *faultReport, res *result, logs logScan) {
@@ -597,7 +637,7 @@ func slowWebhook(e *env, number string, d time.Duration) int {
 	body, _ := json.Marshal(map[string]any{"event": "tracking_update", "event_id": "evt-" + number, "ts": time.Now().Unix(),
 		"msg": map[string]any{"tracking_number": number, "slug": slug, "tag": infoReceived,
 			"checkpoints": []map[string]any{{"checkpoint_time": time.Now().Add(-time.Hour).Format(time.RFC3339), "message": "Label created", "tag": infoReceived}}}})
-	signer, err := signature.NewAfterShip(webhookSecret)
+	signer, err := signature.NewAfterShip([]string{webhookSecret})
 	if err != nil {
 		return 0
 	}

@@ -362,21 +362,29 @@ func (e *env) outboxLeft(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// waitQuiet waits until nothing more can arrive: no task pending, active,
-// scheduled or retrying, no job left in an outbox, and no new message at
-// either server for stable. It returns false after timeout.
-func (e *env) waitQuiet(timeout, stable time.Duration) (time.Duration, string) {
+// serverEvents is everything the two servers recorded: messages accepted,
+// transactions refused, requests received.
+func (e *env) serverEvents() int {
+	return len(e.smtp.Messages()) + len(e.sms.Messages()) + e.smtp.Rejected() + e.sms.Requests()
+}
+
+// waitQuiet waits until nothing more can arrive, as Redis and the servers
+// record it, not for a spell in which nothing arrived: no job left in an
+// outbox, then no notify task pending, active (a killed worker's task stays
+// active until its lease is reclaimed), scheduled or retrying, and no event
+// at either server while it looked. The order makes one look enough: a job
+// leaves its outbox only once its task is enqueued, and a task leaves the
+// queue only after its provider answered, which the servers record. It
+// returns how long that took, or why it is not quiet after timeout.
+func (e *env) waitQuiet(timeout time.Duration) (time.Duration, string) {
 	begin := time.Now()
 	ctx := context.Background()
-	last, lastChange := -1, time.Now()
 	why := ""
 	for {
-		n := len(e.smtp.Messages()) + len(e.sms.Messages()) + e.smtp.Rejected() + e.sms.Requests()
-		if n != last {
-			last, lastChange = n, time.Now()
-		}
-		busy, err1 := e.queueBusy()
+		before := e.serverEvents()
 		left, err2 := e.outboxLeft(ctx)
+		busy, err1 := e.queueBusy()
+		changed := e.serverEvents() != before
 		switch {
 		case err1 != nil:
 			why = "queue inspection: " + err1.Error()
@@ -386,7 +394,7 @@ func (e *env) waitQuiet(timeout, stable time.Duration) (time.Duration, string) {
 			why = fmt.Sprintf("%d tasks pending/active/scheduled/retrying", busy)
 		case left > 0:
 			why = fmt.Sprintf("%d jobs left in outboxes", left)
-		case time.Since(lastChange) < stable:
+		case changed:
 			why = "messages still arriving"
 		default:
 			return time.Since(begin), ""

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -108,7 +109,7 @@ type plan struct {
 // and ready to send.
 func newPlan(t testing.TB, scen, n int) *plan {
 	t.Helper()
-	signer, err := signature.NewAfterShip(webhookSecret)
+	signer, err := signature.NewAfterShip([]string{webhookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +237,8 @@ type load struct {
 
 	mu       sync.Mutex
 	attempts []attempt
+	sent     int           // webhooks whose first attempt has gone out
+	progress chan struct{} // closed and replaced whenever sent grows
 }
 
 func startLoad(e *env, p *plan, dur time.Duration, conc int, hookDeadline time.Duration) *load {
@@ -250,6 +253,7 @@ func startLoad(e *env, p *plan, dur time.Duration, conc int, hookDeadline time.D
 		deadline: hookDeadline,
 		start:    time.Now(),
 		finished: make(chan struct{}),
+		progress: make(chan struct{}),
 	}
 	stop := make(chan struct{})
 	go func() {
@@ -275,6 +279,7 @@ func startLoad(e *env, p *plan, dur time.Duration, conc int, hookDeadline time.D
 			defer wg.Done()
 			for _, h := range tr.hooks {
 				<-l.tokens
+				l.markSent()
 				l.send(h)
 				if !h.answered {
 					return // the rest of this tracking's story would be guesswork
@@ -289,6 +294,43 @@ func startLoad(e *env, p *plan, dur time.Duration, conc int, hookDeadline time.D
 		close(l.finished)
 	}()
 	return l
+}
+
+func (l *load) markSent() {
+	l.mu.Lock()
+	l.sent++
+	close(l.progress)
+	l.progress = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// waitSent waits until the load has sent (made the first attempt of) at
+// least frac of its webhooks: a point on the load's own timeline, whatever
+// the machine's speed. It reports false when the load finished before that.
+func (l *load) waitSent(frac float64) bool {
+	want := int(math.Ceil(frac * float64(len(l.p.hooks))))
+	for {
+		l.mu.Lock()
+		got, progress := l.sent, l.progress
+		l.mu.Unlock()
+		if got >= want {
+			return true
+		}
+		select {
+		case <-progress:
+		case <-l.finished:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return l.sent >= want
+		}
+	}
+}
+
+// sentCount is the number of webhooks sent so far.
+func (l *load) sentCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sent
 }
 
 func (l *load) running() bool {

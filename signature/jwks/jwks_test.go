@@ -413,7 +413,7 @@ func TestWithShipEngineVerifier(t *testing.T) {
 	srv := newFake(t, setOf(jwkOf("se-2026", &ks[2].PublicKey)))
 	at := time.Date(2026, 11, 20, 8, 17, 0, 0, time.UTC)
 	s := New(srv.URL, srv.Client())
-	v, err := signature.NewShipEngine(s, signature.WithShipEngineClock(func() time.Time { return at }))
+	v, err := signature.NewShipEngine(s, signature.WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)
 	}

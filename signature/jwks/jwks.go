@@ -1,6 +1,8 @@
 // Package jwks fetches a JSON Web Key Set (RFC 7517) over HTTP and caches
 // its RSA signing keys by kid. It implements signature.KeySource for the
-// ShipEngine verifier, which stays pure: all the I/O is here.
+// ShipEngine verifier. It is the one part under signature/ that does I/O
+// (an HTTP GET, a background refresh): package signature stays pure by
+// taking its keys through that interface, and all the fetching is here.
 //
 // Keys are fetched on first use, again when a kid is not in the cache (that
 // is how a key rotation reaches us), and in the background once the cache is
@@ -9,7 +11,8 @@
 // arrive, so forged requests cannot turn the receiver into a load generator
 // against the JWKS host; concurrent callers share one fetch. A failed fetch
 // keeps the keys already known. The package never logs: errors go to the
-// caller, which the receiver logs.
+// caller, which the receiver logs. Its clock is injectable (WithClock), so
+// MinInterval and MaxAge follow the program's clock.
 package jwks
 
 import (

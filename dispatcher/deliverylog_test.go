@@ -13,7 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
 	"github.com/trackhook/trackhook/receiver/redistest"
 	"github.com/trackhook/trackhook/templates"
@@ -108,11 +108,11 @@ func TestDeliveryLogCountsAttemptsUnderAsynq(t *testing.T) {
 	rs := redistest.Start(t)
 	rdb := rs.Client()
 	smtpSrv := smtptest.NewServer(t)
-	cfg, err := mail.ParseSMTPURL(smtpSrv.URL())
+	cfg, err := mailer.ParseSMTPURL(smtpSrv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	sender, err := mail.NewSMTP(cfg)
+	sender, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

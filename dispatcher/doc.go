@@ -13,11 +13,11 @@
 //
 //	dispatcher          vocabulary, tasks, handler, dead letters
 //	dispatcher/state    its Redis state: ledger, delivery log, suppression list, gate
-//	dispatcher/mail     the email senders (SMTP pool, .eml files)
+//	dispatcher/mailer   the email senders (SMTP pool, .eml files)
 //	dispatcher/sms      the SMS senders (Twilio Messages API, text files)
 //	dispatcher/quiet    SMS quiet hours by the number's time zone
 //	dispatcher/redact   masking of addresses and numbers for logs
-//	dispatcher/outbox   the file spool of the embedded default
+//	dispatcher/spool    the files the embedded default writes messages to
 //	dispatcher/smtptest, dispatcher/twiliotest   real servers for tests
 //
 // The dispatcher imports nothing of the receiver; the one thing it asks

@@ -12,7 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
 	"github.com/trackhook/trackhook/templates"
 )
@@ -125,11 +125,11 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...smtptest.Option) *fixture {
 	t.Helper()
 	f := &fixture{smtp: smtptest.NewServer(t, opts...), ledger: &memLedger{}, log: &memLog{}}
-	cfg, err := mail.ParseSMTPURL(f.smtp.URL())
+	cfg, err := mailer.ParseSMTPURL(f.smtp.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	sender, err := mail.NewSMTP(cfg)
+	sender, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/templates"
@@ -103,12 +103,12 @@ type mailRig struct {
 func newMailRig(t *testing.T, e *badEnv) *mailRig {
 	t.Helper()
 	srv := smtptest.NewServer(t)
-	cfg, err := dmail.ParseSMTPURL(srv.URL())
+	cfg, err := mailer.ParseSMTPURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.TLSConfig = srv.ClientTLSConfig()
-	sender, err := dmail.NewSMTP(cfg)
+	sender, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,7 +291,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		workers = 20 // the product's default TRACKHOOK_WORKER_CONCURRENCY
 	}
 	if pool == 0 {
-		pool = 4 // dmail.DefaultPoolSize
+		pool = 4 // mailer.DefaultPoolSize
 	}
 	b.progress("dispatch: dispatcher handler + SMTP pool in this process, %d goroutines, %v", workers, b.opts.raw)
 	cpu = b.cpuWindow(0, 0)

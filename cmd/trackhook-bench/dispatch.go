@@ -13,7 +13,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/templates"
 )
 
@@ -181,13 +181,13 @@ func (b *bench) handlerInProcess(ctx context.Context, workers, poolSize int, dur
 	if err != nil {
 		return sendResult{}, err
 	}
-	cfg, err := dmail.ParseSMTPURL(b.sink.url(nil))
+	cfg, err := mailer.ParseSMTPURL(b.sink.url(nil))
 	if err != nil {
 		return sendResult{}, err
 	}
 	cfg.TLSConfig = b.sink.client
 	cfg.PoolSize = poolSize
-	pool, err := dmail.NewSMTP(cfg)
+	pool, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		return sendResult{}, err
 	}

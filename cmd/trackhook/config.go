@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/text/language"
 
-	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/receiver"
@@ -31,7 +31,7 @@ type config struct {
 	PublicURL *url.URL
 	RedisURL  string // "" → embedded in-memory Redis
 	APIKeys   []string
-	SMTP      *dmail.SMTPConfig // nil → .eml files in OutboxDir
+	SMTP      *mailer.SMTPConfig // nil → .eml files in OutboxDir
 	MailFrom  string
 	// ShopName is who the customer hears from: the sign-off of emails and
 	// texts and, when TRACKHOOK_MAIL_FROM has none, the From display name.
@@ -135,7 +135,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.OutboxDir = get("TRACKHOOK_OUTBOX_DIR", "./outbox")
 
 	if raw := get("TRACKHOOK_SMTP_URL", ""); raw != "" {
-		sc, err := dmail.ParseSMTPURL(raw)
+		sc, err := mailer.ParseSMTPURL(raw)
 		if err != nil {
 			bad("TRACKHOOK_SMTP_URL", "%v", err)
 		} else {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/trackhook/trackhook/cmd/trackhook/internal/metrics"
 	"github.com/trackhook/trackhook/dispatcher"
-	dmail "github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/dispatcher/state"
@@ -200,7 +200,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 	var closers []func() error
 	var email dispatcher.EmailSender
 	if cfg.SMTP != nil {
-		s, err := dmail.NewSMTP(*cfg.SMTP)
+		s, err := mailer.NewSMTP(*cfg.SMTP)
 		if err != nil {
 			return nil, fmt.Errorf("TRACKHOOK_SMTP_URL: %w", err)
 		}
@@ -208,7 +208,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		email = s
 		log.Info("email via SMTP", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port, "tls", string(cfg.SMTP.TLS))
 	} else {
-		d, err := dmail.NewDir(cfg.OutboxDir)
+		d, err := mailer.NewDir(cfg.OutboxDir)
 		if err != nil {
 			return nil, fmt.Errorf("TRACKHOOK_OUTBOX_DIR: %w", err)
 		}

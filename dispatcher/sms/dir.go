@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/outbox"
 	"github.com/trackhook/trackhook/dispatcher/redact"
+	"github.com/trackhook/trackhook/dispatcher/spool"
 )
 
 // Dir writes every SMS as a small text file into a folder: the embedded
@@ -30,11 +30,11 @@ import (
 // with the full number: the outbox is the operator's own. Files are written
 // atomically (temporary file, then rename). Send returns the file name as
 // the provider id. It implements dispatcher.SMSSender.
-type Dir struct{ f *outbox.Folder }
+type Dir struct{ f *spool.Folder }
 
 // NewDir creates the folder if needed.
 func NewDir(path string) (*Dir, error) {
-	f, err := outbox.New(path)
+	f, err := spool.New(path)
 	if err != nil {
 		return nil, fmt.Errorf("sms %w", err)
 	}

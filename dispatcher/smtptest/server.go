@@ -5,7 +5,7 @@
 // messages the way real providers do.
 //
 //	srv := smtptest.NewServer(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("user", "secret"))
-//	cfg, _ := mail.ParseSMTPURL(srv.URL())
+//	cfg, _ := mailer.ParseSMTPURL(srv.URL())
 //	cfg.TLSConfig = srv.ClientTLSConfig()
 //	...
 //	got := srv.WaitForMessages(t, 1, 5*time.Second)
@@ -228,7 +228,7 @@ func (s *Server) Host() string { return s.addr.IP.String() }
 // Port is the TCP port the server listens on.
 func (s *Server) Port() int { return s.addr.Port }
 
-// URL is an smtp:// URL for mail.ParseSMTPURL that matches the server's
+// URL is an smtp:// URL for mailer.ParseSMTPURL that matches the server's
 // TLS mode and credentials. TLS still needs ClientTLSConfig for the
 // self-signed certificate.
 func (s *Server) URL() string {

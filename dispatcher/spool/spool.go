@@ -1,4 +1,4 @@
-// Package outbox writes messages as files into a folder: the embedded
+// Package spool writes messages as files into a folder: the embedded
 // default when no SMTP server or SMS provider is configured. Files are
 // written atomically (a temporary file, then a rename), so a reader never
 // sees half a message, and named
@@ -7,7 +7,7 @@
 //
 // so that `ls` sorts them by time. Within one Folder every file gets a
 // distinct timestamp, so names never collide.
-package outbox
+package spool
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package mail_test
+package mailer_test
 
 import (
 	"fmt"
@@ -6,49 +6,49 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 )
 
 func TestParseSMTPURL(t *testing.T) {
-	base := mail.SMTPConfig{Host: "smtp.example.com", Port: 587, Username: "shop", Password: "s3cret", TLS: mail.TLSStartTLS}
+	base := mailer.SMTPConfig{Host: "smtp.example.com", Port: 587, Username: "shop", Password: "s3cret", TLS: mailer.TLSStartTLS}
 	for _, tc := range []struct {
 		raw    string
-		mutate func(*mail.SMTPConfig)
+		mutate func(*mailer.SMTPConfig)
 	}{
 		{"smtp://shop:s3cret@smtp.example.com", nil},
 		{"smtp://shop:s3cret@smtp.example.com:587?tls=starttls", nil},
 		{"smtp://shop:s3cret@smtp.example.com/", nil},
 		{"SMTP://shop:s3cret@smtp.example.com", nil},
-		{"smtp://shop:s3cret@smtp.example.com?tls=tls", func(c *mail.SMTPConfig) { c.TLS, c.Port = mail.TLSImplicit, 465 }},
-		{"smtps://shop:s3cret@smtp.example.com", func(c *mail.SMTPConfig) { c.TLS, c.Port = mail.TLSImplicit, 465 }},
-		{"smtps://shop:s3cret@smtp.example.com:2465?tls=tls", func(c *mail.SMTPConfig) { c.TLS, c.Port = mail.TLSImplicit, 2465 }},
-		{"smtp://smtp.example.com?tls=none", func(c *mail.SMTPConfig) { c.TLS, c.Port, c.Username, c.Password = mail.TLSNone, 25, "", "" }},
-		{"smtp://localhost:1025?tls=none", func(c *mail.SMTPConfig) {
-			*c = mail.SMTPConfig{Host: "localhost", Port: 1025, TLS: mail.TLSNone}
+		{"smtp://shop:s3cret@smtp.example.com?tls=tls", func(c *mailer.SMTPConfig) { c.TLS, c.Port = mailer.TLSImplicit, 465 }},
+		{"smtps://shop:s3cret@smtp.example.com", func(c *mailer.SMTPConfig) { c.TLS, c.Port = mailer.TLSImplicit, 465 }},
+		{"smtps://shop:s3cret@smtp.example.com:2465?tls=tls", func(c *mailer.SMTPConfig) { c.TLS, c.Port = mailer.TLSImplicit, 2465 }},
+		{"smtp://smtp.example.com?tls=none", func(c *mailer.SMTPConfig) { c.TLS, c.Port, c.Username, c.Password = mailer.TLSNone, 25, "", "" }},
+		{"smtp://localhost:1025?tls=none", func(c *mailer.SMTPConfig) {
+			*c = mailer.SMTPConfig{Host: "localhost", Port: 1025, TLS: mailer.TLSNone}
 		}},
 		// Loopback: plain by default (a local relay); verified STARTTLS only elsewhere.
-		{"smtp://localhost:1025", func(c *mail.SMTPConfig) {
-			*c = mail.SMTPConfig{Host: "localhost", Port: 1025, TLS: mail.TLSNone}
+		{"smtp://localhost:1025", func(c *mailer.SMTPConfig) {
+			*c = mailer.SMTPConfig{Host: "localhost", Port: 1025, TLS: mailer.TLSNone}
 		}},
-		{"smtp://shop:s3cret@127.0.0.1", func(c *mail.SMTPConfig) { c.Host, c.TLS, c.Port = "127.0.0.1", mail.TLSNone, 25 }},
-		{"smtp://shop:s3cret@[::1]:2525", func(c *mail.SMTPConfig) { c.Host, c.TLS, c.Port = "::1", mail.TLSNone, 2525 }},
-		{"smtp://shop:s3cret@127.0.0.1?tls=starttls", func(c *mail.SMTPConfig) { c.Host = "127.0.0.1" }},
-		{"smtp://shop:s3cret@[2001:db8::1]:2525", func(c *mail.SMTPConfig) { c.Host, c.Port = "2001:db8::1", 2525 }},
-		{"smtp://shop:s3cret@smtp.example.com?pool=8&max_per_conn=50", func(c *mail.SMTPConfig) { c.PoolSize, c.MaxMessagesPerConn = 8, 50 }},
+		{"smtp://shop:s3cret@127.0.0.1", func(c *mailer.SMTPConfig) { c.Host, c.TLS, c.Port = "127.0.0.1", mailer.TLSNone, 25 }},
+		{"smtp://shop:s3cret@[::1]:2525", func(c *mailer.SMTPConfig) { c.Host, c.TLS, c.Port = "::1", mailer.TLSNone, 2525 }},
+		{"smtp://shop:s3cret@127.0.0.1?tls=starttls", func(c *mailer.SMTPConfig) { c.Host = "127.0.0.1" }},
+		{"smtp://shop:s3cret@[2001:db8::1]:2525", func(c *mailer.SMTPConfig) { c.Host, c.Port = "2001:db8::1", 2525 }},
+		{"smtp://shop:s3cret@smtp.example.com?pool=8&max_per_conn=50", func(c *mailer.SMTPConfig) { c.PoolSize, c.MaxMessagesPerConn = 8, 50 }},
 		// Percent-encoded user and password are decoded.
-		{"smtp://shop%40example.com:p%40ss%3Aw%2Frd%3F%23%25@smtp.example.com", func(c *mail.SMTPConfig) {
+		{"smtp://shop%40example.com:p%40ss%3Aw%2Frd%3F%23%25@smtp.example.com", func(c *mailer.SMTPConfig) {
 			c.Username, c.Password = "shop@example.com", "p@ss:w/rd?#%"
 		}},
 		// An unescaped '@' in the password works: the last '@' ends the user info.
-		{"smtp://shop:p@ss@smtp.example.com", func(c *mail.SMTPConfig) { c.Password = "p@ss" }},
-		{"smtp://apikey:@smtp.example.com", func(c *mail.SMTPConfig) { c.Username, c.Password = "apikey", "" }},
+		{"smtp://shop:p@ss@smtp.example.com", func(c *mailer.SMTPConfig) { c.Password = "p@ss" }},
+		{"smtp://apikey:@smtp.example.com", func(c *mailer.SMTPConfig) { c.Username, c.Password = "apikey", "" }},
 	} {
 		t.Run(tc.raw, func(t *testing.T) {
 			want := base
 			if tc.mutate != nil {
 				tc.mutate(&want)
 			}
-			got, err := mail.ParseSMTPURL(tc.raw)
+			got, err := mailer.ParseSMTPURL(tc.raw)
 			if err != nil {
 				t.Fatalf("ParseSMTPURL: %v", err)
 			}
@@ -95,7 +95,7 @@ func TestParseSMTPURLErrors(t *testing.T) {
 		{"smtp://u:" + secret + "@[::1", "smtp url: invalid IPv6 host"},
 	} {
 		t.Run(tc.raw, func(t *testing.T) {
-			_, err := mail.ParseSMTPURL(tc.raw)
+			_, err := mailer.ParseSMTPURL(tc.raw)
 			if err == nil {
 				t.Fatalf("ParseSMTPURL(%q) succeeded, want %q", tc.raw, tc.wantErr)
 			}
@@ -112,11 +112,11 @@ func TestParseSMTPURLErrors(t *testing.T) {
 // The server's own URL round-trips (what tests and `make run` rely on).
 func TestParseSMTPURLRoundTripsEscapedCredentials(t *testing.T) {
 	u := url.URL{Scheme: "smtp", Host: "mail.example:2525", User: url.UserPassword("a b@c", "p:@/?#% ä"), RawQuery: "tls=none"}
-	got, err := mail.ParseSMTPURL(u.String())
+	got, err := mailer.ParseSMTPURL(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Username != "a b@c" || got.Password != "p:@/?#% ä" || got.Port != 2525 || got.TLS != mail.TLSNone {
+	if got.Username != "a b@c" || got.Password != "p:@/?#% ä" || got.Port != 2525 || got.TLS != mailer.TLSNone {
 		t.Errorf("got %q %q %d %s", got.Username, got.Password, got.Port, got.TLS)
 	}
 }
@@ -138,17 +138,17 @@ func FuzzParseSMTPURL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, user, pass, rest string) {
 		// Whatever the input, no panic.
-		_, _ = mail.ParseSMTPURL(rest)
-		_, _ = mail.ParseSMTPURL(pass)
+		_, _ = mailer.ParseSMTPURL(rest)
+		_, _ = mailer.ParseSMTPURL(pass)
 
 		raw := "smtp://" + user + ":" + pass + "@" + rest
-		cfg, err := mail.ParseSMTPURL(raw)
+		cfg, err := mailer.ParseSMTPURL(raw)
 		if err == nil {
 			if cfg.Host == "" || cfg.Port < 1 || cfg.Port > 65535 {
 				t.Fatalf("ParseSMTPURL(%q) accepted host %q port %d", raw, cfg.Host, cfg.Port)
 			}
 			switch cfg.TLS {
-			case mail.TLSStartTLS, mail.TLSImplicit, mail.TLSNone:
+			case mailer.TLSStartTLS, mailer.TLSImplicit, mailer.TLSNone:
 			default:
 				t.Fatalf("ParseSMTPURL(%q) accepted tls mode %q", raw, cfg.TLS)
 			}
@@ -188,14 +188,14 @@ func unescape(s string) string {
 }
 
 func ExampleParseSMTPURL() {
-	cfg, err := mail.ParseSMTPURL("smtps://apikey:p%40ss@smtp.example.com?pool=8")
+	cfg, err := mailer.ParseSMTPURL("smtps://apikey:p%40ss@smtp.example.com?pool=8")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(cfg)
 
-	_, err = mail.ParseSMTPURL("smtp://apikey:p%40ss@smtp.example.com?tls=ssl")
+	_, err = mailer.ParseSMTPURL("smtp://apikey:p%40ss@smtp.example.com?tls=ssl")
 	fmt.Println(err)
 	// Output:
 	// smtp smtp.example.com:465 tls=tls user="apikey" password=(set) pool=8 max_per_conn=0

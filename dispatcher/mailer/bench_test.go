@@ -1,10 +1,10 @@
-package mail_test
+package mailer_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkSMTPSendDialEach(b *testing.B) {
 
 func benchmarkSMTPSend(b *testing.B, maxPerConn int) {
 	srv := smtptest.NewServer(b, smtptest.WithSTARTTLS(), smtptest.WithAuth("shop", "s3cret"))
-	s := newSender(b, srv, func(c *mail.SMTPConfig) {
+	s := newSender(b, srv, func(c *mailer.SMTPConfig) {
 		c.PoolSize = 1
 		c.MaxMessagesPerConn = maxPerConn
 	})

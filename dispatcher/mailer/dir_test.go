@@ -1,4 +1,4 @@
-package mail_test
+package mailer_test
 
 import (
 	"context"
@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 )
 
 var emlName = regexp.MustCompile(`^\d{8}T\d{6}\.\d{9}Z-email-[a-z0-9@._+-]+\.eml$`)
 
 func TestDirWritesAParseableEML(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "outbox", "nested") // NewDir creates it
-	d, err := mail.NewDir(dir)
+	d, err := mailer.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestDirWritesAParseableEML(t *testing.T) {
 
 func TestDirNamesAreUniqueAndSortByTime(t *testing.T) {
 	dir := t.TempDir()
-	d, err := mail.NewDir(dir)
+	d, err := mailer.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestDirNamesAreUniqueAndSortByTime(t *testing.T) {
 
 func TestDirRefusesWhatSMTPWouldRefuse(t *testing.T) {
 	dir := t.TempDir()
-	d, err := mail.NewDir(dir)
+	d, err := mailer.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestNewDirFailsOnAFile(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mail.NewDir(file); err == nil {
+	if _, err := mailer.NewDir(file); err == nil {
 		t.Error("NewDir on a regular file succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-// Package mail delivers dispatcher.Email values: over SMTP through a pool of
+// Package mailer delivers dispatcher.Email values: over SMTP through a pool of
 // persistent go-mail connections (SMTP), or as .eml files in a folder (Dir),
 // the embedded default when no SMTP server is configured.
 //
@@ -8,7 +8,7 @@
 // retrying cannot help. Every other error (4xx replies, 421, network and TLS
 // failures, timeouts, AUTH failures) is temporary. Addresses in error texts
 // are masked with dispatcher/redact.
-package mail
+package mailer
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package mail_test
+package mailer_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/mail"
+	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/smtptest"
 )
 
@@ -19,9 +19,9 @@ const waitFor = 5 * time.Second
 
 // newSender connects an SMTP sender to srv the way the binary does: from the
 // server's smtp:// URL, trusting its self-signed certificate.
-func newSender(tb testing.TB, srv *smtptest.Server, mutate ...func(*mail.SMTPConfig)) *mail.SMTP {
+func newSender(tb testing.TB, srv *smtptest.Server, mutate ...func(*mailer.SMTPConfig)) *mailer.SMTP {
 	tb.Helper()
-	cfg, err := mail.ParseSMTPURL(srv.URL())
+	cfg, err := mailer.ParseSMTPURL(srv.URL())
 	if err != nil {
 		tb.Fatalf("ParseSMTPURL(%q): %v", srv.URL(), err)
 	}
@@ -30,7 +30,7 @@ func newSender(tb testing.TB, srv *smtptest.Server, mutate ...func(*mail.SMTPCon
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	s, err := mail.NewSMTP(cfg)
+	s, err := mailer.NewSMTP(cfg)
 	if err != nil {
 		tb.Fatalf("NewSMTP: %v", err)
 	}
@@ -155,7 +155,7 @@ func TestSMTPReusesOneConnectionForSequentialSends(t *testing.T) {
 func TestSMTPConcurrentSendsUseAtMostPoolSize(t *testing.T) {
 	const poolSize, sends = 3, 24
 	srv := secureServer(t, smtptest.WithLatency(20*time.Millisecond))
-	s := newSender(t, srv, func(c *mail.SMTPConfig) { c.PoolSize = poolSize })
+	s := newSender(t, srv, func(c *mailer.SMTPConfig) { c.PoolSize = poolSize })
 
 	var wg sync.WaitGroup
 	errs := make(chan error, sends)
@@ -182,7 +182,7 @@ func TestSMTPConcurrentSendsUseAtMostPoolSize(t *testing.T) {
 
 func TestSMTPRecyclesConnectionAfterMaxMessages(t *testing.T) {
 	srv := secureServer(t)
-	s := newSender(t, srv, func(c *mail.SMTPConfig) { c.MaxMessagesPerConn = 5 })
+	s := newSender(t, srv, func(c *mailer.SMTPConfig) { c.MaxMessagesPerConn = 5 })
 	for i := range 12 {
 		if err := s.Send(context.Background(), email(fmt.Sprintf("c%d@example.com", i))); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
@@ -228,7 +228,7 @@ func TestSMTPFailureClassification(t *testing.T) {
 			if got := errors.Is(err, dispatcher.ErrPermanent); got != tc.permanent {
 				t.Errorf("errors.Is(err, ErrPermanent) = %v, want %v; err: %v", got, tc.permanent, err)
 			}
-			var re *mail.ReplyError
+			var re *mailer.ReplyError
 			if !errors.As(err, &re) {
 				t.Fatalf("ReplyError not reachable with errors.As: %v", err)
 			}
@@ -289,7 +289,7 @@ func TestSMTPRejectedRecipientIsPermanentMaskedAndKeepsTheConnection(t *testing.
 func TestSMTPRedialsWhenServerDropsConnections(t *testing.T) {
 	const poolSize = 3
 	srv := secureServer(t, smtptest.WithLatency(30*time.Millisecond))
-	s := newSender(t, srv, func(c *mail.SMTPConfig) { c.PoolSize = poolSize })
+	s := newSender(t, srv, func(c *mailer.SMTPConfig) { c.PoolSize = poolSize })
 	var wg sync.WaitGroup
 	for i := range poolSize { // fill the pool: three idle connections
 		wg.Go(func() {
@@ -319,7 +319,7 @@ func TestSMTPRedialsWhenServerDropsConnections(t *testing.T) {
 
 func TestSMTPServerDownIsTemporary(t *testing.T) {
 	srv := secureServer(t)
-	s := newSender(t, srv, func(c *mail.SMTPConfig) { c.Timeout = 2 * time.Second })
+	s := newSender(t, srv, func(c *mailer.SMTPConfig) { c.Timeout = 2 * time.Second })
 	srv.Close()
 
 	err := s.Send(context.Background(), email("kim@example.com"))
@@ -333,7 +333,7 @@ func TestSMTPServerDownIsTemporary(t *testing.T) {
 
 func TestSMTPClosesIdleConnections(t *testing.T) {
 	srv := secureServer(t)
-	s := newSender(t, srv, func(c *mail.SMTPConfig) { c.IdleTimeout = 100 * time.Millisecond })
+	s := newSender(t, srv, func(c *mailer.SMTPConfig) { c.IdleTimeout = 100 * time.Millisecond })
 	if err := s.Send(context.Background(), email("a@example.com")); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestSMTPClosesIdleConnections(t *testing.T) {
 
 func TestSMTPWaitingForAConnectionHonoursContext(t *testing.T) {
 	srv := secureServer(t, smtptest.WithLatency(500*time.Millisecond))
-	s := newSender(t, srv, func(c *mail.SMTPConfig) { c.PoolSize = 1 })
+	s := newSender(t, srv, func(c *mailer.SMTPConfig) { c.PoolSize = 1 })
 
 	busy := make(chan error, 1)
 	go func() { busy <- s.Send(context.Background(), email("a@example.com")) }()
@@ -395,27 +395,27 @@ func TestSMTPTLSAndAuthModes(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		opts    []smtptest.Option
-		mutate  func(*mail.SMTPConfig)
+		mutate  func(*mailer.SMTPConfig)
 		wantErr string // "" means delivered
 	}{
 		{"implicit TLS with AUTH", []smtptest.Option{smtptest.WithImplicitTLS(), smtptest.WithAuth("u", "p")}, nil, ""},
 		{"plain server, tls=none", nil, nil, ""},
 		{"starttls required but not offered", nil,
-			func(c *mail.SMTPConfig) { c.TLS = mail.TLSStartTLS }, "does not support STARTTLS"},
+			func(c *mailer.SMTPConfig) { c.TLS = mailer.TLSStartTLS }, "does not support STARTTLS"},
 		{"implicit TLS against a plain server", nil,
-			func(c *mail.SMTPConfig) { c.TLS = mail.TLSImplicit; c.Timeout = 2 * time.Second }, "tls"},
+			func(c *mailer.SMTPConfig) { c.TLS = mailer.TLSImplicit; c.Timeout = 2 * time.Second }, "tls"},
 		{"certificate not trusted", []smtptest.Option{smtptest.WithSTARTTLS()},
-			func(c *mail.SMTPConfig) { c.TLSConfig = nil }, "certificate"},
+			func(c *mailer.SMTPConfig) { c.TLSConfig = nil }, "certificate"},
 		{"certificate for another name", []smtptest.Option{smtptest.WithSTARTTLS()},
-			func(c *mail.SMTPConfig) { c.TLSConfig.ServerName = "mail.other.example" }, "certificate"},
+			func(c *mailer.SMTPConfig) { c.TLSConfig.ServerName = "mail.other.example" }, "certificate"},
 		{"wrong password is temporary", []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithAuth("u", "right-password")},
-			func(c *mail.SMTPConfig) { c.Password = "wrong-password" }, "535"},
+			func(c *mailer.SMTPConfig) { c.Password = "wrong-password" }, "535"},
 		{"no AUTH configured but required", []smtptest.Option{smtptest.WithSTARTTLS(), smtptest.WithAuth("u", "p")},
-			func(c *mail.SMTPConfig) { c.Username, c.Password = "", "" }, "530"},
+			func(c *mailer.SMTPConfig) { c.Username, c.Password = "", "" }, "530"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := smtptest.NewServer(t, tc.opts...)
-			mutate := func(c *mail.SMTPConfig) {
+			mutate := func(c *mailer.SMTPConfig) {
 				if tc.mutate != nil {
 					tc.mutate(c)
 				}
@@ -583,7 +583,7 @@ func TestSMTPCloseQuitsAndRefusesNewSends(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	waitUntil(t, func() bool { return srv.OpenConnections() == 0 }, "connections closed")
-	if err := s.Send(context.Background(), email("b@example.com")); !errors.Is(err, mail.ErrClosed) || errors.Is(err, dispatcher.ErrPermanent) {
+	if err := s.Send(context.Background(), email("b@example.com")); !errors.Is(err, mailer.ErrClosed) || errors.Is(err, dispatcher.ErrPermanent) {
 		t.Errorf("Send after Close: %v, want temporary ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {
@@ -594,17 +594,17 @@ func TestSMTPCloseQuitsAndRefusesNewSends(t *testing.T) {
 func TestNewSMTPRejectsBadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		cfg     mail.SMTPConfig
+		cfg     mailer.SMTPConfig
 		wantErr string
 	}{
-		{"missing host", mail.SMTPConfig{}, "missing host"},
-		{"bad tls mode", mail.SMTPConfig{Host: "h", TLS: "ssl"}, `unknown tls mode "ssl": want starttls, tls or none`},
-		{"bad port", mail.SMTPConfig{Host: "h", Port: 70000}, "port 70000 out of range"},
-		{"password without user", mail.SMTPConfig{Host: "h", Password: "hunter2"}, "password set without a user name"},
-		{"negative pool", mail.SMTPConfig{Host: "h", PoolSize: -1}, "negative pool size"},
+		{"missing host", mailer.SMTPConfig{}, "missing host"},
+		{"bad tls mode", mailer.SMTPConfig{Host: "h", TLS: "ssl"}, `unknown tls mode "ssl": want starttls, tls or none`},
+		{"bad port", mailer.SMTPConfig{Host: "h", Port: 70000}, "port 70000 out of range"},
+		{"password without user", mailer.SMTPConfig{Host: "h", Password: "hunter2"}, "password set without a user name"},
+		{"negative pool", mailer.SMTPConfig{Host: "h", PoolSize: -1}, "negative pool size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := mail.NewSMTP(tc.cfg)
+			_, err := mailer.NewSMTP(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
@@ -616,7 +616,7 @@ func TestNewSMTPRejectsBadConfig(t *testing.T) {
 }
 
 func TestSMTPConfigStringHidesPassword(t *testing.T) {
-	cfg := mail.SMTPConfig{Host: "smtp.example", Port: 587, Username: "shop", Password: "hunter2"}
+	cfg := mailer.SMTPConfig{Host: "smtp.example", Port: 587, Username: "shop", Password: "hunter2"}
 	for _, s := range []string{cfg.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("%q contains the password", s)

@@ -1,4 +1,4 @@
-package mail
+package mailer
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/dispatcher/outbox"
 	"github.com/trackhook/trackhook/dispatcher/redact"
+	"github.com/trackhook/trackhook/dispatcher/spool"
 )
 
 // Dir writes every email as a complete RFC 5322 .eml file (the same message
@@ -25,11 +25,11 @@ import (
 // when the address has characters unfit for a file name). Each file gets a
 // distinct timestamp, so names never collide within one process. It
 // implements dispatcher.EmailSender.
-type Dir struct{ f *outbox.Folder }
+type Dir struct{ f *spool.Folder }
 
 // NewDir creates the folder if needed.
 func NewDir(path string) (*Dir, error) {
-	f, err := outbox.New(path)
+	f, err := spool.New(path)
 	if err != nil {
 		return nil, fmt.Errorf("mail %w", err)
 	}

@@ -1,8 +1,6 @@
 package source
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -65,16 +63,9 @@ type asCheckpoint struct {
 
 // Decode implements Adapter.
 func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var w asWebhook
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
-		return nil, jsonError(err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &w); err != nil {
+		return nil, err
 	}
 	if w.Msg == nil {
 		return nil, malformed("msg (the tracking) is missing")
@@ -133,14 +124,9 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 			CountryISO3:   line(firstNonEmpty(c.CountryISO3, c.CountryRegion), 3),
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)
-		if cp.Time.After(ev.OccurredAt) {
-			ev.OccurredAt = cp.Time
-		}
 	}
 	ev.Checkpoints = newestCheckpoints(ev.Checkpoints, maxCheckpoints)
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = ev.SentAt
-	}
+	ev.OccurredAt = occurredAt(ev.Checkpoints, ev.SentAt)
 	return checkEvents([]tracking.Event{ev})
 }
 

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -67,16 +66,9 @@ type epLocation struct {
 
 // Decode implements Adapter.
 func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var w epEventBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
-		return nil, jsonError(err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &w); err != nil {
+		return nil, err
 	}
 	switch d := strings.ToLower(strings.TrimSpace(w.Description)); d {
 	case "tracker.created", "tracker.updated":
@@ -92,7 +84,7 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 	if err := json.Unmarshal(w.Result, &t); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, malformed("field %q: want %s, got JSON %s", "result."+te.Field, te.Type, te.Value)
+			return nil, fieldError("result", err)
 		}
 		return nil, malformed("result must be a Tracker object")
 	}
@@ -152,16 +144,8 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 			cp.CountryISO3 = iso3FromAlpha2(l.Country)
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)
-		if cp.Time.After(ev.OccurredAt) {
-			ev.OccurredAt = cp.Time
-		}
 	}
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = parseTime(t.UpdatedAt)
-	}
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = ev.SentAt
-	}
+	ev.OccurredAt = occurredAt(ev.Checkpoints, parseTime(t.UpdatedAt), ev.SentAt)
 	if ev.EventID == "" {
 		ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	}

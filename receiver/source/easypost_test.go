@@ -235,7 +235,7 @@ func TestEasyPostDecodeForms(t *testing.T) {
 		{name: "no result", body: []byte(`{"id":"e","description":"tracker.updated"}`), err: "result"},
 		{name: "null result", body: []byte(`{"id":"e","description":"tracker.updated","result":null}`), err: "result"},
 		{name: "result not a tracker", body: []byte(`{"id":"e","description":"tracker.updated","result":[1]}`), err: "Tracker"},
-		{name: "wrong type inside the tracker", body: []byte(`{"id":"e","description":"tracker.updated","result":{"tracking_code":"1","carrier":"USPS","tracking_details":{}}}`), err: "result.tracking_details"},
+		{name: "wrong type inside the tracker", body: []byte(`{"id":"e","description":"tracker.updated","result":{"tracking_code":"1","carrier":"USPS","tracking_details":{}}}`), err: `field "result.tracking_details": want an array, got JSON object`},
 		{name: "no tracking code", body: []byte(`{"id":"e","description":"tracker.updated","result":{"carrier":"USPS"}}`), err: "tracking_code"},
 		{name: "no carrier", body: []byte(`{"id":"e","description":"tracker.updated","result":{"tracking_code":"1"}}`), err: "carrier"},
 	}

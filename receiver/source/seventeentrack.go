@@ -93,16 +93,9 @@ type stAddress struct {
 
 // Decode implements Adapter.
 func (a SeventeenTrack) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var p stPush
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&p); err != nil {
-		return nil, tmFieldError("", err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &p); err != nil {
+		return nil, err
 	}
 	if p.Event == nil || strings.TrimSpace(*p.Event) == "" {
 		return nil, malformed("event is required")
@@ -117,12 +110,12 @@ func (a SeventeenTrack) Decode(body []byte, _ http.Header) ([]tracking.Event, er
 	case len(data) > 0 && data[0] == '{':
 		var d stData
 		if err := json.Unmarshal(data, &d); err != nil {
-			return nil, tmFieldError("data", err)
+			return nil, fieldError("data", err)
 		}
 		items = []stData{d}
 	case len(data) > 0 && data[0] == '[':
 		if err := json.Unmarshal(data, &items); err != nil {
-			return nil, tmFieldError("data", err)
+			return nil, fieldError("data", err)
 		}
 		if len(items) > stMaxTrackings {
 			return nil, malformed("data holds %d trackings, more than %d", len(items), stMaxTrackings)
@@ -202,15 +195,8 @@ func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {
 		cps = append(cps, stCheckpoint(*ti.LatestEvent))
 	}
 	// Providers repeat each other's scans, and latest_event repeats one.
-	ev.Checkpoints = tmCheckpoints(cps, stMaxCheckpoints)
-	for _, cp := range ev.Checkpoints {
-		if cp.Time.After(ev.OccurredAt) {
-			ev.OccurredAt = cp.Time
-		}
-	}
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = ev.SentAt
-	}
+	ev.Checkpoints = uniqueCheckpoints(cps, stMaxCheckpoints)
+	ev.OccurredAt = occurredAt(ev.Checkpoints, ev.SentAt)
 	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	return ev, nil
 }

@@ -1,8 +1,6 @@
 package source
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -67,16 +65,9 @@ func (e seEvent) time() time.Time {
 // Decode implements Adapter. h may carry x-shipengine-timestamp, which
 // becomes SentAt.
 func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var w seWebhook
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
-		return nil, jsonError(err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &w); err != nil {
+		return nil, err
 	}
 	switch rt := strings.TrimSpace(w.ResourceType); {
 	case rt == "":
@@ -146,16 +137,12 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 			CountryISO3: iso3FromAlpha2(e.CountryCode),
 		}
 		ev.Checkpoints = append(ev.Checkpoints, cp)
-		if cp.Time.After(ev.OccurredAt) {
-			ev.OccurredAt = cp.Time
-		}
 	}
-	if ev.OccurredAt.IsZero() && st == tracking.Delivered {
-		ev.OccurredAt = parseTime(d.ActualDeliveryDate)
+	var deliveredAt time.Time
+	if st == tracking.Delivered {
+		deliveredAt = parseTime(d.ActualDeliveryDate)
 	}
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = ev.SentAt
-	}
+	ev.OccurredAt = occurredAt(ev.Checkpoints, deliveredAt, ev.SentAt)
 	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus+"/"+line(d.StatusDetailCode, 64), ev.OccurredAt)
 	return checkEvents([]tracking.Event{ev})
 }

@@ -47,21 +47,52 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// jsonError describes a JSON decoding error without echoing the body: the
-// byte offset and reason of a syntax error (including nesting deeper than
-// encoding/json's limit), or the field path and the JSON kind it wants.
-func jsonError(err error) error {
+// decodeJSON decodes body, a whole webhook, into v: the first step of
+// every adapter. body must be UTF-8 (utf8Body) and exactly one JSON value
+// (trailing); an error wraps ErrMalformed and describes the body without
+// echoing it (fieldError).
+func decodeJSON(body []byte, v any) error {
+	if err := utf8Body(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return fieldError("", err)
+	}
+	if trailing(dec, body) {
+		return malformed("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// fieldError describes a JSON decoding error inside field (a path such as
+// "data", or "" for the whole body) without echoing the body or naming Go
+// types: the byte offset and reason of a syntax error (including nesting
+// deeper than encoding/json's limit), or the path of the offending field
+// and the JSON kind it wants.
+func fieldError(field string, err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
 		return malformed("invalid JSON at byte %d: %s", se.Offset, se.Error())
-	case errors.As(err, &te) && te.Field == "":
-		return malformed("body must be a JSON object, got JSON %s", te.Value)
-	case errors.As(err, &te):
-		return malformed("field %q: want %s, got JSON %s", te.Field, wantKind(te.Type), te.Value)
+	case !errors.As(err, &te):
+		return malformed("invalid JSON: %v", err)
 	}
-	return malformed("invalid JSON: %v", err)
+	// encoding/json puts an embedded struct's Go name in the path; the
+	// sender knows only the JSON names (TrackingMore's tmBody embeds
+	// tmTracking, the bare form of its body).
+	path := strings.TrimPrefix(te.Field, "tmTracking.")
+	switch {
+	case field != "" && path != "":
+		path = field + "." + path
+	case path == "":
+		path = field
+	}
+	if path == "" {
+		return malformed("body must be a JSON object, got JSON %s", te.Value)
+	}
+	return malformed("field %q: want %s, got JSON %s", path, wantKind(te.Type), te.Value)
 }
 
 // trailing reports whether anything but white space follows the value dec
@@ -287,6 +318,51 @@ func newestCheckpoints(cps []tracking.Checkpoint, max int) []tracking.Checkpoint
 	}
 	slices.SortStableFunc(cps, func(x, y tracking.Checkpoint) int { return x.Time.Compare(y.Time) })
 	return cps[len(cps)-max:]
+}
+
+// uniqueCheckpoints drops checkpoints with the time and message of an
+// earlier one (senders that merge several carriers' scans repeat them),
+// sorts the rest oldest first and keeps the newest max.
+func uniqueCheckpoints(cps []tracking.Checkpoint, max int) []tracking.Checkpoint {
+	type key struct {
+		at  int64
+		msg string
+	}
+	seen := make(map[key]bool, len(cps))
+	out := cps[:0:0]
+	for _, c := range cps {
+		k := key{c.Time.UnixNano(), c.Message}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y tracking.Checkpoint) int { return x.Time.Compare(y.Time) })
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// occurredAt is an event's OccurredAt: the time of its newest checkpoint,
+// else the first of fallbacks (in the order given) that is not zero.
+func occurredAt(cps []tracking.Checkpoint, fallbacks ...time.Time) time.Time {
+	var t time.Time
+	for _, c := range cps {
+		if c.Time.After(t) {
+			t = c.Time
+		}
+	}
+	for _, f := range fallbacks {
+		if !t.IsZero() {
+			break
+		}
+		t = f
+	}
+	return t
 }
 
 // checkEvents is every adapter's last step, an invariant rather than a

@@ -1,8 +1,6 @@
 package source
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -97,16 +95,9 @@ type stdCheckpoint struct {
 // Decode implements Adapter. h supplies webhook-id and webhook-timestamp;
 // without them EventID falls back to a Fingerprint.
 func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var b stdBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&b); err != nil {
-		return nil, tmFieldError("", err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
 	}
 	if b.Type == nil || strings.TrimSpace(*b.Type) == "" {
 		return nil, malformed("type is required")
@@ -199,19 +190,12 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 	}
 	// The top-level checkpoint may be repeated in the array; past
 	// stdMaxCheckpoints, the newest are kept.
-	ev.Checkpoints = tmCheckpoints(ev.Checkpoints, stdMaxCheckpoints+1)
-	for _, cp := range ev.Checkpoints {
-		if cp.Time.After(ev.OccurredAt) {
-			ev.OccurredAt = cp.Time
-		}
-	}
-	switch {
-	case !ev.Status.Valid() && len(ev.Checkpoints) == 0:
+	ev.Checkpoints = uniqueCheckpoints(ev.Checkpoints, stdMaxCheckpoints+1)
+	ev.OccurredAt = occurredAt(ev.Checkpoints, ev.SentAt)
+	if !ev.Status.Valid() && len(ev.Checkpoints) == 0 {
 		// Nothing that happened to the parcel: no time that orders it
 		// against scans, so it can never make a later scan look stale.
 		ev.OccurredAt, ev.SentAt = time.Time{}, time.Time{}
-	case ev.OccurredAt.IsZero():
-		ev.OccurredAt = ev.SentAt
 	}
 	if ev.EventID == "" {
 		ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)

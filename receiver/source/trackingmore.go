@@ -2,11 +2,8 @@ package source
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,16 +87,9 @@ type tmCheckpoint struct {
 
 // Decode implements Adapter.
 func (a TrackingMore) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var b tmBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&b); err != nil {
-		return nil, tmFieldError("", err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
 	}
 
 	var trackings []tmTracking
@@ -108,12 +98,12 @@ func (a TrackingMore) Decode(body []byte, h http.Header) ([]tracking.Event, erro
 	case len(data) > 0 && data[0] == '{':
 		var t tmTracking
 		if err := json.Unmarshal(data, &t); err != nil {
-			return nil, tmFieldError("data", err)
+			return nil, fieldError("data", err)
 		}
 		trackings = []tmTracking{t}
 	case len(data) > 0 && data[0] == '[':
 		if err := json.Unmarshal(data, &trackings); err != nil {
-			return nil, tmFieldError("data", err)
+			return nil, fieldError("data", err)
 		}
 		if len(trackings) == 0 {
 			return nil, malformed("data is an empty array")
@@ -212,43 +202,10 @@ func (a TrackingMore) event(t *tmTracking, field string, sentAt time.Time) (trac
 		}
 	}
 	// Origin and destination carriers often report the same scan.
-	ev.Checkpoints = tmCheckpoints(cps, tmMaxCheckpoints)
-	for _, cp := range cps {
-		if cp.Time.After(ev.OccurredAt) {
-			ev.OccurredAt = cp.Time
-		}
-	}
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = cmp.Or(parseTime(t.LatestCheckpointTime), ev.SentAt)
-	}
+	ev.Checkpoints = uniqueCheckpoints(cps, tmMaxCheckpoints)
+	ev.OccurredAt = occurredAt(ev.Checkpoints, parseTime(t.LatestCheckpointTime), ev.SentAt)
 	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	return ev, nil
-}
-
-// tmCheckpoints drops checkpoints with the time and message of an earlier
-// one, sorts the rest oldest first and keeps the newest max.
-func tmCheckpoints(cps []tracking.Checkpoint, max int) []tracking.Checkpoint {
-	type key struct {
-		at  int64
-		msg string
-	}
-	seen := make(map[key]bool, len(cps))
-	out := cps[:0:0]
-	for _, c := range cps {
-		k := key{c.Time.UnixNano(), c.Message}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, c)
-		}
-	}
-	slices.SortStableFunc(out, func(x, y tracking.Checkpoint) int { return x.Time.Compare(y.Time) })
-	if len(out) > max {
-		out = out[len(out)-max:]
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 func (i *tmInfo) courier() string {
@@ -263,27 +220,6 @@ func (i *tmInfo) weblink() string {
 		return ""
 	}
 	return i.Weblink
-}
-
-// tmFieldError describes a JSON error inside field ("data", or "" for the
-// top level) by the path of the offending field and the JSON kind wanted,
-// without echoing the body or naming Go types.
-func tmFieldError(field string, err error) error {
-	var te *json.UnmarshalTypeError
-	if !errors.As(err, &te) {
-		return jsonError(err)
-	}
-	path := strings.TrimPrefix(te.Field, "tmTracking.") // the embedded bare form
-	switch {
-	case field != "" && path != "":
-		path = field + "." + path
-	case path == "":
-		path = field
-	}
-	if path == "" {
-		return malformed("body must be a JSON object, got JSON %s", te.Value)
-	}
-	return malformed("field %q: want %s, got JSON %s", path, wantKind(te.Type), te.Value)
 }
 
 // tmRaw is TrackingMore's own status: "pickup/pickup002", or the status

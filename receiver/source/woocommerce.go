@@ -276,16 +276,9 @@ func (w WooCommerce) Decode(body []byte, h http.Header) ([]tracking.Event, error
 		// order was deleted before the delivery ran).
 		return nil, nil
 	}
-	if err := utf8Body(body); err != nil {
-		return nil, err
-	}
 	var o wcOrder
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&o); err != nil {
-		return nil, jsonError(err)
-	}
-	if trailing(dec, body) {
-		return nil, malformed("trailing data after the JSON object")
+	if err := decodeJSON(body, &o); err != nil {
+		return nil, err
 	}
 	if topic == "" && o.MetaData == nil && o.Shipments == nil {
 		// Without the topic header (a body signed by hand), only an object

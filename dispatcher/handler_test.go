@@ -336,3 +336,36 @@ func TestRetryDelay(t *testing.T) {
 		t.Fatalf("cap exceeded: %v", d)
 	}
 }
+
+// forgetfulLedger is a ledger whose writes are lost: the worker died between
+// the provider's acceptance and the ledger write, every time.
+type forgetfulLedger struct{ memLedger }
+
+func (*forgetfulLedger) MarkDelivered(context.Context, string, string) error { return nil }
+
+// At-least-once: a crash after the server accepted an email and before the
+// ledger had it sends the email again on the next run. The copy is
+// recognisable: every attempt of one (tracking, status, recipient) carries
+// the same Message-ID, so mailbox providers that collapse identical
+// Message-IDs show it once.
+func TestACopyAfterACrashHasTheSameMessageID(t *testing.T) {
+	f := newFixture(t)
+	h := f.handler(t, func(c *dispatcher.Config) { c.Ledger = &forgetfulLedger{} })
+	ctx := context.Background()
+	n := notification(dispatcher.ChannelEmail, "kim@example.com", "de")
+	for range 2 {
+		if err := h.ProcessEmail(ctx, task(t, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := f.smtp.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails, want the original and the copy", len(msgs))
+	}
+	want := "<" + n.ID() + "@shop.example>"
+	for i, m := range msgs {
+		if got := m.Header.Get("Message-Id"); got != want {
+			t.Errorf("attempt %d: Message-ID %q, want %q on every attempt", i+1, got, want)
+		}
+	}
+}

@@ -38,6 +38,10 @@ type options struct {
 	out      string
 	bin      string
 	profile  bool
+	// Section 5: through providers far away.
+	relay         time.Duration // measured window per run
+	smtpLatency   time.Duration
+	twilioLatency time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -52,11 +56,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.e2e, "e2e", 15*time.Second, "end to end: duration at -e2e-rate")
 	fs.Float64Var(&o.e2eRate, "e2e-rate", 1000, "end to end: webhooks per second")
 	fs.IntVar(&o.workers, "workers", 0, "TRACKHOOK_WORKER_CONCURRENCY for the worker (0: the product default)")
-	fs.IntVar(&o.inDoubt, "in-doubt", -1, "TRACKHOOK_MAX_IN_DOUBT for the worker and the in-process handler (-1: the product default, 1; 0: no bound)")
+	fs.IntVar(&o.inDoubt, "in-doubt", -1, "TRACKHOOK_MAX_IN_DOUBT for the worker and the in-process handler (-1: the product default, TRACKHOOK_WORKER_CONCURRENCY; 0: no bound)")
 	fs.IntVar(&o.smtpPool, "smtp-pool", 0, "SMTP pool size, the URL's pool= (0: the product default)")
 	fs.StringVar(&o.out, "out", "bench-results", "directory for the results table, logs and profile")
 	fs.StringVar(&o.bin, "bin", "", "trackhook binary to measure (default: go build ./cmd/trackhook)")
 	fs.BoolVar(&o.profile, "profile", true, "capture a CPU profile of trackhook during ingest (TRACKHOOK_PPROF_ADDR)")
+	fs.DurationVar(&o.relay, "relay", 8*time.Second, "through a relay: measured window of each run (0: skip section 5)")
+	fs.DurationVar(&o.smtpLatency, "smtp-latency", 100*time.Millisecond, "through a relay: how long the SMTP server takes to answer the end of DATA")
+	fs.DurationVar(&o.twilioLatency, "sms-latency", 200*time.Millisecond, "through a relay: how long the Twilio-speaking server takes to answer a send")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -84,6 +91,7 @@ type bench struct {
 	redis  *redisServer
 	rdb    *redis.Client
 	sink   *smtpSink
+	twilio *twilioSink
 	caFile string
 }
 
@@ -115,6 +123,9 @@ func newBench(ctx context.Context, opts options, log io.Writer) (_ *bench, err e
 	if b.sink, err = startSMTPSink(); err != nil {
 		return nil, err
 	}
+	if b.twilio, err = startTwilioSink(); err != nil {
+		return nil, err
+	}
 	b.caFile = filepath.Join(b.tmp, "smtp-sink-ca.pem")
 	if err := os.WriteFile(b.caFile, b.sink.caPEM, 0o644); err != nil {
 		return nil, err
@@ -125,6 +136,9 @@ func newBench(ctx context.Context, opts options, log io.Writer) (_ *bench, err e
 func (b *bench) close() {
 	if b.sink != nil {
 		b.sink.close()
+	}
+	if b.twilio != nil {
+		b.twilio.close()
 	}
 	if b.rdb != nil {
 		b.rdb.Close()
@@ -162,6 +176,11 @@ func (b *bench) env(addr, pprofAddr string) map[string]string {
 		"TRACKHOOK_MAIL_FROM":          benchFrom,
 		"TRACKHOOK_OUTBOX_DIR":         filepath.Join(b.tmp, "outbox"),
 		"SSL_CERT_FILE":                b.caFile, // trust the sink's self-signed certificate
+		"TRACKHOOK_TWILIO_ACCOUNT_SID": benchTwilioSID,
+		"TRACKHOOK_TWILIO_AUTH_TOKEN":  "bench-twilio-token",
+		"TRACKHOOK_TWILIO_FROM":        "+15005550006",
+		"TRACKHOOK_TWILIO_BASE_URL":    b.twilio.url(),
+		"TRACKHOOK_SMS_QUIET_HOURS":    "off", // the bench runs at any hour
 	}
 	if b.opts.workers > 0 {
 		env["TRACKHOOK_WORKER_CONCURRENCY"] = strconv.Itoa(b.opts.workers)
@@ -188,9 +207,11 @@ type report struct {
 	inproc   sendResult
 	worker   sendResult
 	e2e      e2eResult
-	rss      []rssResult
-	profiles []profileResult
-	notes    []string
+	// relayMail and relaySMS: section 5 (zero when skipped).
+	relayMail, relaySMS relayResult
+	rss                 []rssResult
+	profiles            []profileResult
+	notes               []string
 }
 
 type profileResult struct {
@@ -286,12 +307,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		return nil, err
 	}
 	rep.naive.cpu = cpu()
-	workers, pool := b.opts.workers, b.opts.smtpPool
-	if workers == 0 {
-		workers = 20 // the product's default TRACKHOOK_WORKER_CONCURRENCY
-	}
+	workers, pool := b.workers(), b.opts.smtpPool
 	if pool == 0 {
-		pool = 4 // mailer.DefaultPoolSize
+		pool = workers // the product's default: the SMTP pool follows TRACKHOOK_WORKER_CONCURRENCY
 	}
 	b.progress("dispatch: dispatcher handler + SMTP pool in this process, %d goroutines, %v", workers, b.opts.raw)
 	cpu = b.cpuWindow(0, 0)
@@ -332,7 +350,19 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	}
 	rep.e2e.cpu = cpu()
 
-	// 4. Memory.
+	// 4. Through providers far away.
+	if b.opts.relay > 0 {
+		b.progress("through a relay: SMTP answering the end of DATA after %v, %v", b.opts.smtpLatency, b.opts.relay)
+		if rep.relayMail, err = b.throughRelay(ctx, "http://"+addr+webhookPath, srv.pid(), false, b.opts.smtpLatency, b.opts.relay); err != nil {
+			return nil, err
+		}
+		b.progress("through a relay: Twilio API answering after %v, %v", b.opts.twilioLatency, b.opts.relay)
+		if rep.relaySMS, err = b.throughRelay(ctx, "http://"+addr+webhookPath, srv.pid(), true, b.opts.twilioLatency, b.opts.relay); err != nil {
+			return nil, err
+		}
+	}
+
+	// 5. Memory.
 	rep.rss = append(rep.rss, b.peak(srv, "trackhook serve (dispatch + end to end)"))
 	err = srv.stop()
 	srv = nil

@@ -168,9 +168,17 @@ func (noSMS) Send(context.Context, dispatcher.SMS) (string, error) { return "", 
 // inDoubt is the MaxInDoubt the worker runs with.
 func (b *bench) inDoubt() int {
 	if b.opts.inDoubt < 0 {
-		return 1 // the product's default TRACKHOOK_MAX_IN_DOUBT
+		return b.workers() // the product's default TRACKHOOK_MAX_IN_DOUBT
 	}
 	return b.opts.inDoubt
+}
+
+// workers is the worker's TRACKHOOK_WORKER_CONCURRENCY.
+func (b *bench) workers() int {
+	if b.opts.workers == 0 {
+		return 20 // the product's default
+	}
+	return b.opts.workers
 }
 
 // handlerInProcess runs the product's notify:email handler and SMTP pool in

@@ -29,12 +29,13 @@ import (
 // Message-ID was accepted: dispatcher/smtptest parses and keeps every
 // message, which a test wants and a benchmark cannot afford.
 type smtpSink struct {
-	srv    *smtp.Server
-	ln     *countingListener
-	addr   *net.TCPAddr
-	caPEM  []byte
-	client *tls.Config // trusts the certificate
-	served chan struct{}
+	latency atomic.Int64 // ns before the answer to the end of DATA
+	srv     *smtp.Server
+	ln      *countingListener
+	addr    *net.TCPAddr
+	caPEM   []byte
+	client  *tls.Config // trusts the certificate
+	served  chan struct{}
 
 	accepted   atomic.Int64
 	lastAccept atomic.Int64 // unix ns
@@ -200,6 +201,11 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	ss.buf.Reset()
 	if _, err := ss.buf.ReadFrom(r); err != nil {
 		return err
+	}
+	// A relay far away (an ESP's SMTP endpoint) answers the end of DATA
+	// only after a while.
+	if d := time.Duration(ss.s.latency.Load()); d > 0 {
+		time.Sleep(d)
 	}
 	ss.s.accept(ss.buf.Bytes())
 	return nil

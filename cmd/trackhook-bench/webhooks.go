@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
@@ -48,6 +49,9 @@ type generator struct {
 	parcel atomic.Int64
 	ring   createdRing
 	slug   string // the slug trackhook stores, for Message-IDs
+	// sms: a status change has one SMS subscriber and no email ones
+	// (the relay phase's SMS run).
+	sms bool
 }
 
 func newGenerator(secret, prefix string) (*generator, error) {
@@ -127,11 +131,22 @@ func (g *generator) body(n, k int64, change bool, now time.Time) []byte {
 	b = append(b, loc.lang...)
 	b = append(b, `","destination_country_iso3":"`...)
 	b = append(b, loc.country...)
+	if g.sms {
+		b = append(b, `","emails":[],"smses":["+49151`...)
+		b = append(b, fmt.Sprintf("%08d", k%100_000_000)...)
+		b = append(b, `"],"tag":"InTransit","subtag":"InTransit_003","subtag_message":"Arrival Scan","checkpoints":[`...)
+		return g.checkpoints(b, n, now, loc)
+	}
 	b = append(b, `","emails":["`...)
 	b = append(b, rs[0]...)
 	b = append(b, `","`...)
 	b = append(b, rs[1]...)
 	b = append(b, `"],"smses":[],"tag":"InTransit","subtag":"InTransit_003","subtag_message":"Arrival Scan","checkpoints":[`...)
+	return g.checkpoints(b, n, now, loc)
+}
+
+// checkpoints appends the two checkpoints and the end of the webhook.
+func (g *generator) checkpoints(b []byte, n int64, now time.Time, loc locale) []byte {
 	b = checkpoint(b, g.start.Add(-time.Hour), "Origin", "The shipment has been processed in the parcel center of origin", "InTransit_007", "Departure Scan")
 	b = append(b, ',')
 	msg := "Arrival scan " + strconv.FormatInt(n, 10)

@@ -248,7 +248,14 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.Concurrency = n
 	}
 
-	c.MaxInDoubt = 1
+	// Sized for throughput: every handler can hold an SMTP session and have
+	// its message in doubt (end of DATA sent, the ledger not yet written),
+	// so a relay that takes 100 ms to accept still gets Concurrency
+	// messages in flight. A crash can duplicate at most MaxInDoubt emails.
+	if c.SMTP != nil && c.SMTP.PoolSize == 0 {
+		c.SMTP.PoolSize = c.Concurrency
+	}
+	c.MaxInDoubt = c.Concurrency
 	if raw := get("TRACKHOOK_MAX_IN_DOUBT", ""); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 0 || n > 1000 {

@@ -20,8 +20,30 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if c.Addr != ":8080" || c.RedisURL != "" || c.SMTP != nil || c.Twilio != nil || c.OutboxDir != "./outbox" ||
 		c.DefaultLanguage != "en" || c.PublicURL.String() != "http://localhost:8080" || len(c.Secrets) != 0 ||
-		c.Concurrency != 20 || c.MaxInDoubt != 1 {
+		c.Concurrency != 20 || c.MaxInDoubt != 20 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// The throughput through a relay far away is the sends in flight: by default
+// every worker can hold an SMTP session and have its message in doubt, and
+// both follow TRACKHOOK_WORKER_CONCURRENCY; each can be set on its own.
+func TestSendsInFlightFollowTheConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		env           map[string]string
+		pool, inDoubt int
+	}{
+		{map[string]string{"TRACKHOOK_SMTP_URL": "smtp://127.0.0.1:2525", "TRACKHOOK_MAIL_FROM": "Shop <n@shop.example>"}, 20, 20},
+		{map[string]string{"TRACKHOOK_SMTP_URL": "smtp://127.0.0.1:2525", "TRACKHOOK_MAIL_FROM": "Shop <n@shop.example>", "TRACKHOOK_WORKER_CONCURRENCY": "64"}, 64, 64},
+		{map[string]string{"TRACKHOOK_SMTP_URL": "smtp://127.0.0.1:2525?pool=8", "TRACKHOOK_MAIL_FROM": "Shop <n@shop.example>", "TRACKHOOK_MAX_IN_DOUBT": "1"}, 8, 1},
+	} {
+		c, err := loadConfig(envOf(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SMTP.PoolSize != tc.pool || c.MaxInDoubt != tc.inDoubt {
+			t.Errorf("%v: pool %d, in doubt %d; want %d, %d", tc.env, c.SMTP.PoolSize, c.MaxInDoubt, tc.pool, tc.inDoubt)
+		}
 	}
 }
 

@@ -77,6 +77,10 @@ type Twilio struct {
 	maxListResponse int64
 }
 
+// maxIdleConns is how many idle connections to the API the default client
+// keeps: more than a worker's concurrent sends.
+const maxIdleConns = 256
+
 // NewTwilio checks cfg and returns a sender. Without an HTTPClient it uses
 // one with a 10 s timeout.
 func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
@@ -98,7 +102,12 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		// Keep as many connections to the API as sends run at once: with
+		// http.DefaultTransport's two idle connections per host, every
+		// further concurrent send would open (and TLS-handshake) a new one.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = maxIdleConns
+		client = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	now := cfg.Now
 	if now == nil {

@@ -3,22 +3,12 @@ package receiver_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/trackhook/trackhook/dispatcher"
-	"github.com/trackhook/trackhook/receiver"
-	"github.com/trackhook/trackhook/receiver/carrier"
-	"github.com/trackhook/trackhook/receiver/redistest"
-	"github.com/trackhook/trackhook/receiver/source"
 	"github.com/trackhook/trackhook/receiver/tracking"
-	"github.com/trackhook/trackhook/signature"
 )
 
 // fakeClock is a clock a test sets and moves.
@@ -44,26 +34,8 @@ func TestReceiverGoesByTheStoreClock(t *testing.T) {
 	} {
 		t.Run(start.Format("2006-01-02T15"), func(t *testing.T) {
 			clock := &fakeClock{t: start}
-			rs := redistest.Start(t)
-			rdb := rs.Client()
-			queue := &flakyQueue{next: asynq.NewClientFromRedisClient(rdb)}
-			v, err := signature.NewAfterShip([]string{secret})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := &env{redis: rs, queue: queue, insp: asynq.NewInspectorFromRedisClient(rdb),
-				store: tracking.NewStore(rdb, tracking.Options{Now: clock.Now})}
-			e.srv, err = receiver.New(receiver.Config{
-				Store: e.store, Queue: e.queue, Carriers: carrier.Default(),
-				Sources: receiver.Registry{"aftership": {Verifier: v, Adapter: source.AfterShip{Carriers: carrier.Default()}}},
-				Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.http = httptest.NewServer(e.srv)
-			t.Cleanup(e.http.Close)
-
+			e := newEnv(t, func(o *tracking.Options) { o.Now = clock.Now })
+			queue := e.queue
 			queue.down.Store(true)
 			if code, out := e.post(t, body("c1", "9400100000000000000009", "OutForDelivery", start)); code != 200 {
 				t.Fatalf("%d %s", code, out)

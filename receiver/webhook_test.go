@@ -49,7 +49,7 @@ type env struct {
 	store *tracking.Store
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*tracking.Options)) *env {
 	t.Helper()
 	rs := redistest.Start(t)
 	rdb := rs.Client()
@@ -58,7 +58,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{redis: rs, queue: &flakyQueue{next: client}, insp: asynq.NewInspectorFromRedisClient(rdb), store: tracking.NewStore(rdb, tracking.Options{})}
+	e := &env{redis: rs, queue: &flakyQueue{next: client}, insp: asynq.NewInspectorFromRedisClient(rdb), store: tracking.NewStore(rdb, storeOptions(opts))}
 	e.srv, err = receiver.New(receiver.Config{
 		Store: e.store, Queue: e.queue, Carriers: carrier.Default(),
 		Sources: receiver.Registry{"aftership": {Verifier: v, Adapter: source.AfterShip{Carriers: carrier.Default()}}},
@@ -238,4 +238,12 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func storeOptions(opts []func(*tracking.Options)) tracking.Options {
+	var o tracking.Options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }

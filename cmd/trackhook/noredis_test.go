@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,25 +28,9 @@ func TestStartWithoutRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	rs.Stop() // the port is closed now
 	addr, outbox := freeAddr(t), t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessTrackhook$")
-	cmd.Env = []string{
-		"TRACKHOOK_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"TRACKHOOK_ADDR=" + addr, "TRACKHOOK_REDIS_URL=" + rs.URL(), "TRACKHOOK_OUTBOX_DIR=" + outbox,
-		"TRACKHOOK_AFTERSHIP_SECRET=" + testSecret, "TRACKHOOK_LOG_FORMAT=json",
-	}
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("trackhook output:\n%s", logs)
-		}
-	})
+	p := startTrackhookProcess(t, "TRACKHOOK_ADDR="+addr, "TRACKHOOK_REDIS_URL="+rs.URL(), "TRACKHOOK_OUTBOX_DIR="+outbox,
+		"TRACKHOOK_AFTERSHIP_SECRET="+testSecret, "TRACKHOOK_LOG_FORMAT=json")
+	logs, exited := p.logs, p.exited
 	get := func(path string) int {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {

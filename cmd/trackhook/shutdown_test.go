@@ -27,6 +27,35 @@ func TestHelperProcessTrackhook(t *testing.T) {
 	main()
 }
 
+// trackhookProcess is `trackhook serve` running as a child process (this
+// test binary, as TestHelperProcessTrackhook), with env added to a minimal
+// environment; its output is in logs, and exited receives its end. It is
+// killed when the test ends, and its output logged if the test failed.
+type trackhookProcess struct {
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	exited chan error
+}
+
+func startTrackhookProcess(t *testing.T, env ...string) *trackhookProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessTrackhook$")
+	cmd.Env = append([]string{"TRACKHOOK_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	p := &trackhookProcess{cmd: cmd, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // in case the test failed before it exited
+		if t.Failed() {
+			t.Logf("trackhook output:\n%s", p.logs)
+		}
+	})
+	return p
+}
+
 // TestSIGTERMFinishesInFlightRequests sends SIGTERM to a running
 // `trackhook serve` while a webhook is half-way through its body: the
 // webhook still gets its answer, and the process exits 0.
@@ -36,25 +65,9 @@ func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	addr, outbox := freeAddr(t), t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessTrackhook$")
-	cmd.Env = []string{
-		"TRACKHOOK_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"TRACKHOOK_ADDR=" + addr, "TRACKHOOK_REDIS_URL=" + rs.URL(), "TRACKHOOK_OUTBOX_DIR=" + outbox,
-		"TRACKHOOK_AFTERSHIP_SECRET=" + testSecret,
-	}
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill() // in case the test failed before it exited
-		if t.Failed() {
-			t.Logf("trackhook output:\n%s", logs)
-		}
-	}()
+	p := startTrackhookProcess(t, "TRACKHOOK_ADDR="+addr, "TRACKHOOK_REDIS_URL="+rs.URL(), "TRACKHOOK_OUTBOX_DIR="+outbox,
+		"TRACKHOOK_AFTERSHIP_SECRET="+testSecret)
+	cmd, logs, exited := p.cmd, p.logs, p.exited
 	waitFor(t, 15*time.Second, "trackhook to answer /readyz", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {

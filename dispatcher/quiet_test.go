@@ -84,6 +84,11 @@ func TestSMSQuietHoursAtSeveralInstants(t *testing.T) {
 		{"07:59:59", time.Date(2027, 12, 5, 7, 59, 59, 0, berlin), time.Second},
 		{"spring forward night", time.Date(2027, 3, 27, 23, 0, 0, 0, berlin), 8 * time.Hour},
 		{"fall back night", time.Date(2027, 10, 30, 23, 0, 0, 0, berlin), 10 * time.Hour},
+		// The mornings after: the window is wall-clock time. (The old code
+		// looped for ever at 08:30 after the clocks went forward, and texted
+		// at 07:30 after they went back.)
+		{"08:30 after the clocks went forward", time.Date(2027, 3, 28, 8, 30, 0, 0, berlin), 0},
+		{"07:30 after the clocks went back", time.Date(2027, 10, 31, 7, 30, 0, 0, berlin), 30 * time.Minute},
 		{"ten years ahead, 21:00", time.Date(2036, 7, 1, 21, 0, 0, 0, berlin), 11 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

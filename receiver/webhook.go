@@ -71,14 +71,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events, err := src.Adapter.Decode(body, r.Header)
+	if err != nil && !errors.Is(err, source.ErrMalformed) {
+		// Not the payload's fault: an adapter broke its own invariant
+		// (source.checkEvents). A 400 would make the sender give up and
+		// the update would be lost; a 500 makes it retry, after the fix.
+		log.Error("webhook not decoded: adapter error; answering 500 so the sender retries", "err", err)
+		s.observe.Webhook(name, RejectedMalformed)
+		writeError(w, http.StatusInternalServerError, "internal error decoding the payload, retry later")
+		return
+	}
 	if err != nil {
 		log.Warn("webhook rejected: payload", "err", err)
 		s.observe.Webhook(name, RejectedMalformed)
-		msg := "malformed payload"
-		if errors.Is(err, source.ErrMalformed) {
-			msg = err.Error()
-		}
-		writeError(w, http.StatusBadRequest, msg)
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 
@@ -96,7 +101,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		outcome = res.Outcome.String()
 		log.Info("webhook applied", "tracking_id", res.Tracking.ID, "outcome", outcome,
 			"status", res.Tracking.Status.String(), "notifications", len(res.Jobs))
-		s.reportDropped(log, name, res.Tracking.ID, ev.Dropped)
+		if res.Outcome == tracking.Created || res.Outcome == tracking.Updated {
+			// A redelivery (duplicate, stale) carried the same entries:
+			// they were reported when it first changed the tracking.
+			s.reportDropped(log, name, res.Tracking.ID, ev.Dropped)
+		}
 		if len(res.Jobs) > 0 {
 			s.enqueue(r, log, res.Tracking.ID, res.Jobs)
 		}
@@ -113,13 +122,14 @@ const maxDropLines = 10
 // reportDropped logs and counts the subscriber entries the adapter left out
 // of a stored event (source.recipients): the update was kept, so this is
 // how the sender's operator learns of a bad address. The entry is masked
-// (redact.Recipient), never logged whole.
+// (redact.Unparsed: a malformed entry may hold a second address or number),
+// never logged whole.
 func (s *Server) reportDropped(log *slog.Logger, source, trackingID string, dropped []tracking.DroppedRecipient) {
 	for i, d := range dropped {
 		s.observe.RecipientDropped(source, string(d.Channel))
 		if i < maxDropLines {
 			log.Warn("webhook subscriber dropped", "tracking_id", trackingID, "channel", string(d.Channel),
-				"recipient", redact.Recipient(d.Value), "reason", d.Reason)
+				"recipient", redact.Unparsed(d.Value), "reason", d.Reason)
 		}
 	}
 	if n := len(dropped) - maxDropLines; n > 0 {

@@ -44,15 +44,18 @@ func TestEndToEndSMSQuietHours(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const newYork = "+12125551234"
+	const newYork, losAngeles = "+12125551234", "+12135551234"
 	for _, tc := range []struct {
 		name  string
 		at    time.Time
 		night time.Duration // how long Berlin's quiet hours still last; 0: day
+		day   string        // a number where it is day then
 	}{
-		{"a year ahead at 23:00", time.Date(2027, 12, 4, 23, 0, 0, 0, berlin), 9 * time.Hour},
-		{"03:00 the night the clocks go forward", time.Date(2027, 3, 28, 1, 0, 0, 0, berlin), 6 * time.Hour},
-		{"15:00", time.Date(2027, 12, 5, 15, 0, 0, 0, berlin), 0},
+		{"a year ahead at 23:00", time.Date(2027, 12, 4, 23, 0, 0, 0, berlin), 9 * time.Hour, newYork},
+		// 28 March 2027, after the clocks went from 02:00 to 03:00: 03:30
+		// on the wall, four and a half hours to 08:00.
+		{"03:30 after the clocks went forward", time.Date(2027, 3, 28, 3, 30, 0, 0, berlin), 4*time.Hour + 30*time.Minute, losAngeles},
+		{"15:00", time.Date(2027, 12, 5, 15, 0, 0, 0, berlin), 0, newYork},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := clockAt(tc.at)
@@ -61,7 +64,7 @@ func TestEndToEndSMSQuietHours(t *testing.T) {
 			number := "QUIETHOURS" + tc.at.Format("0102150405")
 			id := tracking.ID("dhl-germany", number)
 			if code, body := a.postSigned(webhook("evt-"+number, number, "InTransit", clock.Now(), func(m map[string]any) {
-				m["smses"] = []string{kimPhone, newYork}
+				m["smses"] = []string{kimPhone, tc.day}
 			})); code != http.StatusOK {
 				t.Fatalf("webhook: %d %s", code, body)
 			}
@@ -71,10 +74,10 @@ func TestEndToEndSMSQuietHours(t *testing.T) {
 				a.quiet()
 				return
 			}
-			// New York is six hours behind: daytime there, texted at once.
+			// Where it is day (New York, Los Angeles), texted at once.
 			texts := a.twilio.WaitForMessages(t, 1, 10*time.Second)
-			if texts[0].To != newYork {
-				t.Fatalf("the first text went to %s, want the New York number (daytime there)", texts[0].To)
+			if texts[0].To != tc.day {
+				t.Fatalf("the first text went to %s, want %s (daytime there)", texts[0].To, tc.day)
 			}
 
 			// The Berlin text waits in the retry set until the morning: the

@@ -18,9 +18,9 @@ import (
 const repeatInterval = 10 * time.Second
 
 // throttledLog logs the libraries' complaints through the program's logger,
-// each kind (the message up to its first colon: "Dequeue error", "redis")
-// at most once every repeatInterval, saying how many of that kind were left
-// out since.
+// each kind (the message up to its second colon: "Dequeue error: UNKNOWN",
+// "redis: connection pool") at most once every repeatInterval, saying how
+// many of that kind were left out since.
 type throttledLog struct {
 	log   *slog.Logger
 	mu    sync.Mutex
@@ -41,7 +41,16 @@ func newThrottledLog(log *slog.Logger) *throttledLog {
 }
 
 func (l *throttledLog) logf(ctx context.Context, level slog.Level, msg string) {
-	kind, _, _ := strings.Cut(msg, ":")
+	kind := msg
+	if i := strings.Index(msg, ":"); i >= 0 {
+		// Two fields: go-redis starts nearly every line with "redis:",
+		// and a failover notice must not hide behind dial errors.
+		if j := strings.Index(msg[i+1:], ":"); j >= 0 {
+			kind = msg[:i+1+j]
+		} else {
+			kind = msg[:i]
+		}
+	}
 	l.mu.Lock()
 	th := l.kinds[kind]
 	if th == nil {
@@ -100,6 +109,6 @@ func (a asynqLogger) Warn(args ...any) {
 func (a asynqLogger) Error(args ...any) {
 	a.t.logf(context.Background(), slog.LevelError, fmt.Sprint(args...))
 }
-func (a asynqLogger) Fatal(args ...any) {
-	a.t.logf(context.Background(), slog.LevelError, fmt.Sprint(args...))
-}
+
+// Fatal is never throttled: asynq exits the process after it.
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }

@@ -20,3 +20,20 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+// A malformed subscriber entry may hold a whole second address or number:
+// none of it reaches the log.
+func TestUnparsed(t *testing.T) {
+	for in, want := range map[string]string{
+		"kim@example.com (+4915112345678)": "k*** (32 bytes)",
+		"Kim <kim@example.com>":            "K*** (21 bytes)",
+		"bad\r\nBcc: x@evil.example":       "b*** (24 bytes)",
+		"\r\nkim@example.com":              "*** (17 bytes)",
+		"kim@example.com":                  "k***@example.com",
+		"+4915112345678":                   "+49******78",
+	} {
+		if got := Unparsed(in); got != want {
+			t.Errorf("Unparsed(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

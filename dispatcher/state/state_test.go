@@ -3,6 +3,11 @@ package state_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher"
 
 	"github.com/trackhook/trackhook/dispatcher/state"
 	"github.com/trackhook/trackhook/receiver/redistest"
@@ -39,5 +44,49 @@ func TestBeginSendTellsARepeatedAttempt(t *testing.T) {
 	}
 	if again, err := s.BeginSend(ctx, "abc", "Delivered|sms|+4915112345678"); again || err != nil {
 		t.Fatalf("another notification: BeginSend = %v, %v; want false", again, err)
+	}
+}
+
+// Data an existing deployment wrote before the state moved here (same key
+// names, same JSON) reads as it did: the ledger, the delivery log and the
+// suppression list. The raw values are spelled out, not made by this
+// package, so a drifting key name or JSON tag fails here.
+func TestReadsWhatEarlierVersionsWrote(t *testing.T) {
+	ctx := context.Background()
+	s, srv := newStore(t)
+	rdb := srv.Client()
+	const id = "abcdefghijklmnopqrstuvwx"
+	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	rdb.SAdd(ctx, "trackhook:{"+id+"}:sent", "InTransit|email|kim@example.com")
+	rdb.SAdd(ctx, "trackhook:{"+id+"}:attempted", "InTransit|sms|+4915112345678")
+	rdb.ZAdd(ctx, "trackhook:{"+id+"}:deliveries", redis.Z{Score: float64(at.UnixMicro()),
+		Member: `{"status":"InTransit","channel":"email","recipient":"k***@example.com","attempt":2,"outcome":"sent","provider_message_id":"n-1@shop.example","at":"2026-11-20T08:00:00Z"}`})
+	rdb.HSet(ctx, "trackhook:suppressions", "sms:+4915112345678",
+		`{"channel":"sms","recipient":"+4915112345678","reason":"sms STOP","created_at":"2026-11-19T10:00:00Z"}`)
+
+	if ok, err := s.Delivered(ctx, id, "InTransit|email|kim@example.com"); !ok || err != nil {
+		t.Errorf("Delivered = %v, %v; want the old ledger entry", ok, err)
+	}
+	if again, err := s.BeginSend(ctx, id, "InTransit|sms|+4915112345678"); !again || err != nil {
+		t.Errorf("BeginSend = %v, %v; want the old attempt seen", again, err)
+	}
+	ds, err := state.New(rdb, state.Options{Now: func() time.Time { return at.Add(time.Hour) }}).Deliveries(ctx, id)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Deliveries = %+v, %v", ds, err)
+	}
+	if d := ds[0]; d.Status != "InTransit" || d.Channel != dispatcher.ChannelEmail || d.Outcome != dispatcher.OutcomeSent ||
+		d.Attempt != 2 || d.ProviderMessageID != "n-1@shop.example" || !d.At.Equal(at) {
+		t.Errorf("delivery %+v", d)
+	}
+	if sup, err := s.Suppressed(ctx, dispatcher.ChannelSMS, "+4915112345678"); !sup || err != nil {
+		t.Errorf("Suppressed = %v, %v; want the old entry", sup, err)
+	}
+	list, err := s.Suppressions(ctx)
+	if err != nil || len(list) != 1 || list[0].Reason != "sms STOP" || list[0].Channel != dispatcher.ChannelSMS {
+		t.Errorf("Suppressions = %+v, %v", list, err)
+	}
+	if keys := state.TrackingKeys(id); len(keys) != 3 || keys[0] != "trackhook:{"+id+"}:sent" ||
+		keys[1] != "trackhook:{"+id+"}:attempted" || keys[2] != "trackhook:{"+id+"}:deliveries" {
+		t.Errorf("TrackingKeys = %v", keys)
 	}
 }

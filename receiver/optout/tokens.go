@@ -129,6 +129,9 @@ func (t *Tokens) mac(payload []byte) []byte {
 	return m.Sum(nil)
 }
 
+// errKeyLoading is returned while another caller is loading the key.
+var errKeyLoading = errors.New("optout: the unsubscribe-link key is being loaded")
+
 // tokenSource holds Tokens, or makes them from a key it loads on first use
 // and, after a failure, on the next.
 type tokenSource struct {
@@ -149,7 +152,13 @@ func (s *tokenSource) get(ctx context.Context) (*Tokens, error) {
 	if t := s.ready.Load(); t != nil {
 		return t, nil
 	}
-	s.mu.Lock()
+	// One load at a time, and nobody queues behind it: while Redis is down
+	// a load can take seconds, and every page and email would wait their
+	// turn. The others fail at once (503, a temporary failure) and come
+	// back.
+	if !s.mu.TryLock() {
+		return nil, errKeyLoading
+	}
 	defer s.mu.Unlock()
 	if t := s.ready.Load(); t != nil {
 		return t, nil

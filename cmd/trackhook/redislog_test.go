@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// While Redis is down the libraries complain several times a second: each
+// kind of complaint is logged once per interval, kinds apart (a failover
+// notice does not hide behind dial errors), and asynq's Fatal always.
+func TestLibraryComplaintsAreThrottledByKind(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	r := redisLogger{newThrottledLog(log)}
+	for range 50 {
+		r.Printf(context.Background(), "redis: connection pool: failed to dial after %d attempts: %s", 5, "connection refused")
+	}
+	r.Printf(context.Background(), "redis: sentinel: new master=%q addr=%q", "mymaster", "10.0.0.2:6379")
+	a := newAsynqLogger(log)
+	for range 50 {
+		a.Error("Dequeue error: UNKNOWN: redis eval error: connection refused")
+	}
+	a.Fatal("asynq: server cannot run: redis down")
+	a.Fatal("asynq: server cannot run: redis down")
+	out := buf.String()
+	for line, want := range map[string]int{
+		"failed to dial": 1, "new master": 1, "Dequeue error": 1, "server cannot run": 2,
+	} {
+		if n := strings.Count(out, line); n != want {
+			t.Errorf("%q logged %d times, want %d:\n%s", line, n, want, out)
+		}
+	}
+}

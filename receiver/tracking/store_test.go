@@ -213,3 +213,27 @@ func TestAllowedAtSendTime(t *testing.T) {
 	}
 	check(dispatcher.ChannelSMS, "+4915112345678", false)
 }
+
+// BenchmarkSubscribed is the tracking half of the send-time gate, run for
+// every email and text, on a tracking with a full checkpoint history.
+func BenchmarkSubscribed(b *testing.B) {
+	ctx := context.Background()
+	srv := redistest.Start(b)
+	s := tracking.NewStore(srv.Client(), tracking.Options{})
+	cps := make([]tracking.Checkpoint, 100)
+	for i := range cps {
+		cps[i] = tracking.Checkpoint{Time: t0.Add(time.Duration(i) * time.Hour), Status: tracking.InTransit,
+			Message: "Arrived at the sort facility", Location: "Leipzig, DE", City: "Leipzig", CountryISO3: "DEU"}
+	}
+	tr, err := s.Create(ctx, tracking.Tracking{Slug: "dhl", TrackingNumber: "BENCH1", Emails: []string{"kim@example.com"},
+		SMSes: []string{"+4915112345678"}, Checkpoints: cps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, _, err := s.Subscribed(ctx, tr.ID, dispatcher.ChannelEmail, "kim@example.com"); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

@@ -23,24 +23,6 @@ import (
 	"github.com/trackhook/trackhook/signature"
 )
 
-// dropLog is the log output, written by the server's goroutines, read by the test.
-type dropLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *dropLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *dropLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // dropCounter is a receiver.Observer that counts dropped recipients by
 // "source/channel".
 type dropCounter struct {
@@ -75,7 +57,7 @@ func TestCosmeticFieldsNeverRefuseASignedUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &dropLog{}
+	logs := &lockedBuffer{}
 	obs := &dropCounter{dropped: map[string]int{}}
 	srv, err := receiver.New(receiver.Config{
 		Store: store, Queue: asynq.NewClientFromRedisClient(rdb), Carriers: carrier.Default(),

@@ -65,7 +65,7 @@ fuzz:
 # make bench BENCHFLAGS="-ingest 5s -e2e 5s".
 BENCHFLAGS ?=
 bench:
-	$(GO) run ./cmd/trackhook-bench -c 64 -ingest 20s -raw 5s -drain 15s -e2e 15s -e2e-rate 1000 $(BENCHFLAGS)
+	$(GO) run ./cmd/trackhook-bench -c 32,64 -ingest 20s -raw 5s -drain 15s -e2e 60s -e2e-rate 1000 $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) ./outbox

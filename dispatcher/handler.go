@@ -72,6 +72,11 @@ type Config struct {
 	// quiet hours and the delay of a deferral, and how far back to look
 	// for an earlier SMS at the provider. nil is time.Now.
 	Now func() time.Time
+	// Rescuer, when set, tells a task that was rescued (its worker died
+	// and a copy went out under another id) from one that was not; the
+	// original then ends without sending. nil: the ledger alone keeps the
+	// two from both sending.
+	Rescuer *Rescuer
 	// MaxInDoubt bounds the sends of this process that are in doubt at
 	// once: handed to the provider (the end of DATA written) and not yet
 	// recorded in the ledger. A crash of the process can duplicate at most
@@ -258,10 +263,24 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel Channel, s
 		h.cfg.Observer.Retry(channel)
 	}
 	e := Delivery{Status: n.Status, Channel: n.Channel, Recipient: redact.Recipient(n.Recipient), Attempt: attempt}
+	if attempt > 1 && h.cfg.Rescuer != nil && h.rescued(ctx) {
+		e.Outcome, e.Reason = OutcomeSkipped, "its worker died; a copy was queued in its place"
+		log.Info("notification rescued earlier; its copy delivers it")
+		h.record(ctx, n.TrackingID, e, log)
+		h.cfg.Observer.Notification(channel, e.Outcome)
+		return nil
+	}
 	err = h.deliver(ctx, n, log, last, send, &e)
 	h.record(ctx, n.TrackingID, e, log)
 	h.cfg.Observer.Notification(channel, e.Outcome)
 	return err
+}
+
+// rescued reports whether the running task was rescued (Config.Rescuer).
+func (h *Handler) rescued(ctx context.Context) bool {
+	id, ok1 := asynq.GetTaskID(ctx)
+	q, ok2 := asynq.GetQueueName(ctx)
+	return ok1 && ok2 && h.cfg.Rescuer.Rescued(q, id)
 }
 
 // deliver sends n unless it was sent already or may no longer be, and fills

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	mrand "math/rand/v2"
 	"time"
 
@@ -56,6 +57,74 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		jobs = append(jobs, tracking.Job{Key: d.Key(), Type: task.Type(), TaskID: n.ID(), Payload: task.Payload()})
 	}
 	return jobs, nil
+}
+
+// handoff is the jobs of one stored event, on their way to asynq.
+type handoff struct {
+	trackingID string
+	jobs       []tracking.Job
+	log        *slog.Logger
+}
+
+// startHandoff starts n goroutines that enqueue the jobs of stored events
+// after their webhook was answered (Config.Enqueuers).
+func (s *Server) startHandoff(n int) {
+	s.handoffs = make(chan handoff, 4*n)
+	s.handoffDone.Add(n)
+	for range n {
+		go func() {
+			defer s.handoffDone.Done()
+			for h := range s.handoffs {
+				s.handOver(context.Background(), h, handoffRetries)
+			}
+		}()
+	}
+}
+
+// handoffRetries are the pauses between the attempts of an enqueuer to hand
+// a job over while Redis is failing (a restart, a failover), before it
+// leaves the job to the sweeper, which looks only after its grace.
+var handoffRetries = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+
+// handOver enqueues h's jobs, trying again after each of the pauses in
+// retries, and acks them in the outbox. A failure here is logged, not
+// answered: the jobs are safe in the outbox, and the sweeper enqueues them
+// later.
+func (s *Server) handOver(ctx context.Context, h handoff, retries []time.Duration) {
+	acked := make([]string, 0, len(h.jobs))
+	for _, j := range h.jobs {
+		for attempt := 0; ; attempt++ {
+			jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := s.enqueueJob(jctx, j)
+			cancel()
+			if err == nil {
+				acked = append(acked, j.Key)
+				break
+			}
+			if attempt >= len(retries) {
+				h.log.Warn("enqueue failed; left in the outbox for the sweeper", "task_id", j.TaskID, "err", err)
+				break
+			}
+			time.Sleep(retries[attempt])
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.store.Ack(ctx, h.trackingID, acked...); err != nil {
+		h.log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
+	}
+}
+
+// Close hands over the jobs of every webhook answered so far and stops the
+// goroutines that do (Config.Enqueuers). Call it after the HTTP server has
+// stopped taking webhooks.
+func (s *Server) Close() {
+	s.closing.Do(func() {
+		if s.handoffs != nil {
+			close(s.handoffs)
+			s.handoffDone.Wait()
+		}
+	})
 }
 
 // enqueueJob enqueues one job. A task id conflict means it is queued (or was

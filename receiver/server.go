@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -66,6 +67,12 @@ type Config struct {
 	Admin http.Handler
 	// Observer counts webhooks for the metrics; nil counts nothing.
 	Observer Observer
+	// Enqueuers is how many goroutines hand the jobs of stored events over
+	// to asynq after their webhook was answered; the webhook then waits
+	// only for Redis to have the event and its outbox. 0 hands them over
+	// in the webhook's own goroutine, before it is answered. With
+	// Enqueuers, call Close at shutdown.
+	Enqueuers int
 }
 
 // Server serves the webhook endpoints and health checks.
@@ -85,6 +92,10 @@ type Server struct {
 	apiRate  *ratelimit.Limiter
 	observe  Observer
 	handler  *mux.Router
+
+	handoffs    chan handoff // nil: enqueue in the webhook's goroutine
+	handoffDone sync.WaitGroup
+	closing     sync.Once
 }
 
 // New returns a server; its routes are in routes.go.
@@ -108,6 +119,9 @@ func New(cfg Config) (*Server, error) {
 		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin,
 		hookRate: cfg.WebhookLimit, apiRate: cfg.APILimit, observe: cfg.Observer}
 	s.handler = s.routes()
+	if cfg.Enqueuers > 0 {
+		s.startHandoff(cfg.Enqueuers)
+	}
 	return s, nil
 }
 

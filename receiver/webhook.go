@@ -35,13 +35,21 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.log.With("source", name, "request_id", requestID(r))
-	if ok, wait, err := s.hookRate.Allow(r.Context(), "webhook:"+name); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
-		s.observe.Webhook(name, RejectedRateLimited)
-		writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this source, retry later")
-		return
-	} else if err != nil {
-		log.Warn("rate limit unavailable; letting the webhook through", "err", err)
+	// The token is asked for now and checked before the event is stored:
+	// reading, verifying and decoding the body meanwhile costs no round
+	// trip of its own on the webhook's path.
+	limit := s.hookRate.Take(r.Context(), "webhook:"+name)
+	limited := func() bool {
+		ok, wait, err := limit.Result(r.Context())
+		if err != nil {
+			log.Warn("rate limit unavailable; letting the webhook through", "err", err)
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+			s.observe.Webhook(name, RejectedRateLimited)
+			writeError(w, http.StatusTooManyRequests, "rate limit exceeded for this source, retry later")
+		}
+		return !ok
 	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
@@ -84,6 +92,10 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		log.Warn("webhook rejected: payload", "err", err)
 		s.observe.Webhook(name, RejectedMalformed)
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	if limited() {
 		return
 	}
 
@@ -137,24 +149,22 @@ func (s *Server) reportDropped(log *slog.Logger, source, trackingID string, drop
 	}
 }
 
-// enqueue hands the jobs to asynq and acks them in the outbox. A failure
-// here is logged, not answered: the jobs are safe in the outbox, and the
-// sweeper enqueues them later.
+// enqueue hands the jobs of a stored event over to asynq: in this goroutine,
+// before the webhook is answered, or, with Config.Enqueuers, to the
+// goroutines that do it after. Either way they are in the outbox already;
+// whatever is not handed over is left to the sweeper.
 func (s *Server) enqueue(r *http.Request, log *slog.Logger, trackingID string, jobs []tracking.Job) {
-	// The event is stored: finish handing its jobs over even if the sender
-	// hangs up now, rather than leave them to the sweeper.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	acked := make([]string, 0, len(jobs))
-	for _, j := range jobs {
-		if err := s.enqueueJob(ctx, j); err != nil {
-			log.Warn("enqueue failed; left in the outbox for the sweeper", "task_id", j.TaskID, "err", err)
-			continue
-		}
-		acked = append(acked, j.Key)
+	h := handoff{trackingID: trackingID, jobs: jobs, log: log}
+	if s.handoffs == nil {
+		// The event is stored: finish handing its jobs over even if the
+		// sender hangs up now, rather than leave them to the sweeper.
+		s.handOver(context.WithoutCancel(r.Context()), h, nil)
+		return
 	}
-	if err := s.store.Ack(ctx, trackingID, acked...); err != nil {
-		log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
+	select {
+	case s.handoffs <- h:
+	case <-r.Context().Done():
+		log.Warn("webhook answered before its jobs were handed over; left in the outbox for the sweeper", "tracking_id", trackingID)
 	}
 }
 

@@ -25,7 +25,7 @@ import (
 )
 
 type options struct {
-	conc     int
+	conc     []int // ingest: one run per concurrency
 	warmup   time.Duration
 	ingest   time.Duration
 	raw      time.Duration
@@ -48,7 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("trackhook-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.conc, "c", 64, "ingest: concurrent keep-alive connections")
+	concs := fs.String("c", "32,64", "ingest: concurrent keep-alive connections, one run for each of a comma-separated list")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "ingest: unmeasured warm-up before each measured run")
 	fs.DurationVar(&o.ingest, "ingest", 20*time.Second, "ingest: measured time per handler")
 	fs.DurationVar(&o.raw, "raw", 5*time.Second, "dispatch: time for each raw go-mail and in-process handler run")
@@ -67,11 +67,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	for _, f := range strings.Split(*concs, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 {
+			return o, fmt.Errorf("-c: %q is not a number of connections (at least 1)", f)
+		}
+		o.conc = append(o.conc, c)
+	}
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case o.conc < 1:
-		return o, errors.New("-c must be at least 1")
 	case o.ingest <= 0 || o.raw <= 0 || o.drain <= 0 || o.e2e <= 0 || o.warmup < 0:
 		return o, errors.New("durations must be positive")
 	case o.e2eRate <= 0:
@@ -194,19 +199,25 @@ func (b *bench) env(addr, pprofAddr string) map[string]string {
 	return env
 }
 
+// ingestRun is section 1 at one concurrency.
+type ingestRun struct {
+	conc             int
+	baseline, ingest loadResult
+	redis            redisUse // what Redis did meanwhile, for trackhook
+}
+
 // report is everything one run measured.
 type report struct {
-	started  time.Time
-	loadAvg  string
-	commit   string
-	baseline loadResult
-	ingest   loadResult
-	queued   int // emails queued by the ingest
-	raw      sendResult
-	naive    sendResult
-	inproc   sendResult
-	worker   sendResult
-	e2e      e2eResult
+	started time.Time
+	loadAvg string
+	commit  string
+	ingest  []ingestRun // one per -c
+	queued  int         // emails queued by the ingest
+	raw     sendResult
+	naive   sendResult
+	inproc  sendResult
+	worker  sendResult
+	e2e     e2eResult
 	// relayMail and relaySMS: section 5 (zero when skipped).
 	relayMail, relaySMS relayResult
 	rss                 []rssResult
@@ -229,62 +240,19 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	rep := &report{started: time.Now(), loadAvg: loadAvg(), commit: gitDescribe()}
 	webhookPath := "/webhooks/aftership"
 
-	// 1. Ingest: the baseline, then trackhook receiver.
-	b.progress("ingest: baseline handler (read body + HMAC), %d connections, %v", b.opts.conc, b.opts.ingest)
-	base, stopBase, err := startBaseline(b.secret)
-	if err != nil {
-		return nil, err
-	}
-	gen, err := newGenerator(b.secret, "B"+b.runID)
-	if err != nil {
-		return nil, err
-	}
-	cpu := b.cpuWindow(0, b.opts.warmup)
-	rep.baseline = closedLoop(ctx, base+webhookPath, gen, b.opts.conc, b.opts.warmup, b.opts.ingest)
-	rep.baseline.cpu = cpu()
-	stopBase()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-
-	b.progress("ingest: trackhook receiver, %d connections, %v", b.opts.conc, b.opts.ingest)
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	pprofAddr := ""
-	if b.opts.profile {
-		if pprofAddr, err = freeAddr(); err != nil {
+	// 1. Ingest: at each concurrency the baseline, then trackhook receiver.
+	for i, conc := range b.opts.conc {
+		run, err := b.ingestAt(ctx, rep, conc, webhookPath, i == len(b.opts.conc)-1)
+		if err != nil {
 			return nil, err
 		}
+		rep.ingest = append(rep.ingest, run)
 	}
-	recv, err := startChild(ctx, b.bin, "receiver", b.env(addr, pprofAddr), b.path("-receiver.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if recv != nil {
-			_ = recv.stop()
-		}
-	}()
-	gen, err = newGenerator(b.secret, "I"+b.runID)
-	if err != nil {
-		return nil, err
-	}
-	profiled := b.profile(ctx, rep, pprofAddr, "`trackhook receiver` during ingest", "-ingest.cpu.pprof", b.opts.warmup, b.opts.ingest/2)
-	cpu = b.cpuWindow(recv.pid(), b.opts.warmup)
-	rep.ingest = closedLoop(ctx, "http://"+addr+webhookPath, gen, b.opts.conc, b.opts.warmup, b.opts.ingest)
-	rep.ingest.cpu = cpu()
-	profiled()
-	rep.rss = append(rep.rss, b.peak(recv, "trackhook receiver (ingest)"))
-	err = recv.stop()
-	recv = nil
-	if err != nil {
-		rep.notes = append(rep.notes, err.Error())
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
+	var (
+		cpu             func() cpuUse
+		addr, pprofAddr string
+		profiled        func()
+	)
 	insp := asynq.NewInspectorFromRedisClient(b.rdb)
 	if qi, err := insp.GetQueueInfo(dispatcher.QueueEmail); err == nil {
 		rep.queued = qi.Pending
@@ -370,6 +338,70 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		rep.notes = append(rep.notes, err.Error())
 	}
 	return rep, ctx.Err()
+}
+
+// ingestAt measures the baseline and then trackhook receiver at conc
+// connections; profile: capture a CPU profile of the receiver.
+func (b *bench) ingestAt(ctx context.Context, rep *report, conc int, webhookPath string, profile bool) (ingestRun, error) {
+	run := ingestRun{conc: conc}
+	b.progress("ingest: baseline handler (read body + HMAC), %d connections, %v", conc, b.opts.ingest)
+	base, stopBase, err := startBaseline(b.secret)
+	if err != nil {
+		return run, err
+	}
+	gen, err := newGenerator(b.secret, "B"+b.runID)
+	if err != nil {
+		return run, err
+	}
+	cpu := b.cpuWindow(0, b.opts.warmup)
+	run.baseline = closedLoop(ctx, base+webhookPath, gen, conc, b.opts.warmup, b.opts.ingest)
+	run.baseline.cpu = cpu()
+	stopBase()
+	if ctx.Err() != nil {
+		return run, ctx.Err()
+	}
+
+	b.progress("ingest: trackhook receiver, %d connections, %v", conc, b.opts.ingest)
+	addr, err := freeAddr()
+	if err != nil {
+		return run, err
+	}
+	pprofAddr := ""
+	if b.opts.profile {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return run, err
+		}
+	}
+	recv, err := startChild(ctx, b.bin, "receiver", b.env(addr, pprofAddr), b.path("-receiver.log"))
+	if err != nil {
+		return run, err
+	}
+	defer func() {
+		if recv != nil {
+			_ = recv.stop()
+		}
+	}()
+	gen, err = newGenerator(b.secret, "I"+b.runID)
+	if err != nil {
+		return run, err
+	}
+	profiled := func() {}
+	if profile {
+		profiled = b.profile(ctx, rep, pprofAddr, fmt.Sprintf("`trackhook receiver` during ingest at %d connections", conc), "-ingest.cpu.pprof", b.opts.warmup, b.opts.ingest/2)
+	}
+	cpu = b.cpuWindow(recv.pid(), b.opts.warmup)
+	rstats := b.redisWindow(b.opts.warmup)
+	run.ingest = closedLoop(ctx, "http://"+addr+webhookPath, gen, conc, b.opts.warmup, b.opts.ingest)
+	run.ingest.cpu = cpu()
+	run.redis = rstats()
+	profiled()
+	rep.rss = append(rep.rss, b.peak(recv, fmt.Sprintf("trackhook receiver (ingest, %d connections)", conc)))
+	err = recv.stop()
+	recv = nil
+	if err != nil {
+		rep.notes = append(rep.notes, err.Error())
+	}
+	return run, ctx.Err()
 }
 
 func (b *bench) peak(c *child, name string) rssResult {

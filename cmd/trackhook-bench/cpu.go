@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // On a shared machine a figure means little without knowing who had the
@@ -159,4 +163,90 @@ func (b *bench) cpuWindow(trackhook int, delay time.Duration) func() cpuUse {
 		end := cpuNow(trackhook, b.redis.cmd.Process.Pid)
 		return cpuBetween(<-first, end)
 	}
+}
+
+// redisUse is what redis-server did in a window: commands run, by name, and
+// the microseconds it spent in each (INFO commandstats).
+type redisUse struct {
+	calls, usec map[string]int64
+}
+
+// total is the commands run in the window.
+func (u redisUse) total() int64 {
+	var n int64
+	for _, c := range u.calls {
+		n += c
+	}
+	return n
+}
+
+// top names the commands that took most of Redis's time, with calls per
+// op (a webhook) and µs per op.
+func (u redisUse) top(ops float64, n int) string {
+	type row struct {
+		name        string
+		calls, usec int64
+	}
+	var rows []row
+	for name, c := range u.calls {
+		rows = append(rows, row{name, c, u.usec[name]})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].usec > rows[j].usec })
+	var parts []string
+	for i, r := range rows {
+		if i == n || ops <= 0 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f (%.1f µs)", r.name, float64(r.calls)/ops, float64(r.usec)/ops))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// redisWindow snapshots INFO commandstats after delay; the returned func
+// snapshots again and returns the difference.
+func (b *bench) redisWindow(delay time.Duration) func() redisUse {
+	first := make(chan redisUse, 1)
+	go func() {
+		time.Sleep(delay)
+		first <- commandStats(b.rdb)
+	}()
+	return func() redisUse {
+		end := commandStats(b.rdb)
+		start := <-first
+		d := redisUse{calls: map[string]int64{}, usec: map[string]int64{}}
+		for name, c := range end.calls {
+			if c -= start.calls[name]; c > 0 {
+				d.calls[name] = c
+				d.usec[name] = end.usec[name] - start.usec[name]
+			}
+		}
+		return d
+	}
+}
+
+// commandStats parses INFO commandstats: "cmdstat_get:calls=1,usec=2,...".
+func commandStats(rdb *redis.Client) redisUse {
+	u := redisUse{calls: map[string]int64{}, usec: map[string]int64{}}
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		return u
+	}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		name = strings.TrimPrefix(name, "cmdstat_")
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				u.calls[name] = n
+			case "usec":
+				u.usec[name] = n
+			}
+		}
+	}
+	return u
 }

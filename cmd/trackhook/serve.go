@@ -15,6 +15,7 @@ import (
 
 	"github.com/trackhook/trackhook/cmd/trackhook/internal/metrics"
 	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
 	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
@@ -37,6 +38,17 @@ const (
 )
 
 const shutdownTimeout = 15 * time.Second
+
+// enqueuers is how many goroutines of a receiver hand the jobs of answered
+// webhooks over to asynq (receiver.Config.Enqueuers): enough to keep up
+// with a few thousand status changes a second (each enqueue is a round trip
+// of asynq's own), few enough not to crowd Redis with connections.
+const enqueuers = 8
+
+// rescueInterval is how often a worker looks for the tasks of dead workers
+// whose lease ran out (dispatcher.Rescuer): the work of a killed process
+// resumes at most this long (with jitter, 1.5×) after its lease.
+const rescueInterval = 2 * time.Second
 
 // runServer runs the receiver, the worker, or both, until ctx ends, then
 // shuts down gracefully: in-flight requests and jobs finish (or jobs go back
@@ -87,8 +99,12 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	// The receiver's trackings and the dispatcher's notification state
 	// (ledger, delivery log, suppression list) share the Redis client and
 	// the clock; the delivery log is kept only for trackings that exist.
-	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now})
-	notify := state.New(rdb, state.Options{DeliveryRetention: cfg.DeliveryRetention, TrackingKey: tracking.StateKey, Now: now})
+	// Concurrent webhooks (and sends) share pipelines to Redis: one write
+	// and one read for what would be dozens of round trips.
+	batch := groupcommit.New(rdb, groupcommit.Options{})
+	defer batch.Close()
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now, Batcher: batch})
+	notify := state.New(rdb, state.Options{DeliveryRetention: cfg.DeliveryRetention, TrackingKey: tracking.StateKey, Now: now, Batcher: batch})
 	optOut, err := newOptOut(ctx, cfg, store, notify, log)
 	if err != nil {
 		return err
@@ -117,7 +133,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 		stops = append(stops, stop)
 	}
 	if roles&roleReceiver != 0 {
-		stop, err := startReceiver(ctx, cfg, now, rdb, store, notify, optOut, op, log, errc)
+		stop, err := startReceiver(ctx, cfg, now, rdb, batch, store, notify, optOut, op, log, errc)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -141,7 +157,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	return err
 }
 
-func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
+func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, batch *groupcommit.Batcher, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
 	carriers := carrier.Default()
 	sources, err := buildSources(cfg, carriers, now)
 	if err != nil {
@@ -161,9 +177,9 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	}
 	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log,
 		API: adminAPI, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut,
-		WebhookLimit: ratelimit.New(rdb, cfg.WebhookRate, int(2*cfg.WebhookRate)),
+		WebhookLimit: ratelimit.New(rdb, cfg.WebhookRate, int(2*cfg.WebhookRate)).Batched(batch),
 		APILimit:     ratelimit.New(rdb, cfg.APIRate, int(2*cfg.APIRate)),
-		Metrics:      op.scrape, Admin: op.admin, Observer: op.metrics})
+		Metrics:      op.scrape, Admin: op.admin, Observer: op.metrics, Enqueuers: enqueuers})
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +202,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 
 	return func() {
 		stopHTTP()
+		srv.Close() // hand over the jobs of the webhooks answered
 		stopSweep()
 		<-sweepDone
 		_ = client.Close()
@@ -233,7 +250,11 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		text = d
 		log.Warn("TRACKHOOK_TWILIO_* is not set: SMS are written as text files, not sent", "dir", cfg.OutboxDir)
 	}
+	rescueClient := asynq.NewClientFromRedisClient(rdb)
+	closers = append(closers, rescueClient.Close)
+	rescuer := dispatcher.NewRescuer(asynq.NewInspectorFromRedisClient(rdb), rescueClient, log)
 	h, err := dispatcher.NewHandler(dispatcher.Config{
+		Rescuer:   rescuer,
 		Templates: tmpl, Email: email, SMS: text, Ledger: notify, Gate: notify.Gate(store), DeliveryLog: notify, UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: cfg.ShopName, Logger: log,
 		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours), Now: now,
@@ -258,7 +279,15 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "locales", strings.Join(tmpl.Locales(), ","), "notify_statuses", cfg.Triggers.String())
+	rescueCtx, stopRescue := context.WithCancel(context.Background())
+	rescueDone := make(chan struct{})
+	go func() {
+		defer close(rescueDone)
+		rescuer.Run(rescueCtx, rescueInterval)
+	}()
 	return func() {
+		stopRescue()
+		<-rescueDone
 		srv.Shutdown()
 		for _, c := range closers {
 			_ = c()

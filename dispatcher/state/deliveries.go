@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
 	"github.com/trackhook/trackhook/dispatcher/redact"
 )
 
@@ -32,7 +33,7 @@ const maxDeliveryError = 1024
 // ARGV[4] how many entries to keep (the newest)
 // ARGV[5] retention (ms) of the log key
 // Returns 1 recorded, 0 no such tracking.
-var recordDeliveryScript = redis.NewScript(`
+var recordDeliveryScript = groupcommit.NewScript(`
 if KEYS[2] and redis.call("EXISTS", KEYS[2]) == 0 then
   return 0
 end
@@ -67,9 +68,9 @@ func (s *Store) Record(ctx context.Context, trackingID string, d dispatcher.Deli
 	if s.opts.TrackingKey != nil {
 		keys = append(keys, s.opts.TrackingKey(trackingID))
 	}
-	err = recordDeliveryScript.Run(ctx, s.rdb, keys,
+	err = s.b.Do(ctx, recordDeliveryScript.Cmd(ctx, keys,
 		d.At.UnixMicro(), b, now.Add(-s.opts.DeliveryRetention).UnixMicro(), MaxDeliveries,
-		s.opts.DeliveryRetention.Milliseconds()).Err()
+		s.opts.DeliveryRetention.Milliseconds()))
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}

@@ -1,33 +1,52 @@
 package state
 
-import "context"
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
+)
 
 // Delivered reports whether the provider already accepted the notification
 // with this key (see MarkDelivered).
 func (s *Store) Delivered(ctx context.Context, trackingID, key string) (bool, error) {
-	return s.rdb.SIsMember(ctx, sentKey(trackingID), key).Result()
+	cmd := redis.NewBoolCmd(ctx, "sismember", sentKey(trackingID), key)
+	if err := s.b.Do(ctx, cmd); err != nil {
+		return false, err
+	}
+	return cmd.Val(), nil
 }
+
+// addScript adds a member to a set and sets the set's time to live, in one
+// step (a batch may not hold MULTI: in a Cluster it would go to any node).
+//
+// KEYS[1] the set; ARGV[1] member, ARGV[2] time to live (ms).
+// Returns 1 if the member is new, 0 if it was there.
+var addScript = groupcommit.NewScript(`
+local added = redis.call("SADD", KEYS[1], ARGV[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return added
+`)
 
 // MarkDelivered records that the provider accepted the notification, so a
 // task run again (a crash before asynq recorded success, a re-enqueue from
 // the outbox) does not send it twice.
 func (s *Store) MarkDelivered(ctx context.Context, trackingID, key string) error {
-	pipe := s.rdb.TxPipeline()
-	pipe.SAdd(ctx, sentKey(trackingID), key)
-	pipe.PExpire(ctx, sentKey(trackingID), s.opts.Retention)
-	_, err := pipe.Exec(ctx)
-	return err
+	return s.b.Do(ctx, addScript.Cmd(ctx, []string{sentKey(trackingID)}, key, s.opts.Retention.Milliseconds()))
 }
 
 // BeginSend records that an attempt is about to hand the notification to the
 // provider and reports whether an earlier attempt did (see
 // dispatcher.Ledger).
 func (s *Store) BeginSend(ctx context.Context, trackingID, key string) (again bool, err error) {
-	pipe := s.rdb.TxPipeline()
-	added := pipe.SAdd(ctx, attemptedKey(trackingID), key)
-	pipe.PExpire(ctx, attemptedKey(trackingID), s.opts.Retention)
-	if _, err := pipe.Exec(ctx); err != nil {
+	cmd := addScript.Cmd(ctx, []string{attemptedKey(trackingID)}, key, s.opts.Retention.Milliseconds())
+	if err := s.b.Do(ctx, cmd); err != nil {
 		return false, err
 	}
-	return added.Val() == 0, nil
+	added, err := cmd.Int64()
+	if err != nil {
+		return false, err
+	}
+	return added == 0, nil
 }

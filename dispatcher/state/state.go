@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
 )
 
 // ErrNoTracking is returned by Deliveries for a tracking that does not
@@ -39,6 +41,10 @@ type Options struct {
 	// Now is the clock of the times the store writes and the cut-offs it
 	// reads by; nil is time.Now.
 	Now func() time.Time
+	// Batcher carries the commands of a send (the ledger, the suppression
+	// check, the delivery log), so concurrent sends share pipelines
+	// (package groupcommit). nil sends each step as its own pipeline.
+	Batcher *groupcommit.Batcher
 }
 
 // Store is the dispatcher's Redis state. It implements dispatcher.Ledger
@@ -46,6 +52,7 @@ type Options struct {
 type Store struct {
 	rdb  redis.UniversalClient
 	opts Options
+	b    *groupcommit.Batcher
 }
 
 // New returns a Store on rdb.
@@ -59,5 +66,9 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{rdb: rdb, opts: opts}
+	b := opts.Batcher
+	if b == nil {
+		b = groupcommit.Direct(rdb)
+	}
+	return &Store{rdb: rdb, opts: opts, b: b}
 }

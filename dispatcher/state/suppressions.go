@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/trackhook/trackhook/dispatcher"
 )
 
@@ -35,7 +37,11 @@ func (s *Store) Unsuppress(ctx context.Context, c dispatcher.Channel, recipient 
 
 // Suppressed reports whether the recipient is on the suppression list.
 func (s *Store) Suppressed(ctx context.Context, c dispatcher.Channel, recipient string) (bool, error) {
-	return s.rdb.HExists(ctx, suppressionsKey(), dispatcher.RecipientKey(c, recipient)).Result()
+	cmd := redis.NewBoolCmd(ctx, "hexists", suppressionsKey(), dispatcher.RecipientKey(c, recipient))
+	if err := s.b.Do(ctx, cmd); err != nil {
+		return false, err
+	}
+	return cmd.Val(), nil
 }
 
 // Suppressions lists the suppression list, oldest first.

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
 )
 
 // Limiter hands out tokens at Rate per second, up to Burst saved up, per
 // bucket name. A nil *Limiter allows everything.
 type Limiter struct {
-	rdb   redis.UniversalClient
+	b     *groupcommit.Batcher
 	rate  float64
 	burst int
 }
@@ -26,7 +28,17 @@ func New(rdb redis.UniversalClient, rate float64, burst int) *Limiter {
 	if burst < 1 {
 		burst = max(1, int(rate))
 	}
-	return &Limiter{rdb: rdb, rate: rate, burst: burst}
+	return &Limiter{b: groupcommit.Direct(rdb), rate: rate, burst: burst}
+}
+
+// Batched sends the limiter's steps through b (package groupcommit), so
+// concurrent requests share pipelines with each other and with the rest of
+// the webhook path. It returns l; on a nil *Limiter it does nothing.
+func (l *Limiter) Batched(b *groupcommit.Batcher) *Limiter {
+	if l != nil && b != nil {
+		l.b = b
+	}
+	return l
 }
 
 func bucketKey(name string) string { return "trackhook:ratelimit:{" + name + "}" }
@@ -38,7 +50,7 @@ func bucketKey(name string) string { return "trackhook:ratelimit:{" + name + "}"
 // KEYS[1] the bucket hash (t: tokens, ts: last refill in µs)
 // ARGV[1] rate (tokens per second), ARGV[2] burst
 // Returns {1, 0} when a token was taken, {0, µs until one is available} when not.
-var takeScript = redis.NewScript(`
+var takeScript = groupcommit.NewScript(`
 local now = redis.call("TIME")
 local t_now = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local rate = tonumber(ARGV[1])
@@ -64,10 +76,35 @@ return {ok, wait}
 // with ok true: a limiter must not turn a Redis hiccup into refusals; the
 // request then fails on its own if it needs Redis.
 func (l *Limiter) Allow(ctx context.Context, name string) (ok bool, retryAfter time.Duration, err error) {
+	return l.Take(ctx, name).Result(ctx)
+}
+
+// Take asks for a token from the bucket called name and returns at once, so
+// the caller can do other work (read and verify a body) while Redis
+// answers; Result has the answer, as Allow's.
+func (l *Limiter) Take(ctx context.Context, name string) *Decision {
 	if l == nil {
+		return &Decision{}
+	}
+	cmd := takeScript.Cmd(ctx, []string{bucketKey(name)}, l.rate, l.burst)
+	return &Decision{cmd: cmd, p: l.b.Submit(cmd)}
+}
+
+// Decision is a pending Take.
+type Decision struct {
+	cmd *redis.Cmd
+	p   *groupcommit.Pending
+}
+
+// Result waits for the decision; see Allow.
+func (d *Decision) Result(ctx context.Context) (ok bool, retryAfter time.Duration, err error) {
+	if d.cmd == nil {
 		return true, 0, nil
 	}
-	res, err := takeScript.Run(ctx, l.rdb, []string{bucketKey(name)}, l.rate, l.burst).Int64Slice()
+	if err := d.p.Wait(ctx); err != nil {
+		return true, 0, fmt.Errorf("rate limit: %w", err)
+	}
+	res, err := d.cmd.Int64Slice()
 	if err != nil || len(res) != 2 {
 		if err == nil {
 			err = fmt.Errorf("rate limit script answered %v", res)

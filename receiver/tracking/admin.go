@@ -254,7 +254,11 @@ func (s *Store) OptOut(ctx context.Context, trackingID string, c dispatcher.Chan
 // shipment). reason says why not. It implements the dispatcher's
 // state.Subscriptions, half of the send-time gate.
 func (s *Store) Subscribed(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (bool, string, error) {
-	raw, err := s.rdb.HGet(ctx, stateKey(trackingID), "d").Bytes()
+	cmd := redis.NewStringCmd(ctx, "hget", stateKey(trackingID), "d")
+	if err := s.b.Submit(cmd).Wait(ctx); err != nil {
+		return false, "", fmt.Errorf("check recipient: %w", err)
+	}
+	raw, err := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return false, "tracking was deleted", nil
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
 )
 
 // ErrNotFound is returned for a tracking that does not exist.
@@ -49,12 +51,20 @@ type Options struct {
 	// the outbox's timestamps, delivery-log entries) and of the cut-offs it
 	// reads them back by. nil is time.Now.
 	Now func() time.Time
+	// Batcher carries the webhook path's commands (Apply's read and write,
+	// Ack), so concurrent webhooks share pipelines (package groupcommit).
+	// nil sends each step as its own pipeline.
+	Batcher *groupcommit.Batcher
 }
 
 // Store keeps trackings in Redis.
 type Store struct {
 	rdb  redis.UniversalClient
 	opts Options
+	b    *groupcommit.Batcher
+	// cluster: commands for different hash slots may run on different
+	// nodes, in no set order.
+	cluster bool
 }
 
 // NewStore returns a store on rdb. Zero options take defaults: DefaultPolicy,
@@ -72,7 +82,12 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{rdb: rdb, opts: opts}
+	b := opts.Batcher
+	if b == nil {
+		b = groupcommit.Direct(rdb)
+	}
+	_, cluster := rdb.(*redis.ClusterClient)
+	return &Store{rdb: rdb, opts: opts, b: b, cluster: cluster}
 }
 
 // Policy returns the store's policy.
@@ -95,7 +110,7 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 // ARGV[6] retention (ms) for all three keys
 // ARGV[7], ARGV[8], … outbox field, value pairs
 // Returns 1 committed, 0 version conflict (read again), 2 duplicate event id.
-var applyScript = redis.NewScript(`
+var applyScript = groupcommit.NewScript(`
 if ARGV[3] ~= "" and redis.call("ZSCORE", KEYS[2], ARGV[3]) then
   return 2
 end
@@ -162,26 +177,17 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		if err != nil {
 			return Result{}, err
 		}
-		// The index entries go first, in one round trip: if we die after
-		// them, the list skips an id without state and the sweeper finds an
-		// empty outbox and drops it; the other order could leave an outbox
-		// nobody looks at.
-		if err := s.indexFirst(ctx, id, now, cur == nil, len(jobs) > 0); err != nil {
-			return Result{}, err
-		}
 		args := []any{version, state, seen, now.UnixMilli(), now.Add(-s.opts.SeenRetention).UnixMilli(), s.opts.Retention.Milliseconds()}
-		if len(jobs) > 0 {
-			for _, j := range jobs {
-				b, err := json.Marshal(j)
-				if err != nil {
-					return Result{}, err
-				}
-				args = append(args, j.Key, b)
+		for _, j := range jobs {
+			b, err := json.Marshal(j)
+			if err != nil {
+				return Result{}, err
 			}
+			args = append(args, j.Key, b)
 		}
-		res, err := applyScript.Run(ctx, s.rdb, keys, args...).Int()
+		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, applyScript.Cmd(ctx, keys, args...))
 		if err != nil {
-			return Result{}, fmt.Errorf("apply: %w", err)
+			return Result{}, err
 		}
 		switch res {
 		case 1:
@@ -198,27 +204,71 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 	return Result{}, ErrContention
 }
 
-// indexFirst adds id to the tracking index (a new tracking) and to the
-// outbox index (jobs to write), both before the step that stores them.
-func (s *Store) indexFirst(ctx context.Context, id string, now time.Time, isNew, hasJobs bool) error {
-	switch {
-	case isNew && !hasJobs:
-		return s.index(ctx, id, now)
-	case !isNew && !hasJobs:
-		return nil
-	}
-	pipe := s.rdb.Pipeline()
-	var idx *redis.IntCmd
+// applyStep runs Apply's write step, apply (applyScript), after the index
+// entries it needs: the tracking index for a new tracking, the outbox index
+// when it writes jobs. The index entries go first: if we die after them, the
+// list skips an id without state and the sweeper finds an empty outbox and
+// drops it; the other order could leave an outbox nobody looks at. On one
+// node they go in the same pipeline as apply, which Redis runs in order;
+// in a Cluster they may live on another node, so they go in a round trip of
+// their own first.
+func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, hasJobs bool, apply *redis.Cmd) (int64, error) {
+	var idx, out *redis.IntCmd
+	var step []redis.Cmder
+	score := float64(now.UnixMilli())
 	if isNew {
-		idx = pipe.ZAddNX(ctx, indexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
+		idx = redis.NewIntCmd(ctx, "zadd", indexKey(), "nx", score, id)
+		step = append(step, idx)
 	}
-	out := pipe.ZAdd(ctx, outboxIndexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
-	_, _ = pipe.Exec(ctx)
+	if hasJobs {
+		out = redis.NewIntCmd(ctx, "zadd", outboxIndexKey(), score, id)
+		step = append(step, out)
+	}
+	if s.cluster && len(step) > 0 {
+		if err := s.b.Submit(step...).Wait(ctx); err != nil {
+			return 0, err
+		}
+		if err := indexErr(idx, out); err != nil {
+			return 0, err
+		}
+		step = step[:0]
+	}
+	step = append(step, apply)
+	if err := s.b.Submit(step...).Wait(ctx); err != nil {
+		return 0, err
+	}
+	if err := indexErr(idx, out); err != nil {
+		// On one node an index entry that failed (a dropped connection,
+		// Redis out of memory) leaves apply unrun or failed too, unless
+		// Redis answered the two differently; then apply's outcome stands
+		// only if the entry can still be written.
+		if apply.Err() != nil {
+			return 0, err
+		}
+		retry := make([]redis.Cmder, 0, 2)
+		for _, c := range []*redis.IntCmd{idx, out} {
+			if c != nil {
+				c2 := redis.NewIntCmd(ctx, c.Args()...)
+				retry = append(retry, c2)
+			}
+		}
+		if err := s.b.Do(ctx, retry...); err != nil {
+			return 0, fmt.Errorf("index after apply: %w", err)
+		}
+	}
+	res, err := apply.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("apply: %w", err)
+	}
+	return res, nil
+}
+
+func indexErr(idx, out *redis.IntCmd) error {
 	if idx != nil && idx.Err() != nil {
 		return fmt.Errorf("tracking index: %w", idx.Err())
 	}
-	if err := out.Err(); err != nil {
-		return fmt.Errorf("outbox index: %w", err)
+	if out != nil && out.Err() != nil {
+		return fmt.Errorf("outbox index: %w", out.Err())
 	}
 	return nil
 }
@@ -233,13 +283,14 @@ func derefOr(t *Tracking, id string) Tracking {
 // read returns the tracking (nil if new), its version and whether seen is
 // already recorded, in one round trip.
 func (s *Store) read(ctx context.Context, id, seen string) (*Tracking, string, bool, error) {
-	pipe := s.rdb.Pipeline()
-	hm := pipe.HMGet(ctx, stateKey(id), "v", "d")
+	hm := redis.NewSliceCmd(ctx, "hmget", stateKey(id), "v", "d")
+	step := []redis.Cmder{hm}
 	var zs *redis.FloatCmd
 	if seen != "" {
-		zs = pipe.ZScore(ctx, seenKey(id), seen)
+		zs = redis.NewFloatCmd(ctx, "zscore", seenKey(id), seen)
+		step = append(step, zs)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	if err := s.b.Do(ctx, step...); err != nil {
 		return nil, "", false, fmt.Errorf("read tracking: %w", err)
 	}
 	dup := zs != nil && zs.Err() == nil
@@ -273,7 +324,12 @@ func (s *Store) Ack(ctx context.Context, trackingID string, jobKeys ...string) e
 	if len(jobKeys) == 0 {
 		return nil
 	}
-	return s.rdb.HDel(ctx, outboxKey(trackingID), jobKeys...).Err()
+	args := make([]any, 0, 2+len(jobKeys))
+	args = append(args, "hdel", outboxKey(trackingID))
+	for _, k := range jobKeys {
+		args = append(args, k)
+	}
+	return s.b.Do(ctx, redis.NewIntCmd(ctx, args...))
 }
 
 // OutboxItem is the leftover outbox of one tracking.

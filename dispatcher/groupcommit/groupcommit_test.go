@@ -1,0 +1,205 @@
+package groupcommit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trackhook/trackhook/dispatcher/groupcommit"
+	"github.com/trackhook/trackhook/receiver/redistest"
+)
+
+// countPipelines counts the pipelines (and single commands) a client sends.
+type countPipelines struct{ pipelines, cmds atomic.Int64 }
+
+func (c *countPipelines) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countPipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.pipelines.Add(1)
+		c.cmds.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *countPipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.pipelines.Add(1)
+		c.cmds.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+func TestConcurrentStepsShareAPipelineAndGetTheirOwnReplies(t *testing.T) {
+	srv := redistest.Start(t, "--enable-debug-command", "local")
+	rdb := srv.Client()
+	hook := &countPipelines{}
+	rdb.AddHook(hook)
+	b := groupcommit.New(rdb, groupcommit.Options{Flushers: 1})
+	defer b.Close()
+
+	// One flusher, and Redis busy for 50 ms: every step submitted
+	// meanwhile waits, and they all go out in the next pipeline.
+	slow := b.Submit(redis.NewCmd(context.Background(), "debug", "sleep", "0.05"))
+	const steps = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, steps)
+	for i := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			key := fmt.Sprintf("k%d", i)
+			set := redis.NewStatusCmd(ctx, "set", key, i)
+			get := redis.NewStringCmd(ctx, "get", key)
+			if err := b.Do(ctx, set, get); err != nil {
+				errs <- err
+				return
+			}
+			if got, want := get.Val(), fmt.Sprint(i); got != want {
+				errs <- fmt.Errorf("step %d read %q: the commands of a step ran out of order or got another's reply", i, got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := slow.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := hook.cmds.Load(); got < 2*steps+1 {
+		t.Errorf("sent %d commands, want %d", got, 2*steps+1)
+	}
+	// Without batching that is 101 round trips; the steps that queued
+	// behind the sleep share a handful.
+	if got := hook.pipelines.Load(); got > 20 {
+		t.Errorf("%d pipelines for %d concurrent steps: they were not batched", got, steps)
+	}
+}
+
+var incrBy = groupcommit.NewScript(`return redis.call("INCRBY", KEYS[1], ARGV[1])`)
+
+func TestAScriptRedisForgotRunsAgainBySource(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	b := groupcommit.New(rdb, groupcommit.Options{})
+	defer b.Close()
+	ctx := context.Background()
+
+	for round := 1; round <= 2; round++ {
+		// The first round Redis never saw the script; the second, it was
+		// flushed (as after a restart).
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := incrBy.Cmd(ctx, []string{"counter"}, 5)
+		if err := b.Do(ctx, cmd); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if n, err := cmd.Int(); err != nil || n != 5*round {
+			t.Fatalf("round %d: reply %d, %v; want %d", round, n, err, 5*round)
+		}
+	}
+	if n, _ := rdb.Get(ctx, "counter").Int(); n != 10 {
+		t.Fatalf("counter %d: the script ran other than once per call", n)
+	}
+}
+
+func TestRedisDownFailsTheStepNotTheBatcher(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	b := groupcommit.New(rdb, groupcommit.Options{})
+	defer b.Close()
+	ctx := context.Background()
+
+	srv.Kill()
+	cmd := redis.NewStatusCmd(ctx, "set", "k", "v")
+	if err := b.Do(ctx, cmd); err == nil || cmd.Err() == nil {
+		t.Fatal("a step with Redis down succeeded")
+	}
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cmd = redis.NewStatusCmd(ctx, "set", "k", "v")
+		err := b.Do(ctx, cmd)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after Redis came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestAStepSplitAcrossClusterNodes(t *testing.T) {
+	c := redistest.StartCluster(t)
+	rdb := c.Client()
+	defer rdb.Close()
+	b := groupcommit.New(rdb, groupcommit.Options{})
+	defer b.Close()
+	ctx := context.Background()
+	var cmds []redis.Cmder
+	var gets []*redis.StringCmd
+	for i := range 50 {
+		key := fmt.Sprintf("key-%d", i) // spread over every node
+		cmds = append(cmds, redis.NewStatusCmd(ctx, "set", key, i), incrBy.Cmd(ctx, []string{"{" + key + "}:n"}, i))
+		g := redis.NewStringCmd(ctx, "get", key)
+		gets = append(gets, g)
+		cmds = append(cmds, g)
+	}
+	if err := b.Do(ctx, cmds...); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range gets {
+		if g.Val() != fmt.Sprint(i) {
+			t.Fatalf("get key-%d = %q", i, g.Val())
+		}
+	}
+}
+
+func TestCloseRunsWhatWasSubmittedAndRefusesTheRest(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	b := groupcommit.New(rdb, groupcommit.Options{Flushers: 1})
+	ctx := context.Background()
+	var pending []*groupcommit.Pending
+	var cmds []*redis.IntCmd
+	for range 100 {
+		c := redis.NewIntCmd(ctx, "incr", "n")
+		cmds = append(cmds, c)
+		pending = append(pending, b.Submit(c))
+	}
+	b.Close()
+	for i, p := range pending {
+		if err := p.Wait(ctx); err != nil || cmds[i].Err() != nil {
+			t.Fatalf("step %d submitted before Close: %v, %v", i, err, cmds[i].Err())
+		}
+	}
+	late := redis.NewIntCmd(ctx, "incr", "n")
+	if err := b.Do(ctx, late); !errors.Is(err, groupcommit.ErrClosed) {
+		t.Fatalf("a step after Close: %v, want ErrClosed", err)
+	}
+	if n, _ := rdb.Get(ctx, "n").Int(); n != 100 {
+		t.Fatalf("n = %d, want 100", n)
+	}
+}
+
+func TestWaitGivesUpWithItsContext(t *testing.T) {
+	srv := redistest.Start(t, "--enable-debug-command", "local")
+	b := groupcommit.New(srv.Client(), groupcommit.Options{Flushers: 1})
+	defer b.Close()
+	b.Submit(redis.NewCmd(context.Background(), "debug", "sleep", "0.3"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := b.Do(ctx, redis.NewIntCmd(ctx, "incr", "n")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's", err)
+	}
+}

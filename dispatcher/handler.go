@@ -34,6 +34,14 @@ type Gate interface {
 	Allowed(ctx context.Context, trackingID string, c Channel, recipient string) (ok bool, reason string, err error)
 }
 
+// Checker is a Gate that also answers the Ledger's question, so a send
+// asks Redis both in one round trip: whether n was delivered already and,
+// if not, whether it may still go out (and why not). Its ledger must be
+// the handler's Ledger (state.Gate over the state.Store that is it).
+type Checker interface {
+	Check(ctx context.Context, n Notification) (delivered, ok bool, reason string, err error)
+}
+
 // DeliveryLog keeps a record of every attempt to deliver a notification,
 // for the admin API's delivery log.
 type DeliveryLog interface {
@@ -297,18 +305,14 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 		}
 		return err
 	}
-	done, err := h.cfg.Ledger.Delivered(ctx, n.TrackingID, n.Key)
+	done, ok, reason, err := h.check(ctx, n)
 	if err != nil {
-		return fail(fmt.Errorf("check ledger: %w", err))
+		return fail(err)
 	}
 	if done {
 		e.Outcome, e.Reason = OutcomeSkipped, "already delivered"
 		log.Info("notification already delivered; not sending again")
 		return nil
-	}
-	ok, reason, err := h.cfg.Gate.Allowed(ctx, n.TrackingID, n.Channel, n.Recipient)
-	if err != nil {
-		return fail(fmt.Errorf("check recipient: %w", err))
 	}
 	if !ok {
 		e.Outcome, e.Reason = OutcomeSkipped, reason
@@ -353,6 +357,26 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	}
 	log.Info("notification sent", "locale", locale, "provider_id", providerID)
 	return nil
+}
+
+// check asks the ledger whether n was delivered and, if not, the gate
+// whether it may go out: in one step when the gate is a Checker.
+func (h *Handler) check(ctx context.Context, n Notification) (delivered, ok bool, reason string, err error) {
+	if c, isChecker := h.cfg.Gate.(Checker); isChecker {
+		return c.Check(ctx, n)
+	}
+	done, err := h.cfg.Ledger.Delivered(ctx, n.TrackingID, n.Key)
+	if err != nil {
+		return false, false, "", fmt.Errorf("check ledger: %w", err)
+	}
+	if done {
+		return true, false, "", nil
+	}
+	ok, reason, err = h.cfg.Gate.Allowed(ctx, n.TrackingID, n.Channel, n.Recipient)
+	if err != nil {
+		return false, false, "", fmt.Errorf("check recipient: %w", err)
+	}
+	return false, ok, reason, nil
 }
 
 // ledgerRetryFor bounds how long a worker keeps trying to record a sent

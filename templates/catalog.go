@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	texttemplate "text/template"
+	"text/template/parse"
 	"time"
 
 	"golang.org/x/text/language"
@@ -233,6 +234,25 @@ func (s *Set) parseCatalogs(locales map[string][]file) error {
 	return nil
 }
 
+// staticText returns the text t renders whatever its data, when t holds
+// nothing but text (and comments).
+func staticText(t *texttemplate.Template) (string, bool) {
+	if t.Tree == nil || t.Tree.Root == nil {
+		return "", true
+	}
+	var b strings.Builder
+	for _, n := range t.Tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			b.Write(n.Text)
+		case *parse.CommentNode:
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
 // parse reads one flat JSON object of strings into c, over what is there.
 func (c *catalog) parse(f file) error {
 	c.file = f.name
@@ -243,7 +263,13 @@ func (c *catalog) parse(f file) error {
 			if err != nil {
 				return fmt.Errorf("templates: %s: key %q: %w", f.name, key, err)
 			}
-			e.tmpl = t
+			if text, ok := staticText(t); ok {
+				// Most entries (labels, the footer, the button) are plain
+				// text: they are kept as it and cost nothing to render.
+				e.raw = text
+			} else {
+				e.tmpl = t
+			}
 		}
 		c.entries[key] = e
 		return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/trackhook/trackhook/dispatcher"
 )
 
@@ -12,6 +14,15 @@ import (
 // receiver, which owns trackings, implements it.
 type Subscriptions interface {
 	Subscribed(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (ok bool, reason string, err error)
+}
+
+// BatchedSubscriptions is Subscriptions whose question can go to Redis in
+// one step with the gate's and the ledger's: SubscribedCmd returns the
+// command to send and the function that reads its reply as Subscribed
+// would answer. The tracking store implements it.
+type BatchedSubscriptions interface {
+	Subscriptions
+	SubscribedCmd(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (redis.Cmder, func() (ok bool, reason string, err error))
 }
 
 // Gate is the send-time check: a queued notification goes out only while
@@ -34,4 +45,39 @@ func (g *Gate) Allowed(ctx context.Context, trackingID string, c dispatcher.Chan
 		return false, "recipient is on the suppression list", nil
 	}
 	return g.subs.Subscribed(ctx, trackingID, c, recipient)
+}
+
+// Check implements dispatcher.Checker: the ledger's question and the
+// gate's in one round trip (when the subscriptions can be batched).
+func (g *Gate) Check(ctx context.Context, n dispatcher.Notification) (delivered, ok bool, reason string, err error) {
+	sent := redis.NewBoolCmd(ctx, "sismember", sentKey(n.TrackingID), n.Key)
+	sup := redis.NewBoolCmd(ctx, "hexists", suppressionsKey(), dispatcher.RecipientKey(n.Channel, n.Recipient))
+	step := []redis.Cmder{sent, sup}
+	var judge func() (bool, string, error)
+	if bs, ok := g.subs.(BatchedSubscriptions); ok {
+		var cmd redis.Cmder
+		cmd, judge = bs.SubscribedCmd(ctx, n.TrackingID, n.Channel, n.Recipient)
+		step = append(step, cmd)
+	}
+	if err := g.store.b.Submit(step...).Wait(ctx); err != nil {
+		return false, false, "", fmt.Errorf("check ledger: %w", err)
+	}
+	if err := sent.Err(); err != nil {
+		return false, false, "", fmt.Errorf("check ledger: %w", err)
+	}
+	if sent.Val() {
+		return true, false, "", nil
+	}
+	if err := sup.Err(); err != nil {
+		return false, false, "", fmt.Errorf("check suppression list: %w", err)
+	}
+	if sup.Val() {
+		return false, false, "recipient is on the suppression list", nil
+	}
+	if judge == nil {
+		ok, reason, err := g.subs.Subscribed(ctx, n.TrackingID, n.Channel, n.Recipient)
+		return false, ok, reason, err
+	}
+	ok, reason, err = judge()
+	return false, ok, reason, err
 }

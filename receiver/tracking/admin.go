@@ -254,34 +254,44 @@ func (s *Store) OptOut(ctx context.Context, trackingID string, c dispatcher.Chan
 // shipment). reason says why not. It implements the dispatcher's
 // state.Subscriptions, half of the send-time gate.
 func (s *Store) Subscribed(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (bool, string, error) {
-	cmd := redis.NewStringCmd(ctx, "hget", stateKey(trackingID), "d")
+	cmd, judge := s.SubscribedCmd(ctx, trackingID, c, recipient)
 	if err := s.b.Submit(cmd).Wait(ctx); err != nil {
 		return false, "", fmt.Errorf("check recipient: %w", err)
 	}
-	raw, err := cmd.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return false, "tracking was deleted", nil
+	return judge()
+}
+
+// SubscribedCmd is Subscribed as a command to send in a batch with others
+// (state.BatchedSubscriptions) and the function that reads its reply.
+func (s *Store) SubscribedCmd(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (redis.Cmder, func() (bool, string, error)) {
+	cmd := redis.NewStringCmd(ctx, "hget", stateKey(trackingID), "d")
+	return cmd, func() (bool, string, error) {
+		raw, err := cmd.Bytes()
+		if errors.Is(err, redis.Nil) {
+			return false, "tracking was deleted", nil
+		}
+		if err != nil {
+			return false, "", fmt.Errorf("check recipient: %w", err)
+		}
+		// Only the subscribers: decoding the whole tracking (up to a
+		// hundred checkpoints) for every send cost more than the rest of
+		// the check.
+		var t struct {
+			Emails []string `json:"emails"`
+			SMSes  []string `json:"smses"`
+		}
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return false, "", fmt.Errorf("decode tracking %s: %w", trackingID, err)
+		}
+		list := t.Emails
+		if c == dispatcher.ChannelSMS {
+			list = t.SMSes
+		}
+		if !slices.Contains(list, recipient) {
+			return false, "recipient was removed from the tracking", nil
+		}
+		return true, "", nil
 	}
-	if err != nil {
-		return false, "", fmt.Errorf("check recipient: %w", err)
-	}
-	// Only the subscribers: decoding the whole tracking (up to a hundred
-	// checkpoints) for every send cost more than the rest of the check.
-	var t struct {
-		Emails []string `json:"emails"`
-		SMSes  []string `json:"smses"`
-	}
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return false, "", fmt.Errorf("decode tracking %s: %w", trackingID, err)
-	}
-	list := t.Emails
-	if c == dispatcher.ChannelSMS {
-		list = t.SMSes
-	}
-	if !slices.Contains(list, recipient) {
-		return false, "recipient was removed from the tracking", nil
-	}
-	return true, "", nil
 }
 
 // Secret returns the shared secret called name, creating 32 random bytes the

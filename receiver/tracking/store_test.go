@@ -172,10 +172,24 @@ func TestAllowedAtSendTime(t *testing.T) {
 		if err != nil || ok != want {
 			t.Fatalf("Allowed(%s, %s) = %v (%s), %v; want %v", channel, rcpt, ok, reason, err, want)
 		}
+		// The handler's one-step form agrees, reason and all.
+		key := dispatcher.NotificationKey("InTransit", channel, rcpt)
+		done, ok2, reason2, err := gate.Check(ctx, dispatcher.Notification{TrackingID: tr.ID, Key: key, Status: "InTransit", Channel: channel, Recipient: rcpt})
+		if err != nil || done || ok2 != ok || reason2 != reason {
+			t.Fatalf("Check(%s, %s) = delivered %v, %v (%s), %v; want not delivered, %v (%s)", channel, rcpt, done, ok2, reason2, err, ok, reason)
+		}
 	}
 	check(dispatcher.ChannelEmail, "a@example.com", true)
 	check(dispatcher.ChannelSMS, "+4915112345678", true)
 	check(dispatcher.ChannelEmail, "stranger@example.com", false)
+	// Delivered already: Check says so before anything else.
+	if err := n.MarkDelivered(ctx, tr.ID, dispatcher.NotificationKey("Delivered", dispatcher.ChannelEmail, "a@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if done, _, _, err := gate.Check(ctx, dispatcher.Notification{TrackingID: tr.ID, Key: dispatcher.NotificationKey("Delivered", dispatcher.ChannelEmail, "a@example.com"),
+		Status: "Delivered", Channel: dispatcher.ChannelEmail, Recipient: "a@example.com"}); !done || err != nil {
+		t.Fatalf("Check after MarkDelivered: delivered %v, %v", done, err)
+	}
 
 	// Removed after the notification was queued.
 	if _, err := s.Update(ctx, tr.ID, func(t *tracking.Tracking) error { t.Emails = []string{"b@example.com"}; return nil }); err != nil {

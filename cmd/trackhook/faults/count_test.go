@@ -50,6 +50,7 @@ type tally struct {
 	copies      map[note][]time.Time // when each copy of a duplicated notification arrived
 	unexpected  []string             // arrived but not due, or not recognisable
 	uncertain   int                  // trackings with a webhook never answered 2xx
+	last        time.Time            // when the last message arrived
 }
 
 // count reads every message both servers accepted and compares it with the
@@ -111,6 +112,13 @@ func count(e *env, p *plan, rejected map[string]bool) tally {
 		arrived[note{tr.number, status, dispatcher.ChannelSMS, m.To}] = append(arrived[note{tr.number, status, dispatcher.ChannelSMS, m.To}], m.Received)
 	}
 
+	for _, times := range arrived {
+		for _, at := range times {
+			if at.After(t.last) {
+				t.last = at
+			}
+		}
+	}
 	for n, times := range arrived {
 		if uncertain[n.number] {
 			continue

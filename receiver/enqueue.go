@@ -63,6 +63,7 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 type handoff struct {
 	trackingID string
 	jobs       []tracking.Job
+	written    time.Time // tracking.Result.Written
 	log        *slog.Logger
 }
 
@@ -110,7 +111,11 @@ func (s *Server) handOver(ctx context.Context, h handoff, retries []time.Duratio
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := s.store.Ack(ctx, h.trackingID, acked...); err != nil {
+	written := h.written
+	if len(acked) < len(h.jobs) {
+		written = time.Time{} // the sweeper needs the index entry
+	}
+	if err := s.store.Ack(ctx, h.trackingID, written, acked...); err != nil {
 		h.log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
 	}
 }
@@ -140,33 +145,44 @@ func (s *Server) enqueueJob(ctx context.Context, j tracking.Job) error {
 	return nil
 }
 
+// sweepPage is how many trackings Sweep reads from the outbox index at once.
+const sweepPage = 200
+
 // Sweep enqueues what is left in outboxes written more than grace ago: the
 // jobs of webhooks whose process died, or lost Redis, between storing the
 // event and enqueueing its tasks. Safe to run in every receiver at once.
-// It returns the number of jobs enqueued.
+// It goes on page after page while it finds them full and every job goes
+// through, and returns the number of jobs enqueued.
 func (s *Server) Sweep(ctx context.Context, grace time.Duration) (int, error) {
-	items, err := s.store.OutboxDue(ctx, s.store.Now().Add(-grace), 200)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, it := range items {
-		ok := true
-		for _, j := range it.Jobs {
-			if err := s.enqueueJob(ctx, j); err != nil {
-				s.log.Warn("sweep: enqueue failed", "tracking_id", it.TrackingID, "task_id", j.TaskID, "err", err)
-				ok = false
+	for {
+		items, err := s.store.OutboxDue(ctx, s.store.Now().Add(-grace), sweepPage)
+		if err != nil {
+			return n, err
+		}
+		clean := true
+		for _, it := range items {
+			ok := true
+			for _, j := range it.Jobs {
+				if err := s.enqueueJob(ctx, j); err != nil {
+					s.log.Warn("sweep: enqueue failed", "tracking_id", it.TrackingID, "task_id", j.TaskID, "err", err)
+					ok = false
+					continue
+				}
+				n++
+			}
+			if !ok {
+				clean = false
 				continue
 			}
-			n++
-		}
-		if ok {
 			if err := s.store.OutboxDone(ctx, it); err != nil {
 				return n, err
 			}
 		}
+		if len(items) < sweepPage || !clean || ctx.Err() != nil {
+			return n, ctx.Err()
+		}
 	}
-	return n, nil
 }
 
 // RunSweeper calls Sweep every interval (with jitter) until ctx ends.

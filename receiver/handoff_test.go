@@ -2,9 +2,11 @@ package receiver_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,29 +23,44 @@ import (
 	"github.com/trackhook/trackhook/signature"
 )
 
-// gatedQueue holds every enqueue until open is closed.
+// gatedQueue holds every enqueue, while hold is set, until open is closed.
 type gatedQueue struct {
+	hold atomic.Bool
 	open chan struct{}
 	next receiver.Queue
 	n    atomic.Int64
 }
 
 func (q *gatedQueue) EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	<-q.open
+	if q.hold.Load() {
+		<-q.open
+	}
 	q.n.Add(1)
 	return q.next.EnqueueContext(ctx, t, opts...)
 }
 
 // roundTrips counts the round trips a client makes: each command sent
 // alone, each pipeline.
-type roundTrips struct{ n atomic.Int64 }
+type roundTrips struct {
+	n     atomic.Int64
+	mu    sync.Mutex
+	names []string
+}
 
 func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
 }
 func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		c.mu.Lock()
+		for _, cmd := range cmds {
+			c.names = append(c.names, cmd.Name())
+		}
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
 }
 
 // With Enqueuers the webhook is answered once Redis has the event and its
@@ -69,13 +86,16 @@ func TestWebhookAnsweredBeforeItsJobsAreHandedOver(t *testing.T) {
 	defer hs.Close()
 	e := &env{srv: srv, http: hs, redis: rs, insp: asynq.NewInspectorFromRedisClient(rdb), store: store}
 
-	// Warm up (the scripts loaded, a connection open) with another parcel.
-	close(q.open)
+	// Warm up (the scripts loaded, a connection open) with another
+	// parcel, until its jobs are handed over and acked.
 	if code, out := e.post(t, body("w1", "HANDOFF0", "InTransit", time.Now())); code != 200 {
 		t.Fatalf("%d %s", code, out)
 	}
-	waitUntil(t, func() bool { return len(e.pending(t)) == 2 })
-	q.open = make(chan struct{})
+	waitUntil(t, func() bool {
+		items, err := store.OutboxDue(context.Background(), time.Now().Add(time.Hour), 10)
+		return len(e.pending(t)) == 2 && err == nil && len(items) == 0
+	})
+	q.hold.Store(true)
 
 	trips := &roundTrips{}
 	rdb.AddHook(trips)
@@ -83,7 +103,9 @@ func TestWebhookAnsweredBeforeItsJobsAreHandedOver(t *testing.T) {
 		t.Fatalf("%d %s", code, out)
 	}
 	if got := trips.n.Load(); got != 3 {
-		t.Errorf("the webhook made %d round trips to Redis before its answer, want 3 (rate limit, read, write)", got)
+		trips.mu.Lock()
+		t.Errorf("the webhook made %d round trips to Redis before its answer, want 3 (rate limit, read, write): %v", got, trips.names)
+		trips.mu.Unlock()
 	}
 	if got := q.n.Load(); got != 2 {
 		t.Errorf("%d enqueues before the answer, want none (2 from the warm-up)", got-2)
@@ -96,8 +118,30 @@ func TestWebhookAnsweredBeforeItsJobsAreHandedOver(t *testing.T) {
 	if got := len(e.pending(t)); got != 4 {
 		t.Fatalf("%d tasks pending after Close, want 4", got)
 	}
-	if n, err := srv.Sweep(context.Background(), -time.Hour); err != nil || n != 0 {
-		t.Fatalf("sweep after Close: %d jobs, %v; want the outbox acked", n, err)
+	// Acked, and off the outbox index: the sweeper has nothing to read.
+	if items, err := store.OutboxDue(context.Background(), time.Now().Add(time.Hour), 10); err != nil || len(items) != 0 {
+		t.Fatalf("outbox index after a clean hand-over: %+v, %v; want empty", items, err)
+	}
+}
+
+// A dead receiver can leave more outboxes than the sweeper reads at once:
+// one sweep takes them all.
+func TestOneSweepTakesEveryPage(t *testing.T) {
+	e := newEnv(t)
+	e.queue.down.Store(true)
+	const parcels = 230 // more than a page
+	for i := range parcels {
+		if code, out := e.post(t, body(fmt.Sprintf("p%d", i), fmt.Sprintf("PAGE%04d", i), "InTransit", time.Now())); code != 200 {
+			t.Fatalf("%d %s", code, out)
+		}
+	}
+	e.queue.down.Store(false)
+	n, err := e.srv.Sweep(context.Background(), -time.Second)
+	if err != nil || n != 2*parcels {
+		t.Fatalf("sweep: %d jobs, %v; want %d", n, err, 2*parcels)
+	}
+	if items, _ := e.store.OutboxDue(context.Background(), time.Now().Add(time.Hour), 10); len(items) != 0 {
+		t.Fatalf("%d outboxes left on the index after the sweep", len(items))
 	}
 }
 

@@ -35,12 +35,17 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := s.log.With("source", name, "request_id", requestID(r))
+	// Redis has redisWait to answer this webhook's steps; past it the
+	// webhook is answered 503 (the sender retries) instead of hanging on
+	// through an outage, and its steps not yet sent are dropped.
+	ctx, cancel := context.WithTimeout(r.Context(), redisWait)
+	defer cancel()
 	// The token is asked for now and checked before the event is stored:
 	// reading, verifying and decoding the body meanwhile costs no round
 	// trip of its own on the webhook's path.
-	limit := s.hookRate.Take(r.Context(), "webhook:"+name)
+	limit := s.hookRate.Take(ctx, "webhook:"+name)
 	limited := func() bool {
-		ok, wait, err := limit.Result(r.Context())
+		ok, wait, err := limit.Result(ctx)
 		if err != nil {
 			log.Warn("rate limit unavailable; letting the webhook through", "err", err)
 		}
@@ -102,7 +107,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	outcome := OutcomeIgnored
 	for _, ev := range events {
 		start := time.Now()
-		res, err := s.store.Apply(r.Context(), ev, s.plan)
+		res, err := s.store.Apply(ctx, ev, s.plan)
 		s.observe.Applied(time.Since(start))
 		if err != nil {
 			log.Error("webhook not stored; answering 503 so the sender retries", "err", err)
@@ -119,12 +124,18 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			s.reportDropped(log, name, res.Tracking.ID, ev.Dropped)
 		}
 		if len(res.Jobs) > 0 {
-			s.enqueue(r, log, res.Tracking.ID, res.Jobs)
+			s.enqueue(r, log, res)
 		}
 	}
 	s.observe.Webhook(name, outcome)
 	writeJSON(w, http.StatusOK, map[string]string{"status": outcome})
 }
+
+// redisWait bounds how long a webhook waits for Redis (the rate limit, the
+// read and the write of each event) before it is answered 503. Under load
+// these take milliseconds; while Redis is unreachable go-redis dials and
+// retries for longer than a sender should wait to hear it.
+const redisWait = 2 * time.Second
 
 // maxDropLines bounds the lines logged for one event's dropped subscribers
 // (a list past its limit drops thousands); the rest are summed up in one
@@ -153,8 +164,8 @@ func (s *Server) reportDropped(log *slog.Logger, source, trackingID string, drop
 // before the webhook is answered, or, with Config.Enqueuers, to the
 // goroutines that do it after. Either way they are in the outbox already;
 // whatever is not handed over is left to the sweeper.
-func (s *Server) enqueue(r *http.Request, log *slog.Logger, trackingID string, jobs []tracking.Job) {
-	h := handoff{trackingID: trackingID, jobs: jobs, log: log}
+func (s *Server) enqueue(r *http.Request, log *slog.Logger, res tracking.Result) {
+	h := handoff{trackingID: res.Tracking.ID, jobs: res.Jobs, written: res.Written, log: log}
 	if s.handoffs == nil {
 		// The event is stored: finish handing its jobs over even if the
 		// sender hangs up now, rather than leave them to the sweeper.
@@ -164,7 +175,7 @@ func (s *Server) enqueue(r *http.Request, log *slog.Logger, trackingID string, j
 	select {
 	case s.handoffs <- h:
 	case <-r.Context().Done():
-		log.Warn("webhook answered before its jobs were handed over; left in the outbox for the sweeper", "tracking_id", trackingID)
+		log.Warn("webhook answered before its jobs were handed over; left in the outbox for the sweeper", "tracking_id", h.trackingID)
 	}
 }
 

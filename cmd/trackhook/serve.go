@@ -45,6 +45,16 @@ const shutdownTimeout = 15 * time.Second
 // of asynq's own), few enough not to crowd Redis with connections.
 const enqueuers = 8
 
+// The sweeper looks every sweepInterval (with jitter, up to 1.5×) for the
+// jobs of webhooks whose receiver died before it handed them to asynq, and
+// takes those written more than sweepGrace ago: longer than a live
+// receiver takes to hand them over (the enqueuers' retries included), short
+// enough that the work of a killed process resumes within 30 s.
+const (
+	sweepInterval = 5 * time.Second
+	sweepGrace    = 15 * time.Second
+)
+
 // rescueInterval is how often a worker looks for the tasks of dead workers
 // whose lease ran out (dispatcher.Rescuer): the work of a killed process
 // resumes at most this long (with jitter, 1.5×) after its lease.
@@ -197,7 +207,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		srv.RunSweeper(sweepCtx, 10*time.Second, 30*time.Second)
+		srv.RunSweeper(sweepCtx, sweepInterval, sweepGrace)
 	}()
 
 	return func() {
@@ -263,11 +273,14 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		return nil, err
 	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		Queues:                   dispatcher.Queues(),
-		RetryDelayFunc:           dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
-		IsFailure:                dispatcher.IsFailure,
-		TaskCheckInterval:        100 * time.Millisecond,
+		Concurrency:    cfg.Concurrency,
+		Queues:         dispatcher.Queues(),
+		RetryDelayFunc: dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
+		IsFailure:      dispatcher.IsFailure,
+		// An idle worker looks for new tasks this often: the latency a
+		// notification queued into an empty queue waits, for a Lua call
+		// 40 times a second while there is nothing to do.
+		TaskCheckInterval:        25 * time.Millisecond,
 		DelayedTaskCheckInterval: time.Second,
 		ShutdownTimeout:          shutdownTimeout,
 		Logger:                   newAsynqLogger(log),

@@ -18,7 +18,9 @@
 //
 // Commands run with the batcher's own context, not the caller's: a caller
 // that gives up (Wait returns its context's error) does not cancel the
-// others' commands, and its own may still run, as with a plain pipeline
+// others' commands. Its own step is dropped if it has not gone out yet
+// (so a webhook answered 503 is not stored behind its back once Redis
+// answers again); if it has, it may still run, as with a plain pipeline
 // whose reply never came.
 package groupcommit
 
@@ -26,13 +28,14 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // Options configure a Batcher. Zero values take the defaults.
 type Options struct {
-	// Flushers is how many pipelines may be in flight at once (default 4).
+	// Flushers is how many pipelines may be in flight at once (default 2).
 	Flushers int
 	// MaxBatch bounds the commands of one pipeline (default 256). A step
 	// with more commands than this still goes out whole, alone.
@@ -60,7 +63,7 @@ var ErrClosed = errors.New("groupcommit: batcher closed")
 // New starts a batcher on rdb. Close stops it.
 func New(rdb redis.UniversalClient, opts Options) *Batcher {
 	if opts.Flushers <= 0 {
-		opts.Flushers = 4
+		opts.Flushers = 2
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
@@ -87,6 +90,9 @@ func Direct(rdb redis.UniversalClient) *Batcher {
 type Pending struct {
 	cmds []redis.Cmder
 	done chan struct{}
+	// gone reports the caller gave up waiting (its context ended): a
+	// step not yet sent is then dropped, not sent late.
+	gone atomic.Bool
 }
 
 // Submit hands cmds over as one step and returns at once; Wait for the
@@ -122,6 +128,7 @@ func (p *Pending) Wait(ctx context.Context) error {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
+		p.gone.Store(true)
 		return ctx.Err()
 	}
 }
@@ -174,17 +181,30 @@ func (b *Batcher) flush() {
 				return
 			}
 		}
-		batch, cmds = append(batch[:0], first), append(cmds[:0], first.cmds...)
+		batch, cmds = append(batch[:0], first), cmds[:0]
 	collect:
-		for len(cmds) < b.max {
+		for n := len(first.cmds); n < b.max; {
 			select {
 			case p := <-b.steps:
-				batch, cmds = append(batch, p), append(cmds, p.cmds...)
+				batch = append(batch, p)
+				n += len(p.cmds)
 			default:
 				break collect
 			}
 		}
-		b.exec(ctx, cmds)
+		for _, p := range batch {
+			if p.gone.Load() {
+				// Its caller has given up (and answered, say, 503):
+				// sent now, it could store what the caller reported
+				// as not stored.
+				fail(p.cmds, context.Canceled)
+				continue
+			}
+			cmds = append(cmds, p.cmds...)
+		}
+		if len(cmds) > 0 {
+			b.exec(ctx, cmds)
+		}
 		for _, p := range batch {
 			close(p.done)
 		}

@@ -38,6 +38,9 @@ type Result struct {
 	Tracking Tracking
 	Outcome  Outcome
 	Jobs     []Job
+	// Written is when the jobs were written to the outbox (its index's
+	// score): Ack takes it.
+	Written time.Time
 }
 
 // Options configure a Store.
@@ -191,7 +194,7 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		}
 		switch res {
 		case 1:
-			return Result{Tracking: next, Outcome: outcome, Jobs: jobs}, nil
+			return Result{Tracking: next, Outcome: outcome, Jobs: jobs, Written: now}, nil
 		case 2:
 			return Result{Tracking: next, Outcome: Duplicate}, nil
 		}
@@ -319,17 +322,35 @@ func (s *Store) Get(ctx context.Context, id string) (Tracking, error) {
 	return *t, nil
 }
 
-// Ack removes enqueued jobs from a tracking's outbox.
-func (s *Store) Ack(ctx context.Context, trackingID string, jobKeys ...string) error {
+// ackScript removes jobs from an outbox and answers how many are left.
+//
+// KEYS[1] outbox hash; ARGV the job keys.
+var ackScript = groupcommit.NewScript(`
+redis.call("HDEL", KEYS[1], unpack(ARGV))
+return redis.call("HLEN", KEYS[1])
+`)
+
+// Ack removes enqueued jobs from a tracking's outbox, written at written
+// (Result.Written). When that empties the outbox it also takes the tracking
+// off the outbox index, unless a later write has put it there again (the
+// score is written's): the sweeper then has nothing to look at. Left on
+// the index, an entry costs the sweeper a look.
+func (s *Store) Ack(ctx context.Context, trackingID string, written time.Time, jobKeys ...string) error {
 	if len(jobKeys) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 2+len(jobKeys))
-	args = append(args, "hdel", outboxKey(trackingID))
-	for _, k := range jobKeys {
-		args = append(args, k)
+	args := make([]any, len(jobKeys))
+	for i, k := range jobKeys {
+		args[i] = k
 	}
-	return s.b.Do(ctx, redis.NewIntCmd(ctx, args...))
+	ack := ackScript.Cmd(ctx, []string{outboxKey(trackingID)}, args...)
+	if err := s.b.Do(ctx, ack); err != nil {
+		return err
+	}
+	if left, err := ack.Int64(); err != nil || left > 0 || written.IsZero() {
+		return err
+	}
+	return s.b.Do(ctx, dropIndexScript.Cmd(ctx, []string{outboxIndexKey()}, trackingID, strconv.FormatInt(written.UnixMilli(), 10)))
 }
 
 // OutboxItem is the leftover outbox of one tracking.
@@ -372,7 +393,7 @@ func (s *Store) OutboxDue(ctx context.Context, before time.Time, limit int) ([]O
 // written again since it was read.
 //
 // KEYS[1] outbox index; ARGV[1] tracking id; ARGV[2] the score that was read.
-var dropIndexScript = redis.NewScript(`
+var dropIndexScript = groupcommit.NewScript(`
 local s = redis.call("ZSCORE", KEYS[1], ARGV[1])
 if s and tonumber(s) == tonumber(ARGV[2]) then
   return redis.call("ZREM", KEYS[1], ARGV[1])
@@ -387,10 +408,10 @@ func (s *Store) OutboxDone(ctx context.Context, it OutboxItem) error {
 	for _, j := range it.Jobs {
 		keys = append(keys, j.Key)
 	}
-	if err := s.Ack(ctx, it.TrackingID, keys...); err != nil {
+	if err := s.Ack(ctx, it.TrackingID, time.Time{}, keys...); err != nil {
 		return err
 	}
-	return dropIndexScript.Run(ctx, s.rdb, []string{outboxIndexKey()}, it.TrackingID, strconv.FormatFloat(it.score, 'f', -1, 64)).Err()
+	return s.b.Do(ctx, dropIndexScript.Cmd(ctx, []string{outboxIndexKey()}, it.TrackingID, strconv.FormatFloat(it.score, 'f', -1, 64)))
 }
 
 // Ping checks that Redis answers.

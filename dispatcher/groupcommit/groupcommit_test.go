@@ -194,12 +194,43 @@ func TestCloseRunsWhatWasSubmittedAndRefusesTheRest(t *testing.T) {
 
 func TestWaitGivesUpWithItsContext(t *testing.T) {
 	srv := redistest.Start(t, "--enable-debug-command", "local")
-	b := groupcommit.New(srv.Client(), groupcommit.Options{Flushers: 1})
+	rdb := srv.Client()
+	busy := make(chan struct{})
+	rdb.AddHook(onPipeline(func(cmds []redis.Cmder) {
+		if cmds[0].Name() == "debug" {
+			close(busy)
+		}
+	}))
+	b := groupcommit.New(rdb, groupcommit.Options{Flushers: 1})
 	defer b.Close()
-	b.Submit(redis.NewCmd(context.Background(), "debug", "sleep", "0.3"))
+	sleep := b.Submit(redis.NewCmd(context.Background(), "debug", "sleep", "0.3"))
+	<-busy // the one flusher is waiting on Redis
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := b.Do(ctx, redis.NewIntCmd(ctx, "incr", "n")); !errors.Is(err, context.DeadlineExceeded) {
+	incr := redis.NewIntCmd(ctx, "incr", "n")
+	if err := b.Do(ctx, incr); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's", err)
+	}
+	// The step had not gone out when its caller gave up: it never does
+	// (a webhook answered 503 must not be stored behind its back).
+	_ = sleep.Wait(context.Background())
+	later := redis.NewStringCmd(context.Background(), "get", "n")
+	if err := b.Do(context.Background(), later); err != nil && !errors.Is(err, redis.Nil) {
+		t.Fatal(err)
+	}
+	if later.Val() != "" {
+		t.Fatalf("n = %q: the abandoned step ran", later.Val())
+	}
+}
+
+// onPipeline calls f with every pipeline a client sends.
+type onPipeline func(cmds []redis.Cmder)
+
+func (f onPipeline) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (f onPipeline) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (f onPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		f(cmds)
+		return next(ctx, cmds)
 	}
 }

@@ -381,7 +381,7 @@ func (b *bench) ingestAt(ctx context.Context, rep *report, conc int, webhookPath
 			_ = recv.stop()
 		}
 	}()
-	gen, err = newGenerator(b.secret, "I"+b.runID)
+	gen, err = newGenerator(b.secret, fmt.Sprintf("I%dx%s", conc, b.runID)) // parcels of its own per run
 	if err != nil {
 		return run, err
 	}

@@ -63,7 +63,6 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 type handoff struct {
 	trackingID string
 	jobs       []tracking.Job
-	written    time.Time // tracking.Result.Written
 	log        *slog.Logger
 }
 
@@ -111,11 +110,7 @@ func (s *Server) handOver(ctx context.Context, h handoff, retries []time.Duratio
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	written := h.written
-	if len(acked) < len(h.jobs) {
-		written = time.Time{} // the sweeper needs the index entry
-	}
-	if err := s.store.Ack(ctx, h.trackingID, written, acked...); err != nil {
+	if err := s.store.Ack(ctx, h.trackingID, acked...); err != nil {
 		h.log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
 	}
 }
@@ -161,6 +156,7 @@ func (s *Server) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 			return n, err
 		}
 		clean := true
+		done := make([]tracking.OutboxItem, 0, len(items))
 		for _, it := range items {
 			ok := true
 			for _, j := range it.Jobs {
@@ -171,11 +167,14 @@ func (s *Server) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 				}
 				n++
 			}
-			if !ok {
+			if ok {
+				done = append(done, it)
+			} else {
 				clean = false
-				continue
 			}
-			if err := s.store.OutboxDone(ctx, it); err != nil {
+		}
+		if len(done) > 0 {
+			if err := s.store.OutboxDone(ctx, done...); err != nil {
 				return n, err
 			}
 		}

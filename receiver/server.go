@@ -32,9 +32,9 @@ type Queue interface {
 // acknowledgement and sweep, and a ping for readiness.
 type Store interface {
 	Apply(ctx context.Context, ev tracking.Event, plan tracking.Planner) (tracking.Result, error)
-	Ack(ctx context.Context, trackingID string, written time.Time, jobKeys ...string) error
+	Ack(ctx context.Context, trackingID string, jobKeys ...string) error
 	OutboxDue(ctx context.Context, before time.Time, limit int) ([]tracking.OutboxItem, error)
-	OutboxDone(ctx context.Context, it tracking.OutboxItem) error
+	OutboxDone(ctx context.Context, items ...tracking.OutboxItem) error
 	// Now is the store's clock: the outbox's timestamps and the sweeper's
 	// grace are compared on it.
 	Now() time.Time

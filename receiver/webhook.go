@@ -165,7 +165,7 @@ func (s *Server) reportDropped(log *slog.Logger, source, trackingID string, drop
 // goroutines that do it after. Either way they are in the outbox already;
 // whatever is not handed over is left to the sweeper.
 func (s *Server) enqueue(r *http.Request, log *slog.Logger, res tracking.Result) {
-	h := handoff{trackingID: res.Tracking.ID, jobs: res.Jobs, written: res.Written, log: log}
+	h := handoff{trackingID: res.Tracking.ID, jobs: res.Jobs, log: log}
 	if s.handoffs == nil {
 		// The event is stored: finish handing its jobs over even if the
 		// sender hangs up now, rather than leave them to the sweeper.

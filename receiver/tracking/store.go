@@ -38,9 +38,6 @@ type Result struct {
 	Tracking Tracking
 	Outcome  Outcome
 	Jobs     []Job
-	// Written is when the jobs were written to the outbox (its index's
-	// score): Ack takes it.
-	Written time.Time
 }
 
 // Options configure a Store.
@@ -194,7 +191,7 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		}
 		switch res {
 		case 1:
-			return Result{Tracking: next, Outcome: outcome, Jobs: jobs, Written: now}, nil
+			return Result{Tracking: next, Outcome: outcome, Jobs: jobs}, nil
 		case 2:
 			return Result{Tracking: next, Outcome: Duplicate}, nil
 		}
@@ -322,35 +319,23 @@ func (s *Store) Get(ctx context.Context, id string) (Tracking, error) {
 	return *t, nil
 }
 
-// ackScript removes jobs from an outbox and answers how many are left.
-//
-// KEYS[1] outbox hash; ARGV the job keys.
-var ackScript = groupcommit.NewScript(`
-redis.call("HDEL", KEYS[1], unpack(ARGV))
-return redis.call("HLEN", KEYS[1])
-`)
-
-// Ack removes enqueued jobs from a tracking's outbox, written at written
-// (Result.Written). When that empties the outbox it also takes the tracking
-// off the outbox index, unless a later write has put it there again (the
-// score is written's): the sweeper then has nothing to look at. Left on
-// the index, an entry costs the sweeper a look.
-func (s *Store) Ack(ctx context.Context, trackingID string, written time.Time, jobKeys ...string) error {
+// Ack removes enqueued jobs from a tracking's outbox. The tracking stays
+// on the outbox index until the sweeper finds its outbox empty and takes it
+// off, a page at a time (OutboxDone): cheaper than a second step per ack.
+func (s *Store) Ack(ctx context.Context, trackingID string, jobKeys ...string) error {
 	if len(jobKeys) == 0 {
 		return nil
 	}
-	args := make([]any, len(jobKeys))
-	for i, k := range jobKeys {
-		args[i] = k
+	return s.b.Do(ctx, hdel(ctx, trackingID, jobKeys))
+}
+
+func hdel(ctx context.Context, trackingID string, jobKeys []string) *redis.IntCmd {
+	args := make([]any, 0, 2+len(jobKeys))
+	args = append(args, "hdel", outboxKey(trackingID))
+	for _, k := range jobKeys {
+		args = append(args, k)
 	}
-	ack := ackScript.Cmd(ctx, []string{outboxKey(trackingID)}, args...)
-	if err := s.b.Do(ctx, ack); err != nil {
-		return err
-	}
-	if left, err := ack.Int64(); err != nil || left > 0 || written.IsZero() {
-		return err
-	}
-	return s.b.Do(ctx, dropIndexScript.Cmd(ctx, []string{outboxIndexKey()}, trackingID, strconv.FormatInt(written.UnixMilli(), 10)))
+	return redis.NewIntCmd(ctx, args...)
 }
 
 // OutboxItem is the leftover outbox of one tracking.
@@ -370,15 +355,22 @@ func (s *Store) OutboxDue(ctx context.Context, before time.Time, limit int) ([]O
 	if err != nil {
 		return nil, fmt.Errorf("outbox index: %w", err)
 	}
-	items := make([]OutboxItem, 0, len(zs))
-	for _, z := range zs {
+	// Every outbox of the page in one step.
+	gets := make([]*redis.MapStringStringCmd, len(zs))
+	step := make([]redis.Cmder, len(zs))
+	for i, z := range zs {
 		id, _ := z.Member.(string)
-		m, err := s.rdb.HGetAll(ctx, outboxKey(id)).Result()
-		if err != nil {
-			return items, fmt.Errorf("outbox %s: %w", id, err)
-		}
+		gets[i] = redis.NewMapStringStringCmd(ctx, "hgetall", outboxKey(id))
+		step[i] = gets[i]
+	}
+	if err := s.b.Do(ctx, step...); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	items := make([]OutboxItem, 0, len(zs))
+	for i, z := range zs {
+		id, _ := z.Member.(string)
 		it := OutboxItem{TrackingID: id, score: z.Score}
-		for _, raw := range m {
+		for _, raw := range gets[i].Val() {
 			var j Job
 			if json.Unmarshal([]byte(raw), &j) == nil {
 				it.Jobs = append(it.Jobs, j)
@@ -401,17 +393,21 @@ end
 return 0
 `)
 
-// OutboxDone acks the item's jobs and drops the tracking from the index
-// unless new jobs arrived meanwhile.
-func (s *Store) OutboxDone(ctx context.Context, it OutboxItem) error {
-	keys := make([]string, 0, len(it.Jobs))
-	for _, j := range it.Jobs {
-		keys = append(keys, j.Key)
+// OutboxDone acks the items' jobs and takes each tracking off the index
+// unless new jobs arrived meanwhile, all in one step.
+func (s *Store) OutboxDone(ctx context.Context, items ...OutboxItem) error {
+	step := make([]redis.Cmder, 0, 2*len(items))
+	for _, it := range items {
+		if len(it.Jobs) > 0 {
+			keys := make([]string, len(it.Jobs))
+			for i, j := range it.Jobs {
+				keys[i] = j.Key
+			}
+			step = append(step, hdel(ctx, it.TrackingID, keys))
+		}
+		step = append(step, dropIndexScript.Cmd(ctx, []string{outboxIndexKey()}, it.TrackingID, strconv.FormatFloat(it.score, 'f', -1, 64)))
 	}
-	if err := s.Ack(ctx, it.TrackingID, time.Time{}, keys...); err != nil {
-		return err
-	}
-	return s.b.Do(ctx, dropIndexScript.Cmd(ctx, []string{outboxIndexKey()}, it.TrackingID, strconv.FormatFloat(it.score, 'f', -1, 64)))
+	return s.b.Do(ctx, step...)
 }
 
 // Ping checks that Redis answers.

@@ -36,6 +36,10 @@ type Carrier struct {
 	Aliases     []string // other senders' codes for the same carrier
 	URLTemplate string   // https tracking page containing Placeholder; "" only for carriers without a public page
 	Country     string   // ISO 3166-1 alpha-2 home country, "" for global carriers
+	WebURL      string   // the carrier's https home page; "" when unknown
+	Phone       string   // customer-service phone number as printed by the source, free text; "" when unknown
+	Patterns    []string // RE2 patterns a normalized tracking number (see NormalizeNumber) of this carrier matches
+	S10         bool     // the carrier issues UPU S10 numbers ending in Country (one national post per country)
 }
 
 // TrackingURL returns the carrier's tracking page for number, with the number
@@ -99,6 +103,8 @@ func escapeStrict(s string) string {
 type Catalog struct {
 	carriers []Carrier      // sorted by slug
 	byKey    map[string]int // folded slug or alias -> index in carriers
+	patterns [][]pattern    // compiled Patterns, parallel to carriers
+	s10      map[string]int // country -> index of the carrier with S10 set
 }
 
 //go:embed catalog.json
@@ -138,17 +144,33 @@ type entry struct {
 	Country     string   `json:"country"`
 	URLTemplate string   `json:"url_template"`
 	NoPublicURL bool     `json:"no_public_url"`
+	WebURL      string   `json:"web_url"`
+	Phone       string   `json:"phone"`
 	Aliases     []string `json:"aliases"`
+	Patterns    []string `json:"patterns"`
+	S10         bool     `json:"s10"`
 	Notes       string   `json:"notes"`
 }
+
+// maxPhoneLen is the longest "phone" Load accepts, in characters.
+const maxPhoneLen = 40
 
 // Load reads a catalogue in the catalog.json format and validates it. It
 // rejects unknown fields, a missing or unknown version, duplicate slugs or
 // aliases (compared as Lookup compares them, so "dhl_express" and
 // "DHL Express" collide), empty names, malformed slugs and country codes,
 // and URL templates that are not https or do not contain Placeholder exactly
-// once. An empty template is allowed only with "no_public_url": true. All
-// rule violations are reported together, joined, and wrap ErrInvalidCatalog.
+// once. An empty template is allowed only with "no_public_url": true.
+//
+// The optional fields are checked too: "web_url" must be an https URL
+// without a placeholder; "phone" must be at most 40 characters without
+// control characters; each of "patterns" must be an RE2 expression of at
+// most 200 characters that starts with ^, ends with $, is anchored as a
+// whole (alternatives grouped: ^(?:A|B)$), cannot match the empty string and
+// has no literal that a normalized number never contains (a lower-case
+// letter, white space or '-'); "s10": true needs a country, and only one
+// carrier per country may set it. All rule violations are reported
+// together, joined, and wrap ErrInvalidCatalog.
 func Load(r io.Reader) (*Catalog, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxCatalogBytes+1))
 	if err != nil {
@@ -198,6 +220,8 @@ func Load(r io.Reader) (*Catalog, error) {
 	}
 
 	carriers := make([]Carrier, 0, len(f.Carriers))
+	compiled := make(map[string][]pattern, len(f.Carriers)) // slug -> patterns
+	s10Owner := make(map[string]int)                        // country -> index in f.Carriers
 	for i, e := range f.Carriers {
 		if !validSlug(e.Slug) {
 			bad(i, e, "slug must be lower-case letters and digits separated by single '-'")
@@ -215,6 +239,43 @@ func Load(r io.Reader) (*Catalog, error) {
 		if msg := checkTemplate(e.URLTemplate, e.NoPublicURL); msg != "" {
 			bad(i, e, "%s", msg)
 		}
+		if msg := checkWebURL(e.WebURL); msg != "" {
+			bad(i, e, "%s", msg)
+		}
+		phone := strings.TrimSpace(e.Phone)
+		switch {
+		case e.Phone == "":
+		case phone == "":
+			bad(i, e, "phone is blank")
+		case hasControl(e.Phone):
+			bad(i, e, "phone %q contains control characters", e.Phone)
+		case utf8.RuneCountInString(phone) > maxPhoneLen:
+			bad(i, e, "phone %q is longer than %d characters", phone, maxPhoneLen)
+		}
+		if e.S10 {
+			if e.Country == "" {
+				bad(i, e, "s10 needs a country: an S10 number matches the carrier whose country is its last two letters")
+			} else if prev, ok := s10Owner[e.Country]; ok {
+				bad(i, e, "s10 is also set by carrier %q for country %q; only one carrier per country (its national post) may set s10",
+					f.Carriers[prev].Slug, e.Country)
+			} else {
+				s10Owner[e.Country] = i
+			}
+		}
+		var pats []pattern
+		for j, p := range e.Patterns {
+			cp, msg := compilePattern(p)
+			if msg != "" {
+				bad(i, e, "patterns[%d] %q: %s", j, p, msg)
+				continue
+			}
+			if slices.ContainsFunc(pats, func(q pattern) bool { return q.re.String() == p }) {
+				bad(i, e, "patterns[%d] %q is listed twice", j, p)
+				continue
+			}
+			pats = append(pats, cp)
+		}
+		compiled[e.Slug] = pats
 		aliases := make([]string, 0, len(e.Aliases))
 		for _, a := range e.Aliases {
 			a = strings.TrimSpace(a)
@@ -235,6 +296,10 @@ func Load(r io.Reader) (*Catalog, error) {
 			Aliases:     aliases,
 			URLTemplate: e.URLTemplate,
 			Country:     e.Country,
+			WebURL:      e.WebURL,
+			Phone:       phone,
+			Patterns:    slices.Clone(e.Patterns),
+			S10:         e.S10,
 		})
 	}
 	if len(errs) > 0 {
@@ -242,14 +307,48 @@ func Load(r io.Reader) (*Catalog, error) {
 	}
 
 	slices.SortFunc(carriers, func(a, b Carrier) int { return strings.Compare(a.Slug, b.Slug) })
-	c := &Catalog{carriers: carriers, byKey: make(map[string]int, len(seen))}
+	c := &Catalog{
+		carriers: carriers,
+		byKey:    make(map[string]int, len(seen)),
+		patterns: make([][]pattern, len(carriers)),
+		s10:      make(map[string]int, len(s10Owner)),
+	}
 	for i, cr := range carriers {
 		c.byKey[fold(cr.Slug)] = i
 		for _, a := range cr.Aliases {
 			c.byKey[fold(a)] = i
 		}
+		c.patterns[i] = compiled[cr.Slug]
+		if cr.S10 {
+			c.s10[cr.Country] = i
+		}
 	}
 	return c, nil
+}
+
+// checkWebURL returns "" if u is an acceptable "web_url" (empty, or an https
+// URL with a host), else what is wrong with it.
+func checkWebURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	if strings.ContainsFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) || !utf8.ValidString(u) {
+		return "web_url contains white space or control characters"
+	}
+	if strings.ContainsAny(u, "{}") {
+		return "web_url must not contain a placeholder; it is the carrier's home page"
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Sprintf("web_url does not parse as a URL: %v", err)
+	}
+	if p.Scheme != "https" {
+		return fmt.Sprintf("web_url must use https, not %q", p.Scheme)
+	}
+	if p.Host == "" || p.User != nil {
+		return "web_url must have a host and no user info"
+	}
+	return ""
 }
 
 // checkTemplate returns "" if tmpl is acceptable, else what is wrong with it.
@@ -295,7 +394,7 @@ func checkTemplate(tmpl string, noPublicURL bool) string {
 // Lookup finds the carrier whose slug or alias matches code. Matching is
 // case-insensitive and ignores '-', '_', '.' and white space, so
 // "dhl_express", "DHLExpress", "dhl-express" and "DHL Express" all find DHL
-// Express. The returned Carrier's Aliases slice is a copy.
+// Express. The returned Carrier's Aliases and Patterns slices are copies.
 func (c *Catalog) Lookup(code string) (Carrier, bool) {
 	if c == nil {
 		return Carrier{}, false
@@ -308,9 +407,15 @@ func (c *Catalog) Lookup(code string) (Carrier, bool) {
 	if !ok {
 		return Carrier{}, false
 	}
-	cr := c.carriers[i]
+	return c.carriers[i].clone(), true
+}
+
+// clone returns cr with its slices copied, so callers cannot change the
+// catalogue.
+func (cr Carrier) clone() Carrier {
 	cr.Aliases = slices.Clone(cr.Aliases)
-	return cr, true
+	cr.Patterns = slices.Clone(cr.Patterns)
+	return cr
 }
 
 // Normalize returns the canonical slug for code if the catalogue knows it.
@@ -332,8 +437,7 @@ func (c *Catalog) Carriers() []Carrier {
 	}
 	out := make([]Carrier, len(c.carriers))
 	for i, cr := range c.carriers {
-		cr.Aliases = slices.Clone(cr.Aliases)
-		out[i] = cr
+		out[i] = cr.clone()
 	}
 	return out
 }

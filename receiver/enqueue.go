@@ -47,7 +47,7 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 	for _, d := range due {
 		n := dispatcher.Notification{
 			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Channel: d.Channel,
-			Recipient: d.Recipient, Language: t.Language, Country: t.DestinationCountry, Shipment: ship,
+			Recipient: d.Recipient, Language: t.LanguageFor(d.Channel, d.Recipient), Country: t.DestinationCountry, Shipment: ship,
 			QueuedAt: now,
 		}
 		task, err := dispatcher.NewTask(n)

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -10,15 +11,16 @@ import (
 	"github.com/trackhook/trackhook/receiver/api"
 )
 
-// apiPrefixes are the AfterShip API bases trackhook answers on, with the
-// headers that carry the key on each: the versioned API takes only
-// as-api-key; the legacy /v4 API also takes aftership-api-key.
-var apiPrefixes = []struct {
-	prefix  string
-	headers []string
-}{
-	{"/tracking/{version:[0-9]{4}-[0-9]{2}}", []string{"as-api-key"}},
-	{"/v4", []string{"as-api-key", "aftership-api-key"}},
+// apiBase is where version v of the AfterShip API is served, with the
+// headers that carry the key: the versioned API takes only as-api-key; the
+// legacy /v4 API also takes aftership-api-key.
+func apiBase(v api.Version) (string, []string) {
+	if v.Name == api.Legacy.Name {
+		return "/v4", []string{"as-api-key", "aftership-api-key"}
+	}
+	// A variable holding one value: the route is the version's own, and its
+	// template (access log, OpenAPI) reads /tracking/{version}/….
+	return "/tracking/{version:" + regexp.QuoteMeta(v.Name) + "}", []string{"as-api-key"}
 }
 
 // routes is the whole HTTP surface of the receiver.
@@ -34,32 +36,15 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/webhooks/{source}", s.webhook).Methods(http.MethodPost)
 	r.HandleFunc("/webhooks/{source}/{token}", s.webhook).Methods(http.MethodPost)
 
-	// The AfterShip-compatible admin API, under each prefix. Every call:
-	// the key, the key's rate limit, the handler, one access line (apiCall).
+	// The AfterShip-compatible admin API, each version under its base, in
+	// its own shape. Every call: the key, the key's rate limit, the
+	// handler, one access line (apiCall).
 	if a := s.api; a != nil {
-		for _, p := range apiPrefixes {
-			auth := func(h http.HandlerFunc) http.Handler { return s.apiCall(h, p.headers) }
-			v := p.prefix
-			r.Handle(v+"/trackings", auth(a.CreateTracking)).Methods(http.MethodPost)
-			r.Handle(v+"/trackings", auth(a.ListTrackings)).Methods(http.MethodGet)
-			// Before {slug}/{tracking_number}, which would take "deliveries" for a tracking number.
-			r.Handle(v+"/trackings/{id}/deliveries", auth(a.ListDeliveries)).Methods(http.MethodGet)
-			r.Handle(v+"/trackings/{id}/deliveries/retry", auth(a.RetryDeliveries)).Methods(http.MethodPost)
-			r.Handle(v+"/trackings/{id}", auth(a.GetTracking)).Methods(http.MethodGet)
-			r.Handle(v+"/trackings/{id}", auth(a.UpdateTracking)).Methods(http.MethodPut)
-			r.Handle(v+"/trackings/{id}", auth(a.DeleteTracking)).Methods(http.MethodDelete)
-			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.GetTracking)).Methods(http.MethodGet)
-			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.UpdateTracking)).Methods(http.MethodPut)
-			r.Handle(v+"/trackings/{slug}/{tracking_number}", auth(a.DeleteTracking)).Methods(http.MethodDelete)
-			r.Handle(v+"/notifications/{id}", auth(a.GetNotification)).Methods(http.MethodGet)
-			r.Handle(v+"/notifications/{id}/add", auth(a.AddNotification)).Methods(http.MethodPost)
-			r.Handle(v+"/notifications/{id}/remove", auth(a.RemoveNotification)).Methods(http.MethodPost)
-			r.Handle(v+"/notifications/{slug}/{tracking_number}", auth(a.GetNotification)).Methods(http.MethodGet)
-			r.Handle(v+"/notifications/{slug}/{tracking_number}/add", auth(a.AddNotification)).Methods(http.MethodPost)
-			r.Handle(v+"/notifications/{slug}/{tracking_number}/remove", auth(a.RemoveNotification)).Methods(http.MethodPost)
-			r.Handle(v+"/suppressions", auth(a.ListSuppressions)).Methods(http.MethodGet)
-			r.Handle(v+"/suppressions/add", auth(a.AddSuppressions)).Methods(http.MethodPost)
-			r.Handle(v+"/suppressions/remove", auth(a.RemoveSuppressions)).Methods(http.MethodPost)
+		for _, v := range api.Versions {
+			base, headers := apiBase(v)
+			for _, rt := range a.Routes(v, s.ApplyEvent) {
+				r.Handle(base+rt.Path, s.apiCall(rt.Handler, headers, afterShip)).Methods(rt.Method)
+			}
 		}
 	}
 	r.HandleFunc("/openapi.json", s.openAPI).Methods(http.MethodGet)
@@ -76,6 +61,20 @@ func (s *Server) routes() *mux.Router {
 	return r
 }
 
+// unservedVersion reports the version of a /tracking/{version}/… path
+// when trackhook does not serve it.
+func unservedVersion(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, "/tracking/")
+	if !ok {
+		return "", false
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	if _, served := api.LookupVersion(name); served {
+		return "", false
+	}
+	return name, true
+}
+
 func isAPIPath(p string) bool {
 	return strings.HasPrefix(p, "/tracking/") || strings.HasPrefix(p, "/v4/")
 }
@@ -83,7 +82,11 @@ func isAPIPath(p string) bool {
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if isAPIPath(r.URL.Path) {
 		start := time.Now()
-		api.NotFound(w, r)
+		if name, ok := unservedVersion(r.URL.Path); ok {
+			api.UnsupportedVersion(w, name)
+		} else {
+			api.NotFound(w, r)
+		}
 		s.logAPICall(r, routeUnmatched, keyUnchecked, http.StatusNotFound, time.Since(start))
 		return
 	}

@@ -137,15 +137,24 @@ func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(api.OpenAPI)
 }
 
+// apiDialect is how one API family answers the calls apiCall refuses
+// itself: AfterShip's envelope, or TrackingMore's.
+type apiDialect struct {
+	unauthorized    http.HandlerFunc
+	tooManyRequests func(w http.ResponseWriter, retryAfterSeconds int)
+}
+
+var afterShip = apiDialect{unauthorized: api.Unauthorized, tooManyRequests: api.TooManyRequests}
+
 // limitAPI refuses calls beyond the key's rate with 429.
-func (s *Server) limitAPI(h http.HandlerFunc) http.HandlerFunc {
+func (s *Server) limitAPI(h http.HandlerFunc, d apiDialect) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ok, wait, err := s.apiRate.Allow(r.Context(), "api:"+api.KeyID(r))
 		if err != nil {
 			s.log.Warn("rate limit unavailable; letting the call through", "err", err)
 		}
 		if !ok {
-			api.TooManyRequests(w, ratelimit.RetryAfterSeconds(wait))
+			d.tooManyRequests(w, ratelimit.RetryAfterSeconds(wait))
 			return
 		}
 		h(w, r)
@@ -154,15 +163,15 @@ func (s *Server) limitAPI(h http.HandlerFunc) http.HandlerFunc {
 
 // apiCall serves one call of the admin API: the key in one of headers, then
 // the key's rate limit, then h; and logs it (logAPICall).
-func (s *Server) apiCall(h http.HandlerFunc, headers []string) http.Handler {
+func (s *Server) apiCall(h http.HandlerFunc, headers []string, d apiDialect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		r, caller, ok := s.keys.Authenticate(r, headers...)
 		if ok {
-			s.limitAPI(h)(rec, r)
+			s.limitAPI(h, d)(rec, r)
 		} else {
-			api.Unauthorized(rec, r)
+			d.unauthorized(rec, r)
 		}
 		s.logAPICall(r, routePattern(r), caller, rec.Status(), time.Since(start))
 	})

@@ -124,7 +124,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			s.reportDropped(log, name, res.Tracking.ID, ev.Dropped)
 		}
 		if len(res.Jobs) > 0 {
-			s.enqueue(r, log, res)
+			s.enqueue(r.Context(), log, res)
 		}
 	}
 	s.observe.Webhook(name, outcome)
@@ -164,19 +164,38 @@ func (s *Server) reportDropped(log *slog.Logger, source, trackingID string, drop
 // before the webhook is answered, or, with Config.Enqueuers, to the
 // goroutines that do it after. Either way they are in the outbox already;
 // whatever is not handed over is left to the sweeper.
-func (s *Server) enqueue(r *http.Request, log *slog.Logger, res tracking.Result) {
+func (s *Server) enqueue(ctx context.Context, log *slog.Logger, res tracking.Result) {
 	h := handoff{trackingID: res.Tracking.ID, jobs: res.Jobs, log: log}
 	if s.handoffs == nil {
 		// The event is stored: finish handing its jobs over even if the
 		// sender hangs up now, rather than leave them to the sweeper.
-		s.handOver(context.WithoutCancel(r.Context()), h, nil)
+		s.handOver(context.WithoutCancel(ctx), h, nil)
 		return
 	}
 	select {
 	case s.handoffs <- h:
-	case <-r.Context().Done():
+	case <-ctx.Done():
 		log.Warn("webhook answered before its jobs were handed over; left in the outbox for the sweeper", "tracking_id", h.trackingID)
 	}
+}
+
+// ApplyEvent stores an event the admin API makes (mark as completed) the
+// way a webhook's is stored: the tracking with its notifications in the
+// outbox in one step, then the jobs handed to the queue (api.Events).
+func (s *Server) ApplyEvent(ctx context.Context, ev tracking.Event) (tracking.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, redisWait)
+	defer cancel()
+	res, err := s.store.Apply(ctx, ev, s.plan)
+	if err != nil {
+		return res, err
+	}
+	log := s.log.With("source", ev.Source)
+	log.Info("api event applied", "tracking_id", res.Tracking.ID, "outcome", res.Outcome.String(),
+		"status", res.Tracking.Status.String(), "notifications", len(res.Jobs))
+	if len(res.Jobs) > 0 {
+		s.enqueue(ctx, log, res)
+	}
+	return res, nil
 }
 
 func requestID(r *http.Request) string {

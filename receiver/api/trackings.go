@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,25 +20,65 @@ import (
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
-// trackingInput is the "tracking" object of create and update requests.
-// Pointers tell "absent" from "empty".
+// trackingInput is a tracking in a create or update request: the
+// "tracking" object of the wrapped versions, the body of the others. Only
+// the stored fields are decoded (fields.go lists the others). Pointers tell
+// "absent" from "empty".
 type trackingInput struct {
-	TrackingNumber         *string           `json:"tracking_number"`
-	Slug                   *string           `json:"slug"`
-	Title                  *string           `json:"title"`
-	OrderID                *string           `json:"order_id"`
-	OrderNumber            *string           `json:"order_number"`
-	CustomerName           *string           `json:"customer_name"`
-	Language               *string           `json:"language"`
-	DestinationCountryISO3 *string           `json:"destination_country_iso3"`
-	Emails                 *contact.List     `json:"emails"`
-	Smses                  *contact.List     `json:"smses"`
-	CustomFields           map[string]string `json:"custom_fields"`
-	Note                   *string           `json:"note"`
+	TrackingNumber           *string           `json:"tracking_number"`
+	Slug                     *string           `json:"slug"`
+	Title                    *string           `json:"title"`
+	OrderID                  *string           `json:"order_id"`
+	OrderNumber              *string           `json:"order_number"`
+	CustomerName             *string           `json:"customer_name"`
+	Language                 *string           `json:"language"`
+	DestinationCountryISO3   *string           `json:"destination_country_iso3"`
+	DestinationCountryRegion *string           `json:"destination_country_region"`
+	Emails                   *contact.List     `json:"emails"`
+	Smses                    *contact.List     `json:"smses"`
+	Customers                *[]customerInput  `json:"customers"`
+	CustomFields             map[string]string `json:"custom_fields"`
+	Note                     *string           `json:"note"`
 }
 
-type trackingBody struct {
-	Tracking *trackingInput `json:"tracking"`
+// customerInput is one of customers[] (2025-01 on).
+type customerInput struct {
+	Role        *string `json:"role"`
+	Name        *string `json:"name"`
+	Email       *string `json:"email"`
+	PhoneNumber *string `json:"phone_number"`
+	Language    *string `json:"language"`
+}
+
+// parseTracking decodes the tracking of a create (or update) request of
+// version v: wrapped or flat, every field one v defines (fields.go).
+func parseTracking(v Version, body []byte, create bool) (*trackingInput, error) {
+	obj, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	where := ""
+	if v.Wrapped {
+		raw, ok := obj["tracking"]
+		if !ok || string(raw) == "null" {
+			return nil, errTrackingRequired()
+		}
+		if err := unknownField(obj, fieldSet("tracking"), "", "the request", v); err != nil {
+			return nil, err
+		}
+		if obj, err = wrappedObject("tracking", raw); err != nil {
+			return nil, err
+		}
+		body, where = raw, "tracking."
+	}
+	if err := checkFields(v, create, obj, where); err != nil {
+		return nil, err
+	}
+	var in trackingInput
+	if err := decodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	return &in, nil
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
@@ -78,20 +119,25 @@ func (a *API) apply(t *tracking.Tracking, in *trackingInput) error {
 		next.Note = *in.Note
 	}
 	if in.Language != nil {
-		v := strings.TrimSpace(*in.Language)
-		if v != "" {
-			tag, err := language.Parse(v)
-			if err != nil || len(v) > 35 {
-				return errInvalidValue("language", clipValue(v), "not an ISO 639-1 or BCP 47 language code")
-			}
-			v = tag.String()
+		v, err := parseLanguage("language", *in.Language)
+		if err != nil {
+			return err
 		}
 		next.Language = v
 	}
-	if in.DestinationCountryISO3 != nil {
-		v := strings.ToUpper(strings.TrimSpace(*in.DestinationCountryISO3))
+	if in.Slug != nil && a.carriers.Normalize(*in.Slug) != next.Slug {
+		return errInvalidValue("slug", clipValue(*in.Slug), "a tracking's slug and number are its key and cannot change; delete it and create it again")
+	}
+	for _, c := range []struct {
+		field string
+		src   *string
+	}{{"destination_country_iso3", in.DestinationCountryISO3}, {"destination_country_region", in.DestinationCountryRegion}} {
+		if c.src == nil {
+			continue
+		}
+		v := strings.ToUpper(strings.TrimSpace(*c.src))
 		if v != "" && (len(v) != 3 || contact.Region(v) == "") {
-			return errInvalidValue("destination_country_iso3", clipValue(v), "not an ISO 3166-1 alpha-3 country code")
+			return errInvalidValue(c.field, clipValue(v), "not an ISO 3166-1 alpha-3 country code")
 		}
 		next.DestinationCountry = v
 	}
@@ -127,8 +173,98 @@ func (a *API) apply(t *tracking.Tracking, in *trackingInput) error {
 		}
 		next.SMSes = list
 	}
+	if in.Customers != nil {
+		if err := a.applyCustomers(&next, *in.Customers); err != nil {
+			return err
+		}
+	}
 	next.OptedOut = readmitted(next.OptedOut, next.Emails, next.SMSes)
 	*t = next
+	return nil
+}
+
+// parseLanguage checks and canonicalises a language code ("" stays "").
+func parseLanguage(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	tag, err := language.Parse(v)
+	if err != nil || len(v) > 35 {
+		return "", errInvalidValue(field, clipValue(v), "not an ISO 639-1 or BCP 47 language code")
+	}
+	return tag.String(), nil
+}
+
+// applyCustomers replaces the subscribers with customers[]: their emails
+// and phone numbers become the tracking's emails and smses (the two views
+// of the same subscribers), and each keeps its name, role and language.
+func (a *API) applyCustomers(t *tracking.Tracking, in []customerInput) error {
+	var (
+		emails, phones []string
+		customers      []tracking.Customer
+	)
+	for i, c := range in {
+		field := "customers[" + strconv.Itoa(i) + "]."
+		var cu tracking.Customer
+		for _, f := range []struct {
+			name string
+			src  *string
+			dst  *string
+			max  int
+		}{{"role", c.Role, &cu.Role, 50}, {"name", c.Name, &cu.Name, maxText}} {
+			if f.src == nil {
+				continue
+			}
+			v := strings.TrimSpace(*f.src)
+			if utf8.RuneCountInString(v) > f.max || strings.ContainsFunc(v, unicode.IsControl) {
+				return errInvalidValue(field+f.name, clipValue(v), "at most "+strconv.Itoa(f.max)+" characters on one line")
+			}
+			*f.dst = v
+		}
+		if c.Email != nil && strings.TrimSpace(*c.Email) != "" {
+			e, err := contact.Email(*c.Email)
+			if err != nil {
+				return errInvalidValue(field+"email", clipValue(*c.Email), "not an email address")
+			}
+			cu.Email = e
+			if !slices.Contains(emails, e) {
+				emails = append(emails, e)
+			}
+		}
+		if c.PhoneNumber != nil && strings.TrimSpace(*c.PhoneNumber) != "" {
+			list, err := normalizePhones(field+"phone_number", []string{*c.PhoneNumber}, t.DestinationCountry)
+			if err != nil {
+				return err
+			}
+			cu.Phone = list[0]
+			if !slices.Contains(phones, cu.Phone) {
+				phones = append(phones, cu.Phone)
+			}
+		}
+		if c.Language != nil {
+			l, err := parseLanguage(field+"language", *c.Language)
+			if err != nil {
+				return err
+			}
+			cu.Language = l
+		}
+		customers = append(customers, cu)
+	}
+	if err := a.checkMax("customers", emails); err != nil {
+		return err
+	}
+	if err := a.checkMax("customers", phones); err != nil {
+		return err
+	}
+	t.Emails, t.SMSes, t.Customers = emails, phones, customers
+	t.CustomerName = ""
+	for _, cu := range customers {
+		if cu.Name != "" {
+			t.CustomerName = cu.Name
+			break
+		}
+	}
 	return nil
 }
 
@@ -157,12 +293,13 @@ func readmitted(optedOut, emails, smses []string) []string {
 
 // CreateTracking is POST /trackings.
 func (a *API) CreateTracking(w http.ResponseWriter, r *http.Request) {
+	v := version(r)
 	body, err := readBody(w, r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	t, err := a.parseCreate(body)
+	t, err := a.parseCreate(v, body)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -172,19 +309,15 @@ func (a *API) CreateTracking(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.write(w, http.StatusCreated, 201, map[string]any{"tracking": a.toJSON(created)})
+	a.writeTracking(w, v, http.StatusCreated, created)
 }
 
-// parseCreate decodes and validates a create body into the tracking to
-// store. Every error is an *Error.
-func (a *API) parseCreate(body []byte) (tracking.Tracking, error) {
-	var b trackingBody
-	if err := decodeJSON(body, &b); err != nil {
+// parseCreate decodes and validates a create body of version v into the
+// tracking to store. Every error is an *Error.
+func (a *API) parseCreate(v Version, body []byte) (tracking.Tracking, error) {
+	in, err := parseTracking(v, body, true)
+	if err != nil {
 		return tracking.Tracking{}, err
-	}
-	in := b.Tracking
-	if in == nil {
-		return tracking.Tracking{}, errTrackingRequired()
 	}
 	if in.TrackingNumber == nil || strings.TrimSpace(*in.TrackingNumber) == "" {
 		return tracking.Tracking{}, errNumberRequired()
@@ -219,11 +352,12 @@ func (a *API) GetTracking(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"tracking": a.toJSON(t)})
+	a.writeTracking(w, version(r), http.StatusOK, t)
 }
 
 // UpdateTracking is PUT /trackings/{id} and /trackings/{slug}/{tracking_number}.
 func (a *API) UpdateTracking(w http.ResponseWriter, r *http.Request) {
+	v := version(r)
 	id, err := a.lookup(r)
 	if err != nil {
 		writeError(w, err)
@@ -234,7 +368,7 @@ func (a *API) UpdateTracking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	in, err := parseUpdate(body)
+	in, err := parseUpdate(v, body)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -244,27 +378,20 @@ func (a *API) UpdateTracking(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"tracking": a.toJSON(t)})
+	a.writeTracking(w, v, http.StatusOK, t)
 }
 
-// parseUpdate decodes an update body. Its values are validated by apply,
-// against the stored tracking (a national phone number needs the
-// tracking's country). Every error is an *Error.
-func parseUpdate(body []byte) (*trackingInput, error) {
-	var b trackingBody
-	if err := decodeJSON(body, &b); err != nil {
-		return nil, err
-	}
-	if b.Tracking == nil {
-		return nil, errTrackingRequired()
-	}
-	in := b.Tracking
-	in.TrackingNumber, in.Slug = nil, nil // the key of a tracking never changes
-	return in, nil
+// parseUpdate decodes an update body of version v. Its values are
+// validated by apply, against the stored tracking (a national phone number
+// needs the tracking's country; a slug must be the tracking's own). Every
+// error is an *Error.
+func parseUpdate(v Version, body []byte) (*trackingInput, error) {
+	return parseTracking(v, body, false)
 }
 
 // DeleteTracking is DELETE /trackings/{id} and /trackings/{slug}/{tracking_number}.
 func (a *API) DeleteTracking(w http.ResponseWriter, r *http.Request) {
+	v := version(r)
 	id, err := a.lookup(r)
 	if err != nil {
 		writeError(w, err)
@@ -279,14 +406,33 @@ func (a *API) DeleteTracking(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"tracking": map[string]string{"id": t.ID, "tracking_number": t.TrackingNumber, "slug": t.Slug}})
+	if v.Wrapped {
+		writeData(w, http.StatusOK, map[string]any{"tracking": map[string]string{"id": t.ID, "tracking_number": t.TrackingNumber, "slug": t.Slug}})
+		return
+	}
+	a.writeTracking(w, v, http.StatusOK, t)
 }
 
-// ListTrackings is GET /trackings: page-based, newest first, with AfterShip's
-// filters page, limit (≤ 200), keyword, slug, tag, tracking_numbers,
-// created_at_min and created_at_max.
+// writeTracking answers with one tracking in version v's shape: in
+// data.tracking (wrapped versions) or as data.
+func (a *API) writeTracking(w http.ResponseWriter, v Version, status int, t tracking.Tracking) {
+	code := 200
+	if status == http.StatusCreated {
+		code = 201
+	}
+	if v.Wrapped {
+		a.write(w, status, code, map[string]any{"tracking": a.toJSON(t)})
+		return
+	}
+	a.write(w, status, code, a.render(v, t))
+}
+
+// ListTrackings is GET /trackings: newest first, with AfterShip's filters
+// limit (≤ 200), keyword, slug, tag, tracking_numbers, created_at_min and
+// created_at_max; paged by page (up to 2024-07) or by cursor (2024-10 on).
 func (a *API) ListTrackings(w http.ResponseWriter, r *http.Request) {
-	lq, numbers, err := a.parseListQuery(r.URL.Query())
+	v := version(r)
+	lq, numbers, err := a.parseListQuery(v, r.URL.Query())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -304,13 +450,30 @@ func (a *API) ListTrackings(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]trackingJSON, 0, len(list))
+	out := make([]any, 0, len(list))
 	for _, t := range list {
-		out = append(out, a.toJSON(t))
+		if v.Wrapped {
+			out = append(out, a.toJSON(t))
+		} else {
+			out = append(out, a.render(v, t))
+		}
 	}
-	data := map[string]any{"page": lq.Page, "limit": lq.Limit, "count": total, "trackings": out}
-	if lq.Keyword != "" {
-		data["keyword"] = lq.Keyword
+	more := lq.Page*lq.Limit < total
+	var data map[string]any
+	switch {
+	case v.Wrapped:
+		data = map[string]any{"page": lq.Page, "limit": lq.Limit, "count": total, "trackings": out}
+		if lq.Keyword != "" {
+			data["keyword"] = lq.Keyword
+		}
+	case v.Cursor:
+		next := ""
+		if more {
+			next = strconv.Itoa(lq.Page + 1)
+		}
+		data = map[string]any{"pagination": map[string]any{"total": total, "next_cursor": next, "has_next_page": more}, "trackings": out}
+	default:
+		data = map[string]any{"pagination": map[string]any{"total": total, "page": lq.Page, "limit": lq.Limit, "has_next_page": more}, "trackings": out}
 	}
 	writeData(w, http.StatusOK, data)
 }
@@ -320,8 +483,21 @@ const maxKeyword = maxText
 
 // parseListQuery validates the filters of GET /trackings and returns the
 // store query and the tracking_numbers filter. Every error is an *Error.
-func (a *API) parseListQuery(q url.Values) (tracking.ListQuery, []string, error) {
+func (a *API) parseListQuery(v Version, q url.Values) (tracking.ListQuery, []string, error) {
 	lq := tracking.ListQuery{Page: 1, Limit: 100, Keyword: q.Get("keyword")}
+	if v.Cursor {
+		// The cursor is the next page's number, as next_cursor gave it;
+		// "page" is no parameter of these versions.
+		if c := q.Get("cursor"); c != "" {
+			n, err := strconv.Atoi(c)
+			if err != nil || n < 1 || n > 1<<20 {
+				return lq, nil, errInvalidValue("cursor", clipValue(c), "not a cursor this API gave")
+			}
+			lq.Page = n
+		}
+		q = cloneValues(q)
+		q.Del("page")
+	}
 	if utf8.RuneCountInString(lq.Keyword) > maxKeyword || strings.ContainsFunc(lq.Keyword, unicode.IsControl) {
 		return lq, nil, errInvalidValue("keyword", clipValue(lq.Keyword), "at most 500 characters on one line")
 	}
@@ -387,6 +563,14 @@ func (a *API) byNumbers(r *http.Request, numbers []string, lq tracking.ListQuery
 	start := min((lq.Page-1)*lq.Limit, len(match))
 	end := min(start+lq.Limit, len(match))
 	return match[start:end], len(match), nil
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		out[k] = v
+	}
+	return out
 }
 
 func splitComma(s string) []string {

@@ -152,6 +152,7 @@ func (t *Tracking) clone() Tracking {
 	c.Notified = slices.Clone(t.Notified)
 	c.OptedOut = slices.Clone(t.OptedOut)
 	c.Items = slices.Clone(t.Items)
+	c.Customers = slices.Clone(t.Customers)
 	c.CustomFields = cloneMap(t.CustomFields)
 	c.SourceRefs = cloneMap(t.SourceRefs)
 	return c

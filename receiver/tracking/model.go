@@ -135,6 +135,17 @@ type Tracking struct {
 	Items              []Item            `json:"items,omitempty"`
 	ItemsTotal         int               `json:"items_total,omitempty"`
 
+	// Customers are the subscribers as AfterShip's 2025-01+ API names them
+	// (customers[]): who they are and the language each reads. Emails and
+	// SMSes stay the subscriber lists; a customer whose email or phone is
+	// no longer on them is shown without it (see the API).
+	Customers []Customer `json:"customers,omitempty"`
+
+	// Retracks counts the API's retrack calls; RetrackedAt is the last. A
+	// retracked Expired tracking is active again until its next status.
+	Retracks    int       `json:"retracks,omitempty"`
+	RetrackedAt time.Time `json:"retracked_at,omitzero"`
+
 	// OptedOut holds "channel:recipient" for recipients who unsubscribed
 	// from this shipment; payloads never add them back.
 	OptedOut []string `json:"opted_out,omitempty"`
@@ -145,6 +156,43 @@ type Tracking struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Customer is one subscriber as the API's customers[] gives it. Email and
+// Phone are normalised (contact.Email, contact.Phone); either may be empty.
+type Customer struct {
+	Role     string `json:"role,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Phone    string `json:"phone_number,omitempty"`
+	Language string `json:"language,omitempty"`
+}
+
+// LanguageFor is the language a recipient reads: the language of the
+// customer with that email or phone number if it has one, else the
+// tracking's.
+func (t *Tracking) LanguageFor(c dispatcher.Channel, recipient string) string {
+	for _, cu := range t.Customers {
+		if cu.Language == "" {
+			continue
+		}
+		if c == dispatcher.ChannelEmail && cu.Email == recipient || c == dispatcher.ChannelSMS && cu.Phone == recipient {
+			return cu.Language
+		}
+	}
+	return t.Language
+}
+
+// Active reports whether the parcel is still on its way, as AfterShip's
+// "active" says: not Delivered or Expired, or Expired and retracked since.
+func (t *Tracking) Active() bool {
+	switch t.Status {
+	case Delivered:
+		return false
+	case Expired:
+		return !t.RetrackedAt.IsZero() && !t.OccurredAt.After(t.RetrackedAt)
+	}
+	return true
 }
 
 // LatestCheckpoint returns the newest checkpoint, if any.

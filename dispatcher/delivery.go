@@ -28,7 +28,24 @@ const (
 	// OutcomeDeferred: not sent yet because of the recipient's quiet hours;
 	// the task runs again when they end (Reason says until when).
 	OutcomeDeferred
+	// OutcomeSuppressed: a notification rule decided it is not sent, and
+	// that is final; Reason is the rule: "stale" (the event was too old),
+	// "first_delivered" (the first status heard of was Delivered),
+	// "superseded" (a later status arrived within its delay and is sent
+	// instead).
+	OutcomeSuppressed
 )
+
+// ReasonSuperseded is the delivery log's reason, and the gate's, for a
+// delayed notification whose tracking entered a later notifying status
+// before it went out.
+const ReasonSuperseded = "superseded"
+
+// ReasonWaiting is the gate's reason for holding a notification back while
+// the one queued before it for the same recipient has not gone out yet.
+// The handler tries again shortly; the wait is not an attempt and is not
+// logged.
+const ReasonWaiting = "waiting for the earlier message to this recipient"
 
 var outcomeNames = [...]string{
 	OutcomeInvalid:         "",
@@ -37,11 +54,12 @@ var outcomeNames = [...]string{
 	OutcomeFailedPermanent: "failed_permanent",
 	OutcomeSkipped:         "skipped",
 	OutcomeDeferred:        "deferred",
+	OutcomeSuppressed:      "suppressed",
 }
 
 // Outcomes lists every outcome, in order.
 func Outcomes() []Outcome {
-	return []Outcome{OutcomeSent, OutcomeFailedTemporary, OutcomeFailedPermanent, OutcomeSkipped, OutcomeDeferred}
+	return []Outcome{OutcomeSent, OutcomeFailedTemporary, OutcomeFailedPermanent, OutcomeSkipped, OutcomeDeferred, OutcomeSuppressed}
 }
 
 func (o Outcome) String() string {
@@ -52,7 +70,13 @@ func (o Outcome) String() string {
 }
 
 // Valid reports whether o is one of the outcomes.
-func (o Outcome) Valid() bool { return o >= OutcomeSent && o <= OutcomeDeferred }
+func (o Outcome) Valid() bool { return o >= OutcomeSent && o <= OutcomeSuppressed }
+
+// Settled reports whether o is final for its notification: nothing more
+// will be sent for it (sent, skipped, suppressed, failed permanently).
+func (o Outcome) Settled() bool {
+	return o == OutcomeSent || o == OutcomeSkipped || o == OutcomeSuppressed || o == OutcomeFailedPermanent
+}
 
 // ParseOutcome parses an outcome's name ("failed_permanent").
 func ParseOutcome(v string) (Outcome, error) {

@@ -42,6 +42,15 @@ type Checker interface {
 	Check(ctx context.Context, n Notification) (delivered, ok bool, reason string, err error)
 }
 
+// Settler is a Ledger that also records the notifications that ended
+// without a send (skipped, suppressed, failed permanently), so the one
+// queued after such a notification for the same recipient (Notification.After)
+// does not wait for it. Without it, a later notification waits for such a
+// one until Config.OrderWait has passed.
+type Settler interface {
+	Settle(ctx context.Context, trackingID, key string) error
+}
+
 // DeliveryLog keeps a record of every attempt to deliver a notification,
 // for the admin API's delivery log.
 type DeliveryLog interface {
@@ -85,12 +94,25 @@ type Config struct {
 	// original then ends without sending. nil: the ledger alone keeps the
 	// two from both sending.
 	Rescuer *Rescuer
+	// OrderWait bounds how long a notification waits for the one queued
+	// before it for the same recipient (Notification.After) to go out,
+	// counted from when it was due: past it, it is sent anyway (a
+	// predecessor that keeps failing does not hold up the news). 0 is
+	// DefaultOrderWait; a negative value never waits.
+	OrderWait time.Duration
 	// MaxInDoubt bounds the sends of this process that are in doubt at
 	// once: handed to the provider (the end of DATA written) and not yet
 	// recorded in the ledger. A crash of the process can duplicate at most
 	// this many messages. 0 means no bound. See Commit.
 	MaxInDoubt int
 }
+
+// DefaultOrderWait is Config.OrderWait when unset.
+const DefaultOrderWait = 10 * time.Minute
+
+// orderPoll is how soon a notification waiting for an earlier one to the
+// same recipient looks again (asynq's forwarder adds up to its own interval).
+const orderPoll = time.Second
 
 // Handler processes notify tasks.
 type Handler struct {
@@ -127,6 +149,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.OrderWait == 0 {
+		cfg.OrderWait = DefaultOrderWait
 	}
 	h := &Handler{cfg: cfg, log: log}
 	if cfg.MaxInDoubt > 0 {
@@ -279,9 +304,46 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel Channel, s
 		return nil
 	}
 	err = h.deliver(ctx, n, log, last, send, &e)
+	if e.Outcome == OutcomeInvalid { // waiting for an earlier message: no attempt
+		return err
+	}
+	if e.Outcome.Settled() && e.Outcome != OutcomeSent {
+		h.settle(ctx, n, log)
+	}
 	h.record(ctx, n.TrackingID, e, log)
 	h.cfg.Observer.Notification(channel, e.Outcome)
 	return err
+}
+
+// settle tells the ledger that n ended without a send (Settler), so the
+// notification queued after it for the same recipient need not wait.
+func (h *Handler) settle(ctx context.Context, n Notification, log *slog.Logger) {
+	s, ok := h.cfg.Ledger.(Settler)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := s.Settle(ctx, n.TrackingID, n.Key); err != nil {
+		log.Warn("notification settled but not recorded; the next one to this recipient waits for it", "err", err)
+	}
+}
+
+// waitForEarlier says whether n, held back by ReasonWaiting, should wait
+// for the earlier notification (a *DeferredError to return) or go out now
+// because it has waited OrderWait since it was due.
+func (h *Handler) waitForEarlier(n Notification) error {
+	if h.cfg.OrderWait < 0 {
+		return nil
+	}
+	due := n.QueuedAt
+	if n.NotBefore.After(due) {
+		due = n.NotBefore
+	}
+	if !due.IsZero() && h.cfg.Now().Sub(due) >= h.cfg.OrderWait {
+		return nil
+	}
+	return &DeferredError{After: orderPoll, Reason: ReasonWaiting}
 }
 
 // rescued reports whether the running task was rescued (Config.Rescuer).
@@ -314,7 +376,20 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 		log.Info("notification already delivered; not sending again")
 		return nil
 	}
-	if !ok {
+	switch {
+	case !ok && reason == ReasonWaiting:
+		if err := h.waitForEarlier(n); err != nil {
+			e.Outcome = OutcomeInvalid
+			log.Debug("notification waits for the earlier one to this recipient")
+			return err
+		}
+		log.Warn("the earlier notification to this recipient has not gone out; sending this one anyway", "waited_at_least", h.cfg.OrderWait.String())
+	case !ok && reason == ReasonSuperseded:
+		e.Outcome, e.Reason = OutcomeSuppressed, reason
+		h.cfg.Observer.Suppressed(n.Channel, reason)
+		log.Info("notification superseded by a later status within its delay; not sent")
+		return nil
+	case !ok:
 		e.Outcome, e.Reason = OutcomeSkipped, reason
 		log.Info("notification not sent: " + reason)
 		return nil

@@ -13,6 +13,10 @@ type Observer interface {
 	// Sent observes how long the provider took to accept (or refuse) a
 	// message, successful or not.
 	Sent(c Channel, d time.Duration)
+	// Suppressed counts one notification a rule held back (outcome
+	// OutcomeSuppressed), by channel and the rule: "stale",
+	// "first_delivered", "superseded".
+	Suppressed(c Channel, reason string)
 }
 
 // nopObserver is the Observer of a Handler configured without one.
@@ -21,3 +25,4 @@ type nopObserver struct{}
 func (nopObserver) Notification(Channel, Outcome) {}
 func (nopObserver) Retry(Channel)                 {}
 func (nopObserver) Sent(Channel, time.Duration)   {}
+func (nopObserver) Suppressed(Channel, string)    {}

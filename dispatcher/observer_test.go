@@ -33,6 +33,12 @@ func (o *countingObserver) Retry(dispatcher.Channel) {
 	o.retries++
 }
 
+func (o *countingObserver) Suppressed(c dispatcher.Channel, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.counts[string(c)+" suppressed:"+reason]++
+}
+
 func (o *countingObserver) Sent(dispatcher.Channel, time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -75,6 +75,20 @@ type Notification struct {
 	// asked for earlier attempts sent since then (SMSFinder).
 	QueuedAt time.Time `json:"queued_at,omitzero"`
 
+	// Seq is the tracking's count of notifying statuses when it entered
+	// Status. Collapse marks a notification held back by a delay rule: it
+	// is superseded (not sent) when the tracking has entered a later
+	// notifying status by the time it runs (ReasonSuperseded). NotBefore
+	// is when its delay ends.
+	Seq       int       `json:"seq,omitempty"`
+	Collapse  bool      `json:"collapse,omitempty"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// After is the key of the notification queued before this one for the
+	// same recipient and channel: this one waits until that one is sent
+	// or settled (at most Config.OrderWait), so messages arrive in the
+	// order of the statuses.
+	After string `json:"after,omitempty"`
+
 	Shipment Shipment `json:"shipment"`
 }
 

@@ -123,6 +123,7 @@ type sdkTracking2025 struct {
 	Tag                      string        `json:"tag,omitempty"`
 	Subtag                   string        `json:"subtag,omitempty"`
 	Title                    string        `json:"title,omitempty"`
+	OrderID                  string        `json:"order_id,omitempty"`
 	Language                 string        `json:"language,omitempty"`
 	Customers                []sdkCustomer `json:"customers,omitempty"`
 	Checkpoints              []struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/redistest"
 	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/receiver/trackingmore"
 )
 
 const apiKey = "admin-key-1"
@@ -152,7 +153,11 @@ func newAPIServer(t *testing.T, keys ...string) (*httptest.Server, *tracking.Sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := receiver.New(receiver.Config{Store: store, Queue: asynq.NewClientFromRedisClient(rdb), API: a, APIKeys: api.NewKeys(keys),
+	tm, err := trackingmore.New(trackingmore.Config{Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := receiver.New(receiver.Config{Store: store, Queue: asynq.NewClientFromRedisClient(rdb), API: a, TrackingMore: tm, APIKeys: api.NewKeys(keys),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/redistest"
@@ -30,9 +31,10 @@ type dropCounter struct {
 	dropped map[string]int
 }
 
-func (*dropCounter) Webhook(string, string)            {}
-func (*dropCounter) VerificationFailed(string, string) {}
-func (*dropCounter) Applied(time.Duration)             {}
+func (*dropCounter) Webhook(string, string)                {}
+func (*dropCounter) VerificationFailed(string, string)     {}
+func (*dropCounter) Applied(time.Duration)                 {}
+func (*dropCounter) Suppressed(dispatcher.Channel, string) {}
 
 func (o *dropCounter) RecipientDropped(source, channel string) {
 	o.mu.Lock()

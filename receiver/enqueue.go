@@ -48,13 +48,18 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		n := dispatcher.Notification{
 			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Channel: d.Channel,
 			Recipient: d.Recipient, Language: t.LanguageFor(d.Channel, d.Recipient), Country: t.DestinationCountry, Shipment: ship,
-			QueuedAt: now,
+			QueuedAt: now, Seq: d.Seq, After: d.After,
+		}
+		var at time.Time
+		if d.Delay > 0 {
+			at = now.Add(d.Delay)
+			n.Collapse, n.NotBefore = true, at
 		}
 		task, err := dispatcher.NewTask(n)
 		if err != nil {
 			return nil, err
 		}
-		jobs = append(jobs, tracking.Job{Key: d.Key(), Type: task.Type(), TaskID: n.ID(), Payload: task.Payload()})
+		jobs = append(jobs, tracking.Job{Key: d.Key(), Type: task.Type(), TaskID: n.ID(), Payload: task.Payload(), ProcessAt: at})
 	}
 	return jobs, nil
 }
@@ -134,7 +139,11 @@ func (s *Server) enqueueJob(ctx context.Context, j tracking.Job) error {
 	if err != nil {
 		return fmt.Errorf("rebuild task: %w", err)
 	}
-	if _, err := s.queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	var opts []asynq.Option
+	if !j.ProcessAt.IsZero() {
+		opts = append(opts, asynq.ProcessAt(j.ProcessAt))
+	}
+	if _, err := s.queue.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return err
 	}
 	return nil

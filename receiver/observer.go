@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/signature"
 )
 
@@ -26,6 +27,11 @@ type Observer interface {
 	// but the adapter left out (malformed, or past the list limit), by
 	// channel ("email", "sms"). The webhook itself was answered 2xx.
 	RecipientDropped(source, channel string)
+	// Suppressed counts one due notification a rule held back when its
+	// status was entered, by channel and the rule (tracking.SuppressedStale,
+	// tracking.SuppressedFirstDelivered). The same method as the
+	// dispatcher's Observer, so one metrics type serves both.
+	Suppressed(c dispatcher.Channel, reason string)
 }
 
 // Webhook outcomes besides the tracking.Outcome names.
@@ -85,7 +91,8 @@ func verifyReason(err error) string {
 // nopObserver is the Observer of a Server configured without one.
 type nopObserver struct{}
 
-func (nopObserver) Webhook(string, string)            {}
-func (nopObserver) VerificationFailed(string, string) {}
-func (nopObserver) Applied(time.Duration)             {}
-func (nopObserver) RecipientDropped(string, string)   {}
+func (nopObserver) Webhook(string, string)                {}
+func (nopObserver) VerificationFailed(string, string)     {}
+func (nopObserver) Applied(time.Duration)                 {}
+func (nopObserver) RecipientDropped(string, string)       {}
+func (nopObserver) Suppressed(dispatcher.Channel, string) {}

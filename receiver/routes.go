@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/trackhook/trackhook/receiver/api"
+	"github.com/trackhook/trackhook/receiver/trackingmore"
 )
 
 // apiBase is where version v of the AfterShip API is served, with the
@@ -47,6 +48,14 @@ func (s *Server) routes() *mux.Router {
 			}
 		}
 	}
+	// TrackingMore's trackings API (v2 and v4) on the same trackings, each
+	// route on the main router with the prefix prepended, so a wrong method
+	// is a 405 (see trackingmore.API.Routes).
+	if tm := s.tm; tm != nil {
+		for _, rt := range tm.Routes() {
+			r.Handle(trackingMorePrefix+rt.Path, s.apiCall(rt.Handler, trackingmore.KeyHeaders, trackingMoreAPIs)).Methods(rt.Method)
+		}
+	}
 	r.HandleFunc("/openapi.json", s.openAPI).Methods(http.MethodGet)
 
 	// Operations.
@@ -75,11 +84,25 @@ func unservedVersion(p string) (string, bool) {
 	return name, true
 }
 
+// trackingMorePrefix is where TrackingMore's API is served: a merchant's
+// TrackingMore base URL becomes https://host/trackingmore.
+const trackingMorePrefix = "/trackingmore"
+
+func isTrackingMorePath(p string) bool {
+	return strings.HasPrefix(p, trackingMorePrefix+"/")
+}
+
 func isAPIPath(p string) bool {
 	return strings.HasPrefix(p, "/tracking/") || strings.HasPrefix(p, "/v4/")
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if s.tm != nil && isTrackingMorePath(r.URL.Path) {
+		start := time.Now()
+		trackingmore.NotFound(w, r)
+		s.logAPICall(r, routeUnmatched, keyUnchecked, http.StatusNotFound, time.Since(start))
+		return
+	}
 	if isAPIPath(r.URL.Path) {
 		start := time.Now()
 		if name, ok := unservedVersion(r.URL.Path); ok {
@@ -94,6 +117,12 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if s.tm != nil && isTrackingMorePath(r.URL.Path) {
+		start := time.Now()
+		trackingmore.MethodNotAllowed(w, r)
+		s.logAPICall(r, routeUnmatched, keyUnchecked, http.StatusMethodNotAllowed, time.Since(start))
+		return
+	}
 	if isAPIPath(r.URL.Path) {
 		start := time.Now()
 		api.MethodNotAllowed(w, r)

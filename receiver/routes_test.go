@@ -18,6 +18,7 @@ import (
 	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/redistest"
 	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/receiver/trackingmore"
 	"github.com/trackhook/trackhook/signature"
 )
 
@@ -46,7 +47,11 @@ func TestEveryRouteIsInOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := receiver.New(receiver.Config{Store: store, Queue: asynq.NewClientFromRedisClient(rdb), API: a, OptOut: oo,
+	tm, err := trackingmore.New(trackingmore.Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := receiver.New(receiver.Config{Store: store, Queue: asynq.NewClientFromRedisClient(rdb), API: a, TrackingMore: tm, OptOut: oo,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

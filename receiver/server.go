@@ -12,11 +12,13 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/hibiken/asynq"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver/api"
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/receiver/trackingmore"
 )
 
 // MaxBodyBytes caps every webhook body.
@@ -52,6 +54,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// API serves the AfterShip-compatible admin API; nil leaves it out.
 	API *api.API
+	// TrackingMore serves TrackingMore's trackings API under /trackingmore,
+	// on the same trackings; nil leaves it out. It takes the same APIKeys.
+	TrackingMore *trackingmore.API
 	// APIKeys are the keys the API accepts (none: every call is refused).
 	APIKeys api.Keys
 	// OptOut serves unsubscribe links and inbound SMS; nil leaves them out.
@@ -67,6 +72,10 @@ type Config struct {
 	Admin http.Handler
 	// Observer counts webhooks for the metrics; nil counts nothing.
 	Observer Observer
+	// DeliveryLog records the notifications a rule suppressed when their
+	// status was entered (stale, first_delivered), so the tracking's
+	// delivery log shows them; nil leaves them out of it.
+	DeliveryLog dispatcher.DeliveryLog
 	// Enqueuers is how many goroutines hand the jobs of stored events over
 	// to asynq after their webhook was answered; the webhook then waits
 	// only for Redis to have the event and its outbox. 0 hands them over
@@ -84,6 +93,7 @@ type Server struct {
 	log      *slog.Logger
 	maxBody  int64
 	api      *api.API
+	tm       *trackingmore.API
 	keys     api.Keys
 	optout   *optout.Handler
 	metrics  http.Handler
@@ -91,6 +101,7 @@ type Server struct {
 	hookRate *ratelimit.Limiter
 	apiRate  *ratelimit.Limiter
 	observe  Observer
+	dlog     dispatcher.DeliveryLog
 	handler  *mux.Router
 
 	handoffs    chan handoff // nil: enqueue in the webhook's goroutine
@@ -116,8 +127,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Observer = nopObserver{}
 	}
 	s := &Server{store: cfg.Store, queue: cfg.Queue, sources: cfg.Sources, carriers: cfg.Carriers, log: cfg.Logger, maxBody: cfg.MaxBodyBytes,
-		api: cfg.API, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin,
-		hookRate: cfg.WebhookLimit, apiRate: cfg.APILimit, observe: cfg.Observer}
+		api: cfg.API, tm: cfg.TrackingMore, keys: cfg.APIKeys, optout: cfg.OptOut, metrics: cfg.Metrics, admin: cfg.Admin,
+		hookRate: cfg.WebhookLimit, apiRate: cfg.APILimit, observe: cfg.Observer, dlog: cfg.DeliveryLog}
 	s.handler = s.routes()
 	if cfg.Enqueuers > 0 {
 		s.startHandoff(cfg.Enqueuers)
@@ -144,7 +155,10 @@ type apiDialect struct {
 	tooManyRequests func(w http.ResponseWriter, retryAfterSeconds int)
 }
 
-var afterShip = apiDialect{unauthorized: api.Unauthorized, tooManyRequests: api.TooManyRequests}
+var (
+	afterShip        = apiDialect{unauthorized: api.Unauthorized, tooManyRequests: api.TooManyRequests}
+	trackingMoreAPIs = apiDialect{unauthorized: trackingmore.Unauthorized, tooManyRequests: trackingmore.TooManyRequests}
+)
 
 // limitAPI refuses calls beyond the key's rate with 429.
 func (s *Server) limitAPI(h http.HandlerFunc, d apiDialect) http.HandlerFunc {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/redact"
 	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/source"
@@ -126,6 +127,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		if len(res.Jobs) > 0 {
 			s.enqueue(r.Context(), log, res)
 		}
+		s.reportSuppressed(r.Context(), log, res)
 	}
 	s.observe.Webhook(name, outcome)
 	writeJSON(w, http.StatusOK, map[string]string{"status": outcome})
@@ -195,7 +197,31 @@ func (s *Server) ApplyEvent(ctx context.Context, ev tracking.Event) (tracking.Re
 	if len(res.Jobs) > 0 {
 		s.enqueue(ctx, log, res)
 	}
+	s.reportSuppressed(ctx, log, res)
 	return res, nil
+}
+
+// reportSuppressed logs, counts and writes to the delivery log the
+// notifications a rule held back as res's status was entered. The event is
+// stored whatever becomes of this: a failure to record only logs.
+func (s *Server) reportSuppressed(ctx context.Context, log *slog.Logger, res tracking.Result) {
+	if len(res.Suppressed) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisWait)
+	defer cancel()
+	for _, d := range res.Suppressed {
+		s.observe.Suppressed(d.Channel, d.Suppressed)
+		if s.dlog == nil {
+			continue
+		}
+		if err := s.dlog.Record(ctx, res.Tracking.ID, dispatcher.Delivery{Status: d.Status.String(), Channel: d.Channel,
+			Recipient: redact.Recipient(d.Recipient), Outcome: dispatcher.OutcomeSuppressed, Reason: d.Suppressed}); err != nil {
+			log.Warn("suppressed notification not recorded in the delivery log", "tracking_id", res.Tracking.ID, "err", err)
+		}
+	}
+	log.Info("notifications suppressed by a rule", "tracking_id", res.Tracking.ID, "status", res.Tracking.Status.String(),
+		"reason", res.Suppressed[0].Suppressed, "count", len(res.Suppressed))
 }
 
 func requestID(r *http.Request) string {

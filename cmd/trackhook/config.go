@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/mailer"
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
@@ -45,7 +46,12 @@ type config struct {
 	// ShipEngineJWKSURL is where ShipEngine's public keys are fetched.
 	ShipEngineJWKSURL string
 	Triggers          tracking.StatusSet
-	Concurrency       int
+	// The notification rules (README, Notification rules).
+	StaleAfter           time.Duration // 0: off
+	NotifyFirstDelivered bool
+	Delays               map[tracking.Status]time.Duration
+	OrderWait            time.Duration // < 0: messages do not wait for earlier ones
+	Concurrency          int
 	// MaxInDoubt bounds the emails of one worker process that the SMTP
 	// server may have and the ledger does not yet (dispatcher.Commit).
 	MaxInDoubt int
@@ -239,6 +245,41 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 
+	c.StaleAfter = tracking.DefaultStaleAfter
+	if raw := get("TRACKHOOK_STALE_AFTER", ""); raw == "off" || raw == "0" {
+		c.StaleAfter = 0
+	} else if raw != "" {
+		d, err := parseDays(raw)
+		if err != nil || d < time.Hour || d > 3650*24*time.Hour {
+			bad("TRACKHOOK_STALE_AFTER", "%q is not a duration from 1h to 3650d (e.g. 7d or 48h) or off", raw)
+		}
+		c.StaleAfter = d
+	}
+	switch raw := strings.ToLower(get("TRACKHOOK_NOTIFY_FIRST_DELIVERED", "false")); raw {
+	case "true", "1", "yes":
+		c.NotifyFirstDelivered = true
+	case "false", "0", "no":
+	default:
+		bad("TRACKHOOK_NOTIFY_FIRST_DELIVERED", "%q is neither true nor false", raw)
+	}
+	if raw := get("TRACKHOOK_NOTIFY_DELAYS", ""); raw != "" {
+		d, err := parseDelays(raw, c.Triggers)
+		if err != nil {
+			bad("TRACKHOOK_NOTIFY_DELAYS", "%v; want Status=duration pairs, e.g. InTransit=10m,OutForDelivery=5m", err)
+		}
+		c.Delays = d
+	}
+	c.OrderWait = dispatcher.DefaultOrderWait
+	if raw := get("TRACKHOOK_ORDER_WAIT", ""); raw == "off" || raw == "0" {
+		c.OrderWait = -1
+	} else if raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			bad("TRACKHOOK_ORDER_WAIT", "%q is not a duration up to 24h (e.g. 10m) or off", raw)
+		}
+		c.OrderWait = d
+	}
+
 	c.Concurrency = 20
 	if raw := get("TRACKHOOK_WORKER_CONCURRENCY", ""); raw != "" {
 		n, err := strconv.Atoi(raw)
@@ -401,6 +442,39 @@ func (e indentedErrors) Error() string {
 func (e indentedErrors) Unwrap() []error { return e }
 
 func joinIndented(errs []error) error { return indentedErrors(errs) }
+
+// parseDelays reads TRACKHOOK_NOTIFY_DELAYS: "InTransit=10m,OutForDelivery=5m".
+// Each status must be one that notifies (triggers), each delay from 1s to
+// 24h, each status named once.
+func parseDelays(raw string, triggers tracking.StatusSet) (map[tracking.Status]time.Duration, error) {
+	out := map[tracking.Status]time.Duration{}
+	for _, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, dur, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q has no =", part)
+		}
+		st, err := tracking.ParseStatus(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		if !triggers.Has(st) {
+			return nil, fmt.Errorf("%s does not notify (TRACKHOOK_NOTIFY_STATUSES), so it cannot be delayed", st)
+		}
+		if _, dup := out[st]; dup {
+			return nil, fmt.Errorf("%s is given twice", st)
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(dur))
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return nil, fmt.Errorf("%q is not a delay from 1s to 24h", strings.TrimSpace(dur))
+		}
+		out[st] = d
+	}
+	return out, nil
+}
 
 // parseDays is time.ParseDuration that also takes whole days ("120d").
 func parseDays(s string) (time.Duration, error) {

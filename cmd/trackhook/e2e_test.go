@@ -78,6 +78,12 @@ func startAppAt(t *testing.T, now func() time.Time, opts ...func(env map[string]
 		// The tests expect texts at any hour; TestSMSQuietHours sets a
 		// window.
 		"TRACKHOOK_SMS_QUIET_HOURS": "off",
+		// The payloads are samples with fixed dates, months old on the day
+		// the tests run, and some first report Delivered: the stale and
+		// first-delivered rules would hold their messages back.
+		// TestEndToEndNotificationRules runs with the defaults.
+		"TRACKHOOK_STALE_AFTER":            "off",
+		"TRACKHOOK_NOTIFY_FIRST_DELIVERED": "true",
 	}
 	for _, o := range opts {
 		o(env)

@@ -26,6 +26,7 @@ import (
 	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/ratelimit"
 	"github.com/trackhook/trackhook/receiver/tracking"
+	"github.com/trackhook/trackhook/receiver/trackingmore"
 	"github.com/trackhook/trackhook/signature"
 	"github.com/trackhook/trackhook/templates"
 )
@@ -106,6 +107,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
+	policy.StaleAfter, policy.NotifyFirstDelivered, policy.Delays = cfg.StaleAfter, cfg.NotifyFirstDelivered, cfg.Delays
 	// The receiver's trackings and the dispatcher's notification state
 	// (ledger, delivery log, suppression list) share the Redis client and
 	// the clock; the delivery log is kept only for trackings that exist.
@@ -182,14 +184,18 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	if err != nil {
 		return nil, err
 	}
+	trackingMore, err := trackingmore.New(trackingmore.Config{Store: store, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, Now: now})
+	if err != nil {
+		return nil, err
+	}
 	if len(cfg.APIKeys) == 0 {
 		log.Warn("TRACKHOOK_API_KEYS is not set: the API refuses every call")
 	}
 	srv, err := receiver.New(receiver.Config{Store: store, Queue: client, Sources: sources, Carriers: carriers, Logger: log,
-		API: adminAPI, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut,
+		API: adminAPI, TrackingMore: trackingMore, APIKeys: api.NewKeys(cfg.APIKeys), OptOut: optOut,
 		WebhookLimit: ratelimit.New(rdb, cfg.WebhookRate, int(2*cfg.WebhookRate)).Batched(batch),
 		APILimit:     ratelimit.New(rdb, cfg.APIRate, int(2*cfg.APIRate)),
-		Metrics:      op.scrape, Admin: op.admin, Observer: op.metrics, Enqueuers: enqueuers})
+		Metrics:      op.scrape, Admin: op.admin, Observer: op.metrics, Enqueuers: enqueuers, DeliveryLog: notify})
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +274,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		Templates: tmpl, Email: email, SMS: text, Ledger: notify, Gate: notify.Gate(store), DeliveryLog: notify, UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: cfg.ShopName, Logger: log,
 		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours), Now: now,
+		OrderWait: cfg.OrderWait,
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +23,7 @@ type Subscriptions interface {
 // would answer. The tracking store implements it.
 type BatchedSubscriptions interface {
 	Subscriptions
-	SubscribedCmd(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (redis.Cmder, func() (ok bool, reason string, err error))
+	SubscribedCmd(ctx context.Context, n dispatcher.Notification) (redis.Cmder, func() (ok bool, reason string, err error))
 }
 
 // Gate is the send-time check: a queued notification goes out only while
@@ -48,7 +49,10 @@ func (g *Gate) Allowed(ctx context.Context, trackingID string, c dispatcher.Chan
 }
 
 // Check implements dispatcher.Checker: the ledger's question and the
-// gate's in one round trip (when the subscriptions can be batched).
+// gate's in one round trip (when the subscriptions can be batched). When
+// everything else lets n go out but the notification it must follow
+// (n.After) is neither sent nor settled, it answers not ok with
+// dispatcher.ReasonWaiting.
 func (g *Gate) Check(ctx context.Context, n dispatcher.Notification) (delivered, ok bool, reason string, err error) {
 	sent := redis.NewBoolCmd(ctx, "sismember", sentKey(n.TrackingID), n.Key)
 	sup := redis.NewBoolCmd(ctx, "hexists", suppressionsKey(), dispatcher.RecipientKey(n.Channel, n.Recipient))
@@ -56,8 +60,14 @@ func (g *Gate) Check(ctx context.Context, n dispatcher.Notification) (delivered,
 	var judge func() (bool, string, error)
 	if bs, ok := g.subs.(BatchedSubscriptions); ok {
 		var cmd redis.Cmder
-		cmd, judge = bs.SubscribedCmd(ctx, n.TrackingID, n.Channel, n.Recipient)
+		cmd, judge = bs.SubscribedCmd(ctx, n)
 		step = append(step, cmd)
+	}
+	var afterSent, afterSettled *redis.BoolCmd
+	if n.After != "" {
+		afterSent = redis.NewBoolCmd(ctx, "sismember", sentKey(n.TrackingID), n.After)
+		afterSettled = redis.NewBoolCmd(ctx, "sismember", settledKey(n.TrackingID), n.After)
+		step = append(step, afterSent, afterSettled)
 	}
 	if err := g.store.b.Submit(step...).Wait(ctx); err != nil {
 		return false, false, "", fmt.Errorf("check ledger: %w", err)
@@ -75,9 +85,18 @@ func (g *Gate) Check(ctx context.Context, n dispatcher.Notification) (delivered,
 		return false, false, "recipient is on the suppression list", nil
 	}
 	if judge == nil {
-		ok, reason, err := g.subs.Subscribed(ctx, n.TrackingID, n.Channel, n.Recipient)
+		ok, reason, err = g.subs.Subscribed(ctx, n.TrackingID, n.Channel, n.Recipient)
+	} else {
+		ok, reason, err = judge()
+	}
+	if err != nil || !ok || afterSent == nil {
 		return false, ok, reason, err
 	}
-	ok, reason, err = judge()
-	return false, ok, reason, err
+	if err := errors.Join(afterSent.Err(), afterSettled.Err()); err != nil {
+		return false, false, "", fmt.Errorf("check the earlier notification: %w", err)
+	}
+	if !afterSent.Val() && !afterSettled.Val() {
+		return false, false, dispatcher.ReasonWaiting, nil
+	}
+	return false, true, "", nil
 }

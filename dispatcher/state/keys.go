@@ -14,6 +14,11 @@ func sentKey(id string) string { return keyPrefix + "{" + id + "}:sent" }
 // hand to the provider (BeginSend).
 func attemptedKey(id string) string { return keyPrefix + "{" + id + "}:attempted" }
 
+// settledKey is a set of notification keys that were settled without a send
+// (skipped, suppressed, failed permanently): the notification queued after
+// one of them for the same recipient need not wait for it.
+func settledKey(id string) string { return keyPrefix + "{" + id + "}:settled" }
+
 // deliveriesKey is a sorted set of dispatcher.Delivery JSON scored by the
 // attempt's time (µs): the tracking's delivery log, capped and trimmed to the
 // delivery retention on every write.
@@ -26,5 +31,5 @@ func suppressionsKey() string { return keyPrefix + "suppressions" }
 // TrackingKeys are the keys this package keeps for one tracking, for the
 // tracking's owner to delete with it.
 func TrackingKeys(trackingID string) []string {
-	return []string{sentKey(trackingID), attemptedKey(trackingID), deliveriesKey(trackingID)}
+	return []string{sentKey(trackingID), attemptedKey(trackingID), settledKey(trackingID), deliveriesKey(trackingID)}
 }

@@ -50,3 +50,10 @@ func (s *Store) BeginSend(ctx context.Context, trackingID, key string) (again bo
 	}
 	return added == 0, nil
 }
+
+// Settle records that the notification ended without a send that will
+// happen (skipped, suppressed, failed permanently), so the one queued after
+// it for the same recipient does not wait for it (dispatcher.Settler).
+func (s *Store) Settle(ctx context.Context, trackingID, key string) error {
+	return s.b.Do(ctx, addScript.Cmd(ctx, []string{settledKey(trackingID)}, key, s.opts.Retention.Milliseconds()))
+}

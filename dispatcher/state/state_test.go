@@ -85,8 +85,8 @@ func TestReadsWhatEarlierVersionsWrote(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Reason != "sms STOP" || list[0].Channel != dispatcher.ChannelSMS {
 		t.Errorf("Suppressions = %+v, %v", list, err)
 	}
-	if keys := state.TrackingKeys(id); len(keys) != 3 || keys[0] != "trackhook:{"+id+"}:sent" ||
-		keys[1] != "trackhook:{"+id+"}:attempted" || keys[2] != "trackhook:{"+id+"}:deliveries" {
+	if keys := state.TrackingKeys(id); len(keys) != 4 || keys[0] != "trackhook:{"+id+"}:sent" ||
+		keys[1] != "trackhook:{"+id+"}:attempted" || keys[2] != "trackhook:{"+id+"}:settled" || keys[3] != "trackhook:{"+id+"}:deliveries" {
 		t.Errorf("TrackingKeys = %v", keys)
 	}
 }

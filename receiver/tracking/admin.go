@@ -254,7 +254,7 @@ func (s *Store) OptOut(ctx context.Context, trackingID string, c dispatcher.Chan
 // shipment). reason says why not. It implements the dispatcher's
 // state.Subscriptions, half of the send-time gate.
 func (s *Store) Subscribed(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (bool, string, error) {
-	cmd, judge := s.SubscribedCmd(ctx, trackingID, c, recipient)
+	cmd, judge := s.SubscribedCmd(ctx, dispatcher.Notification{TrackingID: trackingID, Channel: c, Recipient: recipient})
 	if err := s.b.Submit(cmd).Wait(ctx); err != nil {
 		return false, "", fmt.Errorf("check recipient: %w", err)
 	}
@@ -262,9 +262,12 @@ func (s *Store) Subscribed(ctx context.Context, trackingID string, c dispatcher.
 }
 
 // SubscribedCmd is Subscribed as a command to send in a batch with others
-// (state.BatchedSubscriptions) and the function that reads its reply.
-func (s *Store) SubscribedCmd(ctx context.Context, trackingID string, c dispatcher.Channel, recipient string) (redis.Cmder, func() (bool, string, error)) {
-	cmd := redis.NewStringCmd(ctx, "hget", stateKey(trackingID), "d")
+// (state.BatchedSubscriptions) and the function that reads its reply. For
+// a delayed notification (n.Collapse) it also answers
+// dispatcher.ReasonSuperseded when the tracking has entered a later
+// notifying status since n was planned (Tracking.Seq above n.Seq).
+func (s *Store) SubscribedCmd(ctx context.Context, n dispatcher.Notification) (redis.Cmder, func() (bool, string, error)) {
+	cmd := redis.NewStringCmd(ctx, "hget", stateKey(n.TrackingID), "d")
 	return cmd, func() (bool, string, error) {
 		raw, err := cmd.Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -273,22 +276,26 @@ func (s *Store) SubscribedCmd(ctx context.Context, trackingID string, c dispatch
 		if err != nil {
 			return false, "", fmt.Errorf("check recipient: %w", err)
 		}
-		// Only the subscribers: decoding the whole tracking (up to a
-		// hundred checkpoints) for every send cost more than the rest of
-		// the check.
+		// Only the subscribers and the sequence: decoding the whole
+		// tracking (up to a hundred checkpoints) for every send cost more
+		// than the rest of the check.
 		var t struct {
 			Emails []string `json:"emails"`
 			SMSes  []string `json:"smses"`
+			Seq    int      `json:"seq"`
 		}
 		if err := json.Unmarshal(raw, &t); err != nil {
-			return false, "", fmt.Errorf("decode tracking %s: %w", trackingID, err)
+			return false, "", fmt.Errorf("decode tracking %s: %w", n.TrackingID, err)
 		}
 		list := t.Emails
-		if c == dispatcher.ChannelSMS {
+		if n.Channel == dispatcher.ChannelSMS {
 			list = t.SMSes
 		}
-		if !slices.Contains(list, recipient) {
+		if !slices.Contains(list, n.Recipient) {
 			return false, "recipient was removed from the tracking", nil
+		}
+		if n.Collapse && t.Seq > n.Seq {
+			return false, dispatcher.ReasonSuperseded, nil
 		}
 		return true, "", nil
 	}

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
@@ -37,10 +38,47 @@ type Policy struct {
 	Triggers       StatusSet // statuses that notify customers
 	MaxCheckpoints int       // newest checkpoints kept per tracking
 	MaxRecipients  int       // per channel; further subscribers from payloads are ignored
+
+	// StaleAfter: a status entered by an event that happened longer ago
+	// than this (its OccurredAt against the fold's now) updates the state
+	// and notifies nobody (SuppressedStale). 0 turns the rule off.
+	StaleAfter time.Duration
+	// NotifyFirstDelivered sends the Delivered notifications of a tracking
+	// whose first status is Delivered (nothing before it but Pending);
+	// false suppresses them (SuppressedFirstDelivered), as AfterShip and
+	// 17TRACK do: a parcel imported after it arrived is no news.
+	NotifyFirstDelivered bool
+	// Delays hold the notifications of a status back for a while (none by
+	// default): if the tracking enters a later notifying status meanwhile,
+	// only the later one is sent and this one is superseded. Due.Delay
+	// carries it to the planner.
+	Delays map[Status]time.Duration
 }
 
-// DefaultPolicy is the policy used when none is configured.
-var DefaultPolicy = Policy{Triggers: DefaultTriggers, MaxCheckpoints: 100, MaxRecipients: 10}
+// DefaultPolicy is the policy of the tracking package when none is
+// configured: every rule off. The service's defaults (README,
+// Configuration) turn the rules on: see ServicePolicy.
+var DefaultPolicy = Policy{Triggers: DefaultTriggers, MaxCheckpoints: 100, MaxRecipients: 10, NotifyFirstDelivered: true}
+
+// DefaultStaleAfter is the service's default Policy.StaleAfter: a week, as
+// 17TRACK and TrackMage use.
+const DefaultStaleAfter = 7 * 24 * time.Hour
+
+// ServicePolicy is DefaultPolicy with the rules the service applies by
+// default: stale events and a first status of Delivered notify nobody.
+func ServicePolicy() Policy {
+	p := DefaultPolicy
+	p.StaleAfter = DefaultStaleAfter
+	p.NotifyFirstDelivered = false
+	return p
+}
+
+// The reasons a rule suppresses a due notification (Due.Suppressed): the
+// delivery log's reason and the metrics' label.
+const (
+	SuppressedStale          = "stale"
+	SuppressedFirstDelivered = "first_delivered"
+)
 
 // Fold applies ev to cur (nil for a tracking not seen before) and returns the
 // next state and the notifications now due. It is pure: no I/O, no clock
@@ -50,6 +88,13 @@ var DefaultPolicy = Policy{Triggers: DefaultTriggers, MaxCheckpoints: 100, MaxRe
 // subscribers from the payload are added to the tracking's; a notification
 // is due for each subscriber the first time the tracking enters a status in
 // p.Triggers, and never again for the same (status, channel, recipient).
+// A due notification that a rule of p holds back (an event older than
+// p.StaleAfter, a first status of Delivered) is returned with Suppressed
+// set: it counts as planned, and is never sent.
+//
+// Each status entered that notifies increments the tracking's Seq; each due
+// notification carries it, and After names the notification planned
+// before it for the same recipient (the one it must not overtake).
 func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Outcome) {
 	var next Tracking
 	outcome := Updated
@@ -108,20 +153,60 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 
 	var due []Due
 	if next.Status != prev && p.Triggers.Has(next.Status) {
+		suppressed := suppression(prev, next.Status, ev, now, p)
+		next.Seq++
 		for _, r := range []struct {
 			ch    dispatcher.Channel
 			addrs []string
 		}{{dispatcher.ChannelEmail, next.Emails}, {dispatcher.ChannelSMS, next.SMSes}} {
 			for _, addr := range r.addrs {
-				d := Due{Status: next.Status, Channel: r.ch, Recipient: addr}
-				if k := d.Key(); !slices.Contains(next.Notified, k) {
-					next.Notified = append(next.Notified, k)
-					due = append(due, d)
+				d := Due{Status: next.Status, Channel: r.ch, Recipient: addr, Seq: next.Seq, Suppressed: suppressed, Delay: p.Delays[next.Status]}
+				k := d.Key()
+				if slices.Contains(next.Notified, k) {
+					continue
 				}
+				next.Notified = append(next.Notified, k)
+				if suppressed == "" {
+					d.After = next.queueAfter(r.ch, addr, k, d.Delay > 0)
+				}
+				due = append(due, d)
 			}
 		}
 	}
 	return next, due, outcome
+}
+
+// queueAfter records key as the last notification queued for recipient on
+// c and returns the one it must follow: the one queued before it, unless
+// that one was delayed (it is superseded by this one, so there is nothing
+// to wait for). A delayed key is kept as "~key".
+func (t *Tracking) queueAfter(c dispatcher.Channel, recipient, key string, delayed bool) string {
+	rk := dispatcher.RecipientKey(c, recipient)
+	prev := t.Last[rk]
+	if t.Last == nil {
+		t.Last = map[string]string{}
+	}
+	if delayed {
+		t.Last[rk] = "~" + key
+	} else {
+		t.Last[rk] = key
+	}
+	if strings.HasPrefix(prev, "~") {
+		return ""
+	}
+	return prev
+}
+
+// suppression is the rule of p that holds back the notifications of
+// entering status next from prev by ev, or "".
+func suppression(prev, next Status, ev Event, now time.Time, p Policy) string {
+	if p.StaleAfter > 0 && !ev.OccurredAt.IsZero() && now.Sub(ev.OccurredAt) > p.StaleAfter {
+		return SuppressedStale
+	}
+	if !p.NotifyFirstDelivered && next == Delivered && (!prev.Valid() || prev == Pending) {
+		return SuppressedFirstDelivered
+	}
+	return ""
 }
 
 // regresses reports whether moving from cur to next would take a parcel that
@@ -153,6 +238,7 @@ func (t *Tracking) clone() Tracking {
 	c.OptedOut = slices.Clone(t.OptedOut)
 	c.Items = slices.Clone(t.Items)
 	c.Customers = slices.Clone(t.Customers)
+	c.Last = cloneMap(t.Last)
 	c.CustomFields = cloneMap(t.CustomFields)
 	c.SourceRefs = cloneMap(t.SourceRefs)
 	return c

@@ -153,6 +153,12 @@ type Tracking struct {
 	// Notified holds the notifications already planned, as NotificationKey
 	// strings, so each (status, channel, recipient) is planned once.
 	Notified []string `json:"notified,omitempty"`
+	// Seq counts the notifying statuses the tracking entered; a queued
+	// notification of an earlier Seq has been superseded (see Due.Seq).
+	Seq int `json:"seq,omitempty"`
+	// Last maps "channel:recipient" to the key of the last notification
+	// queued for them (Due.After).
+	Last map[string]string `json:"last,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -209,6 +215,19 @@ type Due struct {
 	Status    Status
 	Channel   dispatcher.Channel
 	Recipient string
+	// Seq is the tracking's Seq when it entered Status: a notification
+	// whose Seq is below the tracking's has been superseded by a later
+	// status.
+	Seq int
+	// After is the key of the notification queued before this one for the
+	// same recipient and channel ("" for the first): it goes out first.
+	After string
+	// Delay is how long the notification is held back (Policy.Delays): it
+	// is superseded if a later status comes within it.
+	Delay time.Duration
+	// Suppressed is the rule that holds this notification back
+	// (SuppressedStale, …); "" when it is to be sent.
+	Suppressed string
 }
 
 // Key is the notification's identity within its tracking.

@@ -27,6 +27,9 @@ type Job struct {
 	Type    string `json:"type"`    // task type, "notify:email"
 	TaskID  string `json:"task_id"` // derived from tracking, status, channel, recipient
 	Payload []byte `json:"payload"` // task payload
+	// ProcessAt, when set, is when the task is to run (a delayed
+	// notification); the enqueuer schedules it for then.
+	ProcessAt time.Time `json:"process_at,omitzero"`
 }
 
 // Planner turns due notifications into jobs. Apply calls it before it
@@ -38,6 +41,9 @@ type Result struct {
 	Tracking Tracking
 	Outcome  Outcome
 	Jobs     []Job
+	// Suppressed are the notifications a rule of the policy held back
+	// (Due.Suppressed says which): planned, never to be sent.
+	Suppressed []Due
 }
 
 // Options configure a Store.
@@ -168,8 +174,9 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 			return Result{Tracking: next, Outcome: Stale}, nil
 		}
 		var jobs []Job
-		if len(due) > 0 {
-			if jobs, err = plan(&next, due); err != nil {
+		send, suppressed := splitSuppressed(due)
+		if len(send) > 0 {
+			if jobs, err = plan(&next, send); err != nil {
 				return Result{}, fmt.Errorf("plan notifications: %w", err)
 			}
 		}
@@ -191,7 +198,7 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		}
 		switch res {
 		case 1:
-			return Result{Tracking: next, Outcome: outcome, Jobs: jobs}, nil
+			return Result{Tracking: next, Outcome: outcome, Jobs: jobs, Suppressed: suppressed}, nil
 		case 2:
 			return Result{Tracking: next, Outcome: Duplicate}, nil
 		}
@@ -271,6 +278,19 @@ func indexErr(idx, out *redis.IntCmd) error {
 		return fmt.Errorf("outbox index: %w", out.Err())
 	}
 	return nil
+}
+
+// splitSuppressed parts due into the notifications to send and those a
+// rule suppressed.
+func splitSuppressed(due []Due) (send, suppressed []Due) {
+	for _, d := range due {
+		if d.Suppressed != "" {
+			suppressed = append(suppressed, d)
+		} else {
+			send = append(send, d)
+		}
+	}
+	return send, suppressed
 }
 
 func derefOr(t *Tracking, id string) Tracking {

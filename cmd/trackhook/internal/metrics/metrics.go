@@ -19,6 +19,7 @@ import (
 
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/receiver"
+	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
 const namespace = "trackhook"
@@ -30,6 +31,7 @@ type Metrics struct {
 	apply         prometheus.Histogram
 	dropped       *prometheus.CounterVec
 	notifications *prometheus.CounterVec
+	suppressed    *prometheus.CounterVec
 	retries       *prometheus.CounterVec
 	send          *prometheus.HistogramVec
 }
@@ -79,8 +81,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"source", "channel"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notifications_total",
-			Help: "Notify task runs by channel (email, sms) and outcome: sent, failed_temporary (retried), failed_permanent (archived), skipped (delivered before, removed, unsubscribed or suppressed), deferred (SMS quiet hours).",
+			Help: "Notify task runs by channel (email, sms) and outcome: sent, failed_temporary (retried), failed_permanent (archived), skipped (delivered before, removed, unsubscribed or on the suppression list), deferred (SMS quiet hours), suppressed (superseded within its delay).",
 		}, []string{"channel", "outcome"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "notifications_suppressed_total",
+			Help: "Notifications a rule held back, by channel and reason: stale (the event was older than TRACKHOOK_STALE_AFTER), first_delivered (the first status heard of was Delivered), superseded (a later status came within the delay).",
+		}, []string{"channel", "reason"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notification_retries_total",
 			Help: "Notify task runs that retried an earlier failed run, by channel.",
@@ -91,7 +97,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"channel"}),
 	}
-	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.retries, m.send} {
+	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.suppressed, m.retries, m.send} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -103,6 +109,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			m.notifications.WithLabelValues(string(ch), o.String())
 		}
 		m.retries.WithLabelValues(string(ch))
+		for _, r := range SuppressionReasons {
+			m.suppressed.WithLabelValues(string(ch), r)
+		}
 	}
 	return m, nil
 }
@@ -126,6 +135,14 @@ func (m *Metrics) RecipientDropped(source, channel string) {
 // Notification implements dispatcher.Observer.
 func (m *Metrics) Notification(c dispatcher.Channel, o dispatcher.Outcome) {
 	m.notifications.WithLabelValues(string(c), o.String()).Inc()
+}
+
+// SuppressionReasons are the reasons of notifications_suppressed_total.
+var SuppressionReasons = []string{tracking.SuppressedStale, tracking.SuppressedFirstDelivered, dispatcher.ReasonSuperseded}
+
+// Suppressed implements dispatcher.Observer and receiver.Observer.
+func (m *Metrics) Suppressed(c dispatcher.Channel, reason string) {
+	m.suppressed.WithLabelValues(string(c), reason).Inc()
 }
 
 // Retry implements dispatcher.Observer.

@@ -39,12 +39,15 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	// Redis has redisWait to answer this webhook's steps; past it the
 	// webhook is answered 503 (the sender retries) instead of hanging on
 	// through an outage, and its steps not yet sent are dropped.
-	ctx, cancel := context.WithTimeout(r.Context(), redisWait)
-	defer cancel()
 	// The token is asked for now and checked before the event is stored:
 	// reading, verifying and decoding the body meanwhile costs no round
-	// trip of its own on the webhook's path.
-	limit := s.hookRate.Take(ctx, "webhook:"+name)
+	// trip of its own on the webhook's path. The wait for Redis starts
+	// again once the body is decoded (ctx below): decoding a large body is
+	// our CPU's time, not Redis's.
+	takeCtx, cancelTake := context.WithTimeout(r.Context(), redisWait)
+	defer cancelTake()
+	limit := s.hookRate.Take(takeCtx, "webhook:"+name)
+	ctx := takeCtx
 	limited := func() bool {
 		ok, wait, err := limit.Result(ctx)
 		if err != nil {
@@ -101,6 +104,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithTimeout(r.Context(), redisWait)
+	defer cancel()
 	if limited() {
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -91,6 +93,14 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_PPROF_ADDR": "6060"}, []string{"TRACKHOOK_PPROF_ADDR", "host:port"}},
 		{map[string]string{"TRACKHOOK_LOG_FORMAT": "logfmt"}, []string{"TRACKHOOK_LOG_FORMAT", "logfmt", "json"}},
 		{map[string]string{"TRACKHOOK_LOG_LEVEL": "verbose"}, []string{"TRACKHOOK_LOG_LEVEL", "verbose", "debug"}},
+		{map[string]string{"TRACKHOOK_STALE_AFTER": "a week"}, []string{"TRACKHOOK_STALE_AFTER", "7d"}},
+		{map[string]string{"TRACKHOOK_NOTIFY_FIRST_DELIVERED": "maybe"}, []string{"TRACKHOOK_NOTIFY_FIRST_DELIVERED", "maybe"}},
+		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "InTransit"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "no ="}},
+		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "Shipped=10m"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "Shipped"}},
+		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "InfoReceived=10m"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "InfoReceived does not notify"}},
+		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "InTransit=2d"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "1s to 24h"}},
+		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "InTransit=1m,InTransit=2m"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "twice"}},
+		{map[string]string{"TRACKHOOK_ORDER_WAIT": "-5m"}, []string{"TRACKHOOK_ORDER_WAIT"}},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil {
@@ -246,5 +256,27 @@ func TestShopName(t *testing.T) {
 	}
 	if _, err := loadConfig(envOf(map[string]string{"TRACKHOOK_SHOP_NAME": "Shop\r\nBcc: x@evil.example"})); err == nil || !strings.Contains(err.Error(), "TRACKHOOK_SHOP_NAME") {
 		t.Errorf("a shop name with a line break: err %v, want one naming TRACKHOOK_SHOP_NAME", err)
+	}
+}
+
+func TestConfigNotificationRules(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StaleAfter != 7*24*time.Hour || c.NotifyFirstDelivered || len(c.Delays) != 0 || c.OrderWait != 10*time.Minute {
+		t.Fatalf("defaults: stale %v, first delivered %v, delays %v, order wait %v", c.StaleAfter, c.NotifyFirstDelivered, c.Delays, c.OrderWait)
+	}
+	c, err = loadConfig(envOf(map[string]string{"TRACKHOOK_STALE_AFTER": "off", "TRACKHOOK_NOTIFY_FIRST_DELIVERED": "true",
+		"TRACKHOOK_NOTIFY_DELAYS": " InTransit=10m, outfordelivery=90s", "TRACKHOOK_ORDER_WAIT": "off"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StaleAfter != 0 || !c.NotifyFirstDelivered || c.OrderWait >= 0 ||
+		c.Delays[tracking.InTransit] != 10*time.Minute || c.Delays[tracking.OutForDelivery] != 90*time.Second {
+		t.Fatalf("set: stale %v, first delivered %v, delays %v, order wait %v", c.StaleAfter, c.NotifyFirstDelivered, c.Delays, c.OrderWait)
+	}
+	if c, err = loadConfig(envOf(map[string]string{"TRACKHOOK_STALE_AFTER": "36h"})); err != nil || c.StaleAfter != 36*time.Hour {
+		t.Fatalf("36h: %v %v", c.StaleAfter, err)
 	}
 }

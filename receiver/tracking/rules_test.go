@@ -1,0 +1,124 @@
+package tracking
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// suppressedBy returns the keys of due that rule holds back and those it
+// does not.
+func suppressedBy(due []Due) (sent, held map[string]string) {
+	sent, held = map[string]string{}, map[string]string{}
+	for _, d := range due {
+		if d.Suppressed != "" {
+			held[d.Key()] = d.Suppressed
+		} else {
+			sent[d.Key()] = ""
+		}
+	}
+	return sent, held
+}
+
+// The service's rules, at several instants so the test means the same on
+// any date: an event older than StaleAfter, measured against the fold's
+// now, updates the state and notifies nobody; a first status of Delivered
+// notifies nobody; what follows either is notified as usual.
+func TestFoldStaleAndFirstDelivered(t *testing.T) {
+	p := ServicePolicy()
+	for _, now := range []time.Time{t0, t0.AddDate(1, 2, 3).Add(17 * time.Hour), time.Date(2031, 2, 28, 23, 59, 0, 0, time.UTC)} {
+		// Stale: eight days old.
+		next, due, outcome := Fold(nil, ev(InTransit, now.Add(-8*24*time.Hour)), now, p)
+		sent, held := suppressedBy(due)
+		if outcome != Created || next.Status != InTransit || len(sent) != 0 || len(held) != 2 ||
+			held["InTransit|email|kim@example.com"] != SuppressedStale {
+			t.Fatalf("now %v: stale event: %v %v sent %v held %v", now, outcome, next.Status, sent, held)
+		}
+		if !slices.Contains(next.Notified, "InTransit|email|kim@example.com") || next.Seq != 1 || len(next.Last) != 0 {
+			t.Fatalf("a suppressed notification must count as planned and queue nothing: %+v", next)
+		}
+		// Just inside the week: notified.
+		fresh := ev(OutForDelivery, now.Add(-DefaultStaleAfter+time.Minute))
+		next2, due, _ := Fold(&next, fresh, now, p)
+		if sent, held := suppressedBy(due); len(sent) != 2 || len(held) != 0 {
+			t.Fatalf("now %v: an event six days and 23 hours old: sent %v held %v", now, sent, held)
+		}
+		for _, d := range due {
+			if d.After != "" || d.Seq != 2 {
+				t.Fatalf("after a suppressed status nothing is waited for: %+v", d)
+			}
+		}
+		// Same status again, fresh: nothing new (the state did enter it).
+		if _, due, _ := Fold(&next2, ev(OutForDelivery, now), now, p); len(due) != 0 {
+			t.Fatalf("same status again: %v", keys(due))
+		}
+
+		// First status Delivered: held back; Pending before it changes nothing.
+		for _, start := range []*Tracking{nil, {ID: "x", Status: Pending}} {
+			_, due, _ := Fold(start, ev(Delivered, now.Add(-time.Hour)), now, p)
+			if sent, held := suppressedBy(due); len(sent) != 0 || held["Delivered|sms|+4915112345678"] != SuppressedFirstDelivered {
+				t.Fatalf("first status Delivered (from %v): sent %v held %v", start, sent, held)
+			}
+		}
+		// Delivered after InTransit is news.
+		if _, due, _ := Fold(&next2, ev(Delivered, now.Add(-time.Minute)), now, p); len(due) != 2 || due[0].Suppressed != "" {
+			t.Fatalf("Delivered after OutForDelivery: %+v", due)
+		}
+	}
+
+	// The rules are configurable: off, everything notifies.
+	off := ServicePolicy()
+	off.StaleAfter, off.NotifyFirstDelivered = 0, true
+	if _, due, _ := Fold(nil, ev(Delivered, t0.AddDate(-1, 0, 0)), t0, off); len(due) != 2 || due[0].Suppressed != "" {
+		t.Fatalf("rules off: %+v", due)
+	}
+	// The package default keeps them off (callers opt in).
+	if DefaultPolicy.StaleAfter != 0 || !DefaultPolicy.NotifyFirstDelivered {
+		t.Fatalf("DefaultPolicy = %+v", DefaultPolicy)
+	}
+}
+
+// Each notification names the one it must follow for its recipient, and
+// a delayed one is not waited for: the next status supersedes it.
+func TestFoldOrderAndDelays(t *testing.T) {
+	p := DefaultPolicy
+	p.Delays = map[Status]time.Duration{InTransit: 10 * time.Minute}
+
+	s1, due, _ := Fold(nil, ev(InfoReceived, t0), t0, p)
+	if len(due) != 0 {
+		t.Fatalf("InfoReceived does not notify: %v", keys(due))
+	}
+	s2, due, _ := Fold(&s1, ev(InTransit, t0.Add(time.Hour)), t0, p)
+	for _, d := range due {
+		if d.Delay != 10*time.Minute || d.After != "" || d.Seq != 1 {
+			t.Fatalf("delayed InTransit: %+v", d)
+		}
+	}
+	s3, due, _ := Fold(&s2, ev(OutForDelivery, t0.Add(2*time.Hour)), t0, p)
+	for _, d := range due {
+		if d.Delay != 0 || d.After != "" || d.Seq != 2 {
+			t.Fatalf("OutForDelivery after a delayed InTransit must not wait for it: %+v", d)
+		}
+	}
+	_, due, _ = Fold(&s3, ev(Delivered, t0.Add(3*time.Hour), func(e *Event) { e.Emails = append(e.Emails, "lee@example.com") }), t0, p)
+	after := map[string]string{}
+	for _, d := range due {
+		after[d.Key()] = d.After
+		if d.Seq != 3 {
+			t.Fatalf("Delivered: %+v", d)
+		}
+	}
+	want := map[string]string{
+		"Delivered|email|kim@example.com": "OutForDelivery|email|kim@example.com",
+		"Delivered|sms|+4915112345678":    "OutForDelivery|sms|+4915112345678",
+		"Delivered|email|lee@example.com": "", // new subscriber: nothing before
+	}
+	for k, v := range want {
+		if got, ok := after[k]; !ok || got != v {
+			t.Errorf("%s follows %q, want %q", k, got, v)
+		}
+	}
+	if s3.Last["email:kim@example.com"] != "OutForDelivery|email|kim@example.com" || s2.Last["email:kim@example.com"] != "~InTransit|email|kim@example.com" {
+		t.Errorf("Last = %v then %v", s2.Last, s3.Last)
+	}
+}

@@ -83,6 +83,10 @@ type Notification struct {
 	Seq       int       `json:"seq,omitempty"`
 	Collapse  bool      `json:"collapse,omitempty"`
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// Ref tells apart the occurrences of a message that is not a status's
+	// own (Status "Stuck": one per update of the tracking); it is part of
+	// the task id.
+	Ref string `json:"ref,omitempty"`
 	// After is the key of the notification queued before this one for the
 	// same recipient and channel: this one waits until that one is sent
 	// or settled (at most Config.OrderWait), so messages arrive in the
@@ -120,8 +124,14 @@ func TaskID(trackingID, status string, channel Channel, recipient string) string
 	return "n-" + hex.EncodeToString(sum[:16])
 }
 
-// ID is TaskID of n.
-func (n Notification) ID() string { return TaskID(n.TrackingID, n.Status, n.Channel, n.Recipient) }
+// ID is TaskID of n (with n.Ref, when set, as part of the status).
+func (n Notification) ID() string {
+	status := n.Status
+	if n.Ref != "" {
+		status += "@" + n.Ref
+	}
+	return TaskID(n.TrackingID, status, n.Channel, n.Recipient)
+}
 
 func (n Notification) validate() error {
 	switch {

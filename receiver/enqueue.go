@@ -13,12 +13,25 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
-// plan is the tracking.Planner: one notify task per due notification, with
-// a snapshot of the shipment as it is now.
+// plan is the tracking.Planner of the server's webhooks and API events.
 func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+	return Plan(s.carriers, s.store.Now)(t, due)
+}
+
+// Plan returns the tracking.Planner: one notify task per due notification,
+// with a snapshot of the shipment as it is now (carriers name the carrier
+// and give its tracking link; now is the store's clock).
+func Plan(carriers *carrier.Catalog, now func() time.Time) tracking.Planner {
+	return func(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+		return plan(carriers, now().UTC(), t, due)
+	}
+}
+
+func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
 	ship := dispatcher.Shipment{
 		TrackingNumber: t.TrackingNumber,
 		CarrierSlug:    t.Slug,
@@ -31,7 +44,7 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		ItemsShipped:   t.ItemsShipped(),
 		ItemsTotal:     t.ItemsTotal,
 	}
-	if c, ok := s.carriers.Lookup(t.Slug); ok {
+	if c, ok := carriers.Lookup(t.Slug); ok {
 		ship.CarrierName = c.Name
 		if ship.TrackingURL == "" {
 			ship.TrackingURL = c.TrackingURL(t.TrackingNumber)
@@ -42,13 +55,17 @@ func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job,
 		ship.CheckpointLocation = cp.Place()
 		ship.CheckpointTime = cp.Time
 	}
-	now := s.store.Now().UTC()
 	jobs := make([]tracking.Job, 0, len(due))
 	for _, d := range due {
 		n := dispatcher.Notification{
-			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Channel: d.Channel,
+			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Ref: d.Ref, Channel: d.Channel,
 			Recipient: d.Recipient, Language: t.LanguageFor(d.Channel, d.Recipient), Country: t.DestinationCountry, Shipment: ship,
 			QueuedAt: now, Seq: d.Seq, After: d.After,
+		}
+		if d.Kind != "" {
+			// A Stuck notice is moot once the parcel has moved on to
+			// another status: it is superseded like a delayed one.
+			n.Status, n.Collapse = d.Kind, true
 		}
 		var at time.Time
 		if d.Delay > 0 {
@@ -135,6 +152,10 @@ func (s *Server) Close() {
 // enqueueJob enqueues one job. A task id conflict means it is queued (or was
 // processed) already, which is success.
 func (s *Server) enqueueJob(ctx context.Context, j tracking.Job) error {
+	return enqueueJob(ctx, s.queue, j)
+}
+
+func enqueueJob(ctx context.Context, queue Queue, j tracking.Job) error {
 	task, err := dispatcher.RebuildTask(j.Type, j.TaskID, j.Payload)
 	if err != nil {
 		return fmt.Errorf("rebuild task: %w", err)
@@ -143,7 +164,7 @@ func (s *Server) enqueueJob(ctx context.Context, j tracking.Job) error {
 	if !j.ProcessAt.IsZero() {
 		opts = append(opts, asynq.ProcessAt(j.ProcessAt))
 	}
-	if _, err := s.queue.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	if _, err := queue.EnqueueContext(ctx, task, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return err
 	}
 	return nil

@@ -172,7 +172,7 @@ func checkGolden(tb testing.TB, path, got string) {
 
 func TestStatusesAndLocales(t *testing.T) {
 	s := newSet(t, Options{})
-	wantStatuses := []string{"AttemptFail", "AvailableForPickup", "Delivered", "Exception", "Expired", "InTransit", "InfoReceived", "OutForDelivery"}
+	wantStatuses := []string{"AttemptFail", "AvailableForPickup", "Delivered", "Exception", "Expired", "InTransit", "InfoReceived", "OutForDelivery", "Stuck"}
 	if got := s.Statuses(); !slices.Equal(got, wantStatuses) {
 		t.Errorf("Statuses() = %q, want %q", got, wantStatuses)
 	}

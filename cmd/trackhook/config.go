@@ -21,6 +21,7 @@ import (
 	"github.com/trackhook/trackhook/dispatcher/quiet"
 	"github.com/trackhook/trackhook/dispatcher/sms"
 	"github.com/trackhook/trackhook/receiver"
+	"github.com/trackhook/trackhook/receiver/rules"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature/jwks"
 )
@@ -51,6 +52,8 @@ type config struct {
 	NotifyFirstDelivered bool
 	Delays               map[tracking.Status]time.Duration
 	OrderWait            time.Duration // < 0: messages do not wait for earlier ones
+	StuckDays            int           // business days; 0: off
+	Holidays             rules.Calendar
 	Concurrency          int
 	// MaxInDoubt bounds the emails of one worker process that the SMTP
 	// server may have and the ledger does not yet (dispatcher.Commit).
@@ -278,6 +281,24 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			bad("TRACKHOOK_ORDER_WAIT", "%q is not a duration up to 24h (e.g. 10m) or off", raw)
 		}
 		c.OrderWait = d
+	}
+
+	c.StuckDays = rules.DefaultStuckDays
+	if raw := get("TRACKHOOK_STUCK_AFTER", ""); raw == "off" || raw == "0" {
+		c.StuckDays = 0
+	} else if raw != "" {
+		n, err := strconv.Atoi(strings.TrimSuffix(raw, "bd"))
+		if err != nil || n < 1 || n > 60 {
+			bad("TRACKHOOK_STUCK_AFTER", "%q is not a number of business days from 1 to 60 (e.g. 5) or off", raw)
+		}
+		c.StuckDays = n
+	}
+	if raw := get("TRACKHOOK_HOLIDAYS", ""); raw != "" {
+		cal, err := rules.ParseHolidays(raw)
+		if err != nil {
+			bad("TRACKHOOK_HOLIDAYS", "%v; want dates, comma-separated, each for every country or one: 2026-12-25,DE:2026-10-03", err)
+		}
+		c.Holidays = cal
 	}
 
 	c.Concurrency = 20

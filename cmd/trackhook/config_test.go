@@ -101,6 +101,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "InTransit=2d"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "1s to 24h"}},
 		{map[string]string{"TRACKHOOK_NOTIFY_DELAYS": "InTransit=1m,InTransit=2m"}, []string{"TRACKHOOK_NOTIFY_DELAYS", "twice"}},
 		{map[string]string{"TRACKHOOK_ORDER_WAIT": "-5m"}, []string{"TRACKHOOK_ORDER_WAIT"}},
+		{map[string]string{"TRACKHOOK_STUCK_AFTER": "5d"}, []string{"TRACKHOOK_STUCK_AFTER", "business days"}},
+		{map[string]string{"TRACKHOOK_HOLIDAYS": "2027-12-25,Xmas"}, []string{"TRACKHOOK_HOLIDAYS", "Xmas"}},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil {
@@ -278,5 +280,15 @@ func TestConfigNotificationRules(t *testing.T) {
 	}
 	if c, err = loadConfig(envOf(map[string]string{"TRACKHOOK_STALE_AFTER": "36h"})); err != nil || c.StaleAfter != 36*time.Hour {
 		t.Fatalf("36h: %v %v", c.StaleAfter, err)
+	}
+	if c.StuckDays != 5 {
+		t.Fatalf("stuck default %d", c.StuckDays)
+	}
+	c, err = loadConfig(envOf(map[string]string{"TRACKHOOK_STUCK_AFTER": "3", "TRACKHOOK_HOLIDAYS": "2027-12-25, de:2027-10-03"}))
+	if err != nil || c.StuckDays != 3 || c.Holidays.String() != "2027-12-25,DE:2027-10-03" {
+		t.Fatalf("stuck 3, holidays: %v %q %v", c.StuckDays, c.Holidays.String(), err)
+	}
+	if c, err = loadConfig(envOf(map[string]string{"TRACKHOOK_STUCK_AFTER": "off"})); err != nil || c.StuckDays != 0 {
+		t.Fatalf("stuck off: %v %v", c.StuckDays, err)
 	}
 }

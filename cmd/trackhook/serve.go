@@ -25,6 +25,7 @@ import (
 	"github.com/trackhook/trackhook/receiver/carrier"
 	"github.com/trackhook/trackhook/receiver/optout"
 	"github.com/trackhook/trackhook/receiver/ratelimit"
+	"github.com/trackhook/trackhook/receiver/rules"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/receiver/trackingmore"
 	"github.com/trackhook/trackhook/signature"
@@ -108,6 +109,10 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
 	policy.StaleAfter, policy.NotifyFirstDelivered, policy.Delays = cfg.StaleAfter, cfg.NotifyFirstDelivered, cfg.Delays
+	var stuck tracking.StuckDeadline
+	if cfg.StuckDays > 0 {
+		stuck = rules.Stuck{Days: cfg.StuckDays, Calendar: cfg.Holidays, Fallback: time.Local}.Deadline
+	}
 	// The receiver's trackings and the dispatcher's notification state
 	// (ledger, delivery log, suppression list) share the Redis client and
 	// the clock; the delivery log is kept only for trackings that exist.
@@ -115,7 +120,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	// and one read for what would be dozens of round trips.
 	batch := groupcommit.New(rdb, groupcommit.Options{})
 	defer batch.Close()
-	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now, Batcher: batch})
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now, Batcher: batch, Stuck: stuck})
 	notify := state.New(rdb, state.Options{DeliveryRetention: cfg.DeliveryRetention, TrackingKey: tracking.StateKey, Now: now, Batcher: batch})
 	optOut, err := newOptOut(ctx, cfg, store, notify, log)
 	if err != nil {
@@ -279,9 +284,11 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 	if err != nil {
 		return nil, err
 	}
+	queues := dispatcher.Queues()
+	queues[receiver.QueueRules] = 1
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:    cfg.Concurrency,
-		Queues:         dispatcher.Queues(),
+		Queues:         queues,
 		RetryDelayFunc: dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
 		IsFailure:      dispatcher.IsFailure,
 		// An idle worker looks for new tasks this often: the latency a
@@ -295,8 +302,28 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 	})
 	mux := asynq.NewServeMux()
 	dispatcher.Register(mux, h)
+	ruleClient := asynq.NewClientFromRedisClient(rdb)
+	closers = append(closers, ruleClient.Close)
+	timed, err := receiver.NewRules(receiver.RulesConfig{Store: store, Queue: ruleClient, Carriers: carrier.Default(), Stuck: store.Stuck(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	mux.HandleFunc(receiver.TypeRulesTick, timed.ProcessTick)
 	if err := srv.Start(mux); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	// Every worker runs the scheduler; the tick is unique for a little less
+	// than its interval, so it is queued once per interval, not once per
+	// worker.
+	sched := asynq.NewSchedulerFromRedisClient(rdb, &asynq.SchedulerOpts{Logger: newAsynqLogger(log), LogLevel: asynq.WarnLevel})
+	if _, err := sched.Register(fmt.Sprintf("@every %ds", int(receiver.RulesInterval/time.Second)), asynq.NewTask(receiver.TypeRulesTick, nil),
+		asynq.Queue(receiver.QueueRules), asynq.Unique(receiver.RulesInterval-5*time.Second), asynq.MaxRetry(0), asynq.Timeout(receiver.RulesInterval)); err != nil {
+		srv.Shutdown()
+		return nil, fmt.Errorf("schedule the notification rules: %w", err)
+	}
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return nil, fmt.Errorf("start the rules scheduler: %w", err)
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "locales", strings.Join(tmpl.Locales(), ","), "notify_statuses", cfg.Triggers.String())
 	rescueCtx, stopRescue := context.WithCancel(context.Background())
@@ -308,6 +335,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 	return func() {
 		stopRescue()
 		<-rescueDone
+		sched.Shutdown()
 		srv.Shutdown()
 		for _, c := range closers {
 			_ = c()

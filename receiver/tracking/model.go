@@ -225,13 +225,32 @@ type Due struct {
 	// Delay is how long the notification is held back (Policy.Delays): it
 	// is superseded if a later status comes within it.
 	Delay time.Duration
+	// Kind is a message other than the status's own (KindStuck); Ref
+	// tells its occurrences apart (the update it is about).
+	Kind, Ref string
 	// Suppressed is the rule that holds this notification back
 	// (SuppressedStale, …); "" when it is to be sent.
 	Suppressed string
 }
 
-// Key is the notification's identity within its tracking.
-func (d Due) Key() string { return NotificationKey(d.Status, d.Channel, d.Recipient) }
+// Key is the notification's identity within its tracking: for a status
+// message "status|channel|recipient", for another kind of message
+// "Kind@Ref|channel|recipient".
+func (d Due) Key() string {
+	if d.Kind != "" {
+		return dispatcher.NotificationKey(d.Message(), d.Channel, d.Recipient)
+	}
+	return NotificationKey(d.Status, d.Channel, d.Recipient)
+}
+
+// Message is what the notification announces: its Kind and Ref
+// ("Stuck@1747044000") or, for a status message, the status.
+func (d Due) Message() string {
+	if d.Kind != "" {
+		return d.Kind + "@" + d.Ref
+	}
+	return d.Status.String()
+}
 
 // NotificationKey is dispatcher.NotificationKey of a status.
 func NotificationKey(s Status, c dispatcher.Channel, recipient string) string {

@@ -2,8 +2,11 @@ package tracking
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/trackhook/trackhook/dispatcher"
 )
 
 // suppressedBy returns the keys of due that rule holds back and those it
@@ -120,5 +123,47 @@ func TestFoldOrderAndDelays(t *testing.T) {
 	}
 	if s3.Last["email:kim@example.com"] != "OutForDelivery|email|kim@example.com" || s2.Last["email:kim@example.com"] != "~InTransit|email|kim@example.com" {
 		t.Errorf("Last = %v then %v", s2.Last, s3.Last)
+	}
+}
+
+// The stuck-parcel rule, pure: a notice per recipient whose deadline has
+// passed, once per update; the next deadline for the rest; nothing once the
+// parcel has left InTransit.
+func TestStuckCheck(t *testing.T) {
+	tr, _, _ := Fold(nil, ev(InTransit, t0), t0, DefaultPolicy)
+	// The text's deadline is a day after the email's.
+	deadline := func(t *Tracking, c dispatcher.Channel, _ string) time.Time {
+		if c == dispatcher.ChannelSMS {
+			return t.OccurredAt.Add(6 * 24 * time.Hour)
+		}
+		return t.OccurredAt.Add(5 * 24 * time.Hour)
+	}
+	if _, due, pending := StuckCheck(tr, t0.Add(4*24*time.Hour), deadline); len(due) != 0 || !pending.Equal(t0.Add(5*24*time.Hour)) {
+		t.Fatalf("before the deadline: %v, pending %v", keys(due), pending)
+	}
+	next, due, pending := StuckCheck(tr, t0.Add(5*24*time.Hour), deadline)
+	ref := strconv.FormatInt(t0.Unix(), 10)
+	if len(due) != 1 || due[0].Key() != "Stuck@"+ref+"|email|kim@example.com" || !pending.Equal(t0.Add(6*24*time.Hour)) {
+		t.Fatalf("at the email's deadline: %v, pending %v", keys(due), pending)
+	}
+	if due[0].After != "InTransit|email|kim@example.com" || due[0].Kind != KindStuck || due[0].Message() != "Stuck@"+ref {
+		t.Fatalf("notice %+v", due[0])
+	}
+	next2, due, pending := StuckCheck(next, t0.Add(7*24*time.Hour), deadline)
+	if len(due) != 1 || due[0].Channel != dispatcher.ChannelSMS || !pending.IsZero() {
+		t.Fatalf("later: %v, pending %v", keys(due), pending)
+	}
+	if _, due, _ := StuckCheck(next2, t0.Add(30*24*time.Hour), deadline); len(due) != 0 {
+		t.Fatalf("twice for one update: %v", keys(due))
+	}
+	// A new update starts the clock again: one more notice each.
+	moved, _, _ := Fold(&next2, ev(InTransit, t0.Add(8*24*time.Hour)), t0, DefaultPolicy)
+	if _, due, _ := StuckCheck(moved, t0.Add(14*24*time.Hour), deadline); len(due) != 2 {
+		t.Fatalf("after a new update: %v", keys(due))
+	}
+	// Delivered: nothing is owed.
+	done, _, _ := Fold(&next2, ev(Delivered, t0.Add(8*24*time.Hour)), t0, DefaultPolicy)
+	if _, due, pending := StuckCheck(done, t0.Add(30*24*time.Hour), deadline); len(due) != 0 || !pending.IsZero() {
+		t.Fatalf("delivered: %v, %v", keys(due), pending)
 	}
 }

@@ -57,6 +57,10 @@ type Options struct {
 	// the outbox's timestamps, delivery-log entries) and of the cut-offs it
 	// reads them back by. nil is time.Now.
 	Now func() time.Time
+	// Stuck, when set, is the stuck-parcel rule: each update that leaves a
+	// tracking in transit puts it on the rule's schedule (StuckDue) for the
+	// earliest of its recipients' deadlines, in the same step as the state.
+	Stuck StuckDeadline
 	// Batcher carries the webhook path's commands (Apply's read and write,
 	// Ack), so concurrent webhooks share pipelines (package groupcommit).
 	// nil sends each step as its own pipeline.
@@ -95,6 +99,9 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 	_, cluster := rdb.(*redis.ClusterClient)
 	return &Store{rdb: rdb, opts: opts, b: b, cluster: cluster}
 }
+
+// Stuck returns the store's stuck-parcel rule (Options.Stuck), or nil.
+func (s *Store) Stuck() StuckDeadline { return s.opts.Stuck }
 
 // Policy returns the store's policy.
 func (s *Store) Policy() Policy { return s.opts.Policy }
@@ -192,7 +199,11 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 			}
 			args = append(args, j.Key, b)
 		}
-		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, applyScript.Cmd(ctx, keys, args...))
+		var stuckAt time.Time
+		if s.opts.Stuck != nil && armsStuck(cur, &next) {
+			stuckAt = firstStuck(&next, s.opts.Stuck)
+		}
+		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, stuckAt, applyScript.Cmd(ctx, keys, args...))
 		if err != nil {
 			return Result{}, err
 		}
@@ -213,13 +224,13 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 
 // applyStep runs Apply's write step, apply (applyScript), after the index
 // entries it needs: the tracking index for a new tracking, the outbox index
-// when it writes jobs. The index entries go first: if we die after them, the
+// when it writes jobs, the stuck-parcel schedule when stuckAt is set. The index entries go first: if we die after them, the
 // list skips an id without state and the sweeper finds an empty outbox and
 // drops it; the other order could leave an outbox nobody looks at. On one
 // node they go in the same pipeline as apply, which Redis runs in order;
 // in a Cluster they may live on another node, so they go in a round trip of
 // their own first.
-func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, hasJobs bool, apply *redis.Cmd) (int64, error) {
+func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, hasJobs bool, stuckAt time.Time, apply *redis.Cmd) (int64, error) {
 	var idx, out *redis.IntCmd
 	var step []redis.Cmder
 	score := float64(now.UnixMilli())
@@ -230,6 +241,11 @@ func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, 
 	if hasJobs {
 		out = redis.NewIntCmd(ctx, "zadd", outboxIndexKey(), score, id)
 		step = append(step, out)
+	}
+	if !stuckAt.IsZero() {
+		// Not checked like the two above: losing it loses one reminder,
+		// never an event, and an entry without a state is skipped.
+		step = append(step, redis.NewIntCmd(ctx, "zadd", stuckKey(), stuckAt.UnixMilli(), id))
 	}
 	if s.cluster && len(step) > 0 {
 		if err := s.b.Submit(step...).Wait(ctx); err != nil {

@@ -1,0 +1,54 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/receiver/tracking"
+)
+
+// DefaultStuckDays is the stuck-parcel rule's default: five business days
+// without an update while in transit.
+const DefaultStuckDays = 5
+
+// Stuck is the stuck-parcel rule: a parcel in transit with no update for
+// Days business days is late, counted in each recipient's time zone (from
+// the phone number for a text, else from the destination country, else
+// Fallback) and calendar (weekends and Calendar's holidays of the
+// destination country).
+type Stuck struct {
+	Days     int
+	Calendar Calendar
+	Fallback *time.Location // nil: UTC
+}
+
+// Deadline implements tracking.StuckDeadline: Days business days after the
+// tracking's last update, at the same wall-clock time, in the recipient's
+// zone. Where the zone is ambiguous (a number prefix that spans zones) the
+// latest of them counts, so nobody hears of a delay early.
+func (s Stuck) Deadline(t *tracking.Tracking, c dispatcher.Channel, recipient string) time.Time {
+	if s.Days <= 0 || t.OccurredAt.IsZero() {
+		return time.Time{}
+	}
+	var locs []*time.Location
+	if c == dispatcher.ChannelSMS {
+		locs = PhoneZones(recipient)
+	}
+	if len(locs) == 0 {
+		locs = CountryZones(t.DestinationCountry)
+	}
+	if len(locs) == 0 {
+		fb := s.Fallback
+		if fb == nil {
+			fb = time.UTC
+		}
+		locs = []*time.Location{fb}
+	}
+	var latest time.Time
+	for _, loc := range locs {
+		if d := s.Calendar.AddBusinessDays(t.OccurredAt.In(loc), s.Days, t.DestinationCountry); d.After(latest) {
+			latest = d
+		}
+	}
+	return latest
+}

@@ -51,6 +51,19 @@ type Settler interface {
 	Settle(ctx context.Context, trackingID, key string) error
 }
 
+// Orders answers a Delivered message's question about its order (split
+// shipments): how many of the order's parcels are delivered, of how many,
+// and whether this message (its key, to recipientKey, a RecipientKey) is
+// the one that announces the whole order, the same on every attempt. The
+// tracking store implements it.
+type Orders interface {
+	OrderProgress(ctx context.Context, order, recipientKey, key string) (delivered, total int, all bool, err error)
+}
+
+// StatusOrderDelivered is the message a recipient gets instead of the last
+// parcel's Delivered message when every parcel of the order is delivered.
+const StatusOrderDelivered = "OrderDelivered"
+
 // DeliveryLog keeps a record of every attempt to deliver a notification,
 // for the admin API's delivery log.
 type DeliveryLog interface {
@@ -94,6 +107,9 @@ type Config struct {
 	// original then ends without sending. nil: the ledger alone keeps the
 	// two from both sending.
 	Rescuer *Rescuer
+	// Orders, when set, makes Delivered messages of split shipments say
+	// "2 of 3 parcels" and the last one announce the whole order.
+	Orders Orders
 	// OrderWait bounds how long a notification waits for the one queued
 	// before it for the same recipient (Notification.After) to go out,
 	// counted from when it was due: past it, it is sent anyway (a
@@ -174,7 +190,7 @@ func (h *Handler) ProcessEmail(ctx context.Context, t *asynq.Task) error {
 			return "", "", fmt.Errorf("unsubscribe link: %w", err)
 		}
 		data.UnsubscribeURL = unsub
-		m, err := h.cfg.Templates.Render(templates.KindEmail, n.Status, locale, data)
+		m, err := h.cfg.Templates.Render(templates.KindEmail, data.Status, locale, data)
 		if err != nil {
 			return "", "", err
 		}
@@ -195,7 +211,7 @@ func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 		if err := h.quiet(n); err != nil {
 			return "", "", err
 		}
-		r, err := h.cfg.Templates.Render(templates.KindSMS, n.Status, locale, data)
+		r, err := h.cfg.Templates.Render(templates.KindSMS, data.Status, locale, data)
 		if err != nil {
 			return "", "", err
 		}
@@ -396,12 +412,27 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	}
 
 	locale := h.cfg.Templates.Locale(n.Language, n.Country)
+	data := n.Shipment.templateData(n.Status, h.cfg.ShopName)
+	render := n.Status
+	if n.Status == "Delivered" && n.Order != "" && h.cfg.Orders != nil {
+		delivered, total, all, err := h.cfg.Orders.OrderProgress(ctx, n.Order, RecipientKey(n.Channel, n.Recipient), n.Key)
+		if err != nil {
+			return fail(err)
+		}
+		if total > 1 {
+			data.ParcelsDelivered, data.ParcelsTotal = delivered, total
+			if all {
+				render = StatusOrderDelivered
+			}
+		}
+	}
+	data.Status = render
 	start := time.Now()
 	// The in-doubt slot the sender may take with Commit is given back once
 	// the ledger has the outcome (or the send failed).
 	c := &commit{slots: h.inDoubt}
 	defer c.release()
-	providerID, note, err := send(context.WithValue(ctx, commitKey{}, c), n, locale, n.Shipment.templateData(n.Status, h.cfg.ShopName))
+	providerID, note, err := send(context.WithValue(ctx, commitKey{}, c), n, locale, data)
 	var deferred *DeferredError
 	if !errors.As(err, &deferred) {
 		h.cfg.Observer.Sent(n.Channel, time.Since(start))
@@ -500,7 +531,7 @@ func (s Shipment) templateData(status, shop string) templates.Data {
 		TrackingURL: s.TrackingURL, OrderNumber: s.OrderNumber, Title: s.Title, CustomerName: s.CustomerName,
 		Status: status, Subtag: s.Subtag, SubtagMessage: s.SubtagMessage,
 		CheckpointMessage: s.CheckpointMessage, CheckpointLocation: s.CheckpointLocation, CheckpointTime: s.CheckpointTime,
-		ItemsShipped: s.ItemsShipped, ItemsTotal: s.ItemsTotal,
+		ItemsShipped: s.ItemsShipped, ItemsTotal: s.ItemsTotal, ExpectedDelivery: s.ExpectedDelivery,
 	}
 }
 

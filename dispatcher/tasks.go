@@ -83,6 +83,10 @@ type Notification struct {
 	Seq       int       `json:"seq,omitempty"`
 	Collapse  bool      `json:"collapse,omitempty"`
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// Order names the order the tracking's parcel belongs to (trackings
+	// sharing an order number), "" for none: a Delivered message says how
+	// many of the order's parcels are delivered (Config.Orders).
+	Order string `json:"order,omitempty"`
 	// Ref tells apart the occurrences of a message that is not a status's
 	// own (Status "Stuck": one per update of the tracking); it is part of
 	// the task id.
@@ -110,6 +114,9 @@ type Shipment struct {
 	CheckpointMessage  string    `json:"checkpoint_message,omitempty"`
 	CheckpointLocation string    `json:"checkpoint_location,omitempty"`
 	CheckpointTime     time.Time `json:"checkpoint_time,omitzero"`
+	// ExpectedDelivery is the carrier's expected delivery day,
+	// "2006-01-02"; "" when unknown.
+	ExpectedDelivery string `json:"expected_delivery,omitempty"`
 	// ItemsShipped of ItemsTotal items are in this parcel (0 when unknown).
 	ItemsShipped int `json:"items_shipped,omitempty"`
 	ItemsTotal   int `json:"items_total,omitempty"`

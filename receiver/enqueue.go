@@ -33,16 +33,17 @@ func Plan(carriers *carrier.Catalog, now func() time.Time) tracking.Planner {
 
 func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
 	ship := dispatcher.Shipment{
-		TrackingNumber: t.TrackingNumber,
-		CarrierSlug:    t.Slug,
-		TrackingURL:    t.TrackingURL,
-		OrderNumber:    t.OrderNumber,
-		Title:          t.Title,
-		CustomerName:   t.CustomerName,
-		Subtag:         t.Subtag,
-		SubtagMessage:  t.SubtagMessage,
-		ItemsShipped:   t.ItemsShipped(),
-		ItemsTotal:     t.ItemsTotal,
+		TrackingNumber:   t.TrackingNumber,
+		CarrierSlug:      t.Slug,
+		TrackingURL:      t.TrackingURL,
+		OrderNumber:      t.OrderNumber,
+		Title:            t.Title,
+		CustomerName:     t.CustomerName,
+		Subtag:           t.Subtag,
+		SubtagMessage:    t.SubtagMessage,
+		ItemsShipped:     t.ItemsShipped(),
+		ItemsTotal:       t.ItemsTotal,
+		ExpectedDelivery: t.ExpectedDelivery,
 	}
 	if c, ok := carriers.Lookup(t.Slug); ok {
 		ship.CarrierName = c.Name
@@ -55,12 +56,13 @@ func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []
 		ship.CheckpointLocation = cp.Place()
 		ship.CheckpointTime = cp.Time
 	}
+	order := tracking.OrderRef(t)
 	jobs := make([]tracking.Job, 0, len(due))
 	for _, d := range due {
 		n := dispatcher.Notification{
 			TrackingID: t.ID, Key: d.Key(), Status: d.Status.String(), Ref: d.Ref, Channel: d.Channel,
 			Recipient: d.Recipient, Language: t.LanguageFor(d.Channel, d.Recipient), Country: t.DestinationCountry, Shipment: ship,
-			QueuedAt: now, Seq: d.Seq, After: d.After,
+			QueuedAt: now, Seq: d.Seq, After: d.After, Order: order,
 		}
 		if d.Kind != "" {
 			// A Stuck notice is moot once the parcel has moved on to

@@ -31,9 +31,10 @@ type RulesConfig struct {
 	Store    *tracking.Store
 	Queue    Queue
 	Carriers *carrier.Catalog
-	// Stuck is the stuck-parcel rule (the store's Options.Stuck); nil
-	// leaves the rule off.
+	// Stuck is the stuck-parcel rule (the store's Options.Stuck), Late the
+	// running-late rule (Options.Late); nil leaves a rule off.
 	Stuck  tracking.StuckDeadline
+	Late   tracking.LateDeadline
 	Logger *slog.Logger
 }
 
@@ -71,33 +72,56 @@ func (r *Rules) ProcessTick(ctx context.Context, _ *asynq.Task) error {
 // Tick applies the rules to every tracking whose time has come on the
 // store's clock and returns how many notifications it queued.
 func (r *Rules) Tick(ctx context.Context) (int, error) {
-	if r.cfg.Stuck == nil {
-		return 0, nil
-	}
 	queued := 0
-	for {
-		entries, err := r.cfg.Store.StuckDue(ctx, r.cfg.Store.Now(), rulesPage)
-		if err != nil {
-			return queued, err
-		}
-		for _, e := range entries {
-			n, err := r.stuck(ctx, e)
+	for _, rule := range r.rules() {
+		for {
+			entries, err := r.cfg.Store.ScheduleDue(ctx, rule.sched, r.cfg.Store.Now(), rulesPage)
 			if err != nil {
 				return queued, err
 			}
-			queued += n
-		}
-		if len(entries) < rulesPage {
-			return queued, nil
+			for _, e := range entries {
+				n, err := r.apply(ctx, rule, e)
+				if err != nil {
+					return queued, err
+				}
+				queued += n
+			}
+			if len(entries) < rulesPage {
+				break
+			}
 		}
 	}
+	return queued, nil
 }
 
-// stuck applies the stuck-parcel rule to one tracking on its schedule.
-func (r *Rules) stuck(ctx context.Context, e tracking.StuckEntry) (int, error) {
+// rule is one time-driven rule: its schedule, and its check of a tracking
+// at a time (the notices due, and when to look again).
+type rule struct {
+	sched tracking.Schedule
+	what  string // for the log
+	check func(t tracking.Tracking, now time.Time) (tracking.Tracking, []tracking.Due, time.Time)
+}
+
+func (r *Rules) rules() []rule {
+	var out []rule
+	if stuck := r.cfg.Stuck; stuck != nil {
+		out = append(out, rule{tracking.ScheduleStuck, "parcel stuck in transit", func(t tracking.Tracking, now time.Time) (tracking.Tracking, []tracking.Due, time.Time) {
+			return tracking.StuckCheck(t, now, stuck)
+		}})
+	}
+	if late := r.cfg.Late; late != nil {
+		out = append(out, rule{tracking.ScheduleLate, "parcel running late", func(t tracking.Tracking, now time.Time) (tracking.Tracking, []tracking.Due, time.Time) {
+			return tracking.LateCheck(t, now, late)
+		}})
+	}
+	return out
+}
+
+// apply runs one rule on one tracking on its schedule.
+func (r *Rules) apply(ctx context.Context, rl rule, e tracking.ScheduleEntry) (int, error) {
 	var pending time.Time
 	res, err := r.cfg.Store.ApplyChange(ctx, e.TrackingID, func(cur tracking.Tracking, now time.Time) (tracking.Tracking, []tracking.Due, bool) {
-		next, due, p := tracking.StuckCheck(cur, now, r.cfg.Stuck)
+		next, due, p := rl.check(cur, now)
 		pending = p
 		return next, due, len(due) > 0
 	}, r.plan)
@@ -105,10 +129,9 @@ func (r *Rules) stuck(ctx context.Context, e tracking.StuckEntry) (int, error) {
 	case errors.Is(err, tracking.ErrNotFound):
 		// Deleted meanwhile: off the schedule.
 	case err != nil:
-		return 0, fmt.Errorf("stuck-parcel rule on %s: %w", e.TrackingID, err)
+		return 0, fmt.Errorf("%s rule on %s: %w", rl.sched, e.TrackingID, err)
 	case len(res.Jobs) > 0:
-		r.log.Info("parcel stuck in transit: notices queued", "tracking_id", e.TrackingID, "notifications", len(res.Jobs),
-			"last_update", res.Tracking.OccurredAt)
+		r.log.Info(rl.what+": notices queued", "tracking_id", e.TrackingID, "notifications", len(res.Jobs))
 		// In the outbox already: a failure here leaves them to the sweeper.
 		var acked []string
 		for _, j := range res.Jobs {
@@ -122,8 +145,8 @@ func (r *Rules) stuck(ctx context.Context, e tracking.StuckEntry) (int, error) {
 			r.log.Warn("outbox ack failed; the sweeper will re-enqueue (deduplicated by task id)", "err", err)
 		}
 	}
-	if err := r.cfg.Store.StuckDone(ctx, e, pending); err != nil {
-		return len(res.Jobs), fmt.Errorf("stuck schedule: %w", err)
+	if err := r.cfg.Store.ScheduleDone(ctx, rl.sched, e, pending); err != nil {
+		return len(res.Jobs), fmt.Errorf("%s schedule: %w", rl.sched, err)
 	}
 	return len(res.Jobs), nil
 }

@@ -39,6 +39,7 @@ const (
 // Catalog keys that are not templates.
 const (
 	keyDateFormat = "format.date"
+	keyDayFormat  = "format.day"
 	keyColon      = "format.colon"
 )
 
@@ -158,6 +159,7 @@ type catalog struct {
 	file       string // where it came from, for errors (the last file when overridden)
 	dir        string // "ltr" or "rtl"
 	dateLayout string
+	dayLayout  string // format.day: a date without a time
 	entries    map[string]entry
 }
 
@@ -352,7 +354,7 @@ func (c *catalog) sameKeys(ref *catalog) error {
 	return nil
 }
 
-// formats checks the two format.* entries.
+// formats checks the format.* entries.
 func (c *catalog) formats() error {
 	e := c.entries[keyDateFormat]
 	// A layout that shows the year shows a date; a layout without "2006"
@@ -363,6 +365,11 @@ func (c *catalog) formats() error {
 			e.file, keyDateFormat, e.raw)
 	}
 	c.dateLayout = e.raw
+	if e := c.entries[keyDayFormat]; !strings.Contains(probe.Format(e.raw), "1999") || strings.Contains(probe.Format(e.raw), "23") {
+		return fmt.Errorf("templates: %s: key %q: %q is not a Go date layout with a year and no time (like \"02.01.2006\")",
+			e.file, keyDayFormat, e.raw)
+	}
+	c.dayLayout = c.entries[keyDayFormat].raw
 	if e := c.entries[keyColon]; strings.ContainsAny(e.raw, "\r\n") {
 		return fmt.Errorf("templates: %s: key %q must be on one line", e.file, keyColon)
 	}

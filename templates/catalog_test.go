@@ -87,7 +87,7 @@ func TestCatalogKeysAreUsed(t *testing.T) {
 		}
 		layouts.Write(data)
 	}
-	usedByGo := map[string]bool{"subject": true, keyDateFormat: true}
+	usedByGo := map[string]bool{"subject": true, keyDateFormat: true, keyDayFormat: true}
 	s := newSet(t, Options{})
 	for k := range embeddedCatalog(t, referenceLocale) {
 		name, st, _ := strings.Cut(k, ".")

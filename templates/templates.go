@@ -40,6 +40,13 @@ type Data struct {
 	UnsubscribeURL     string    // may be empty (then no unsubscribe line)
 	ItemsShipped       int       // items in this parcel; 0 when unknown
 	ItemsTotal         int       // items in the whole order; 0 when unknown
+	// ExpectedDelivery is the day the carrier expects to deliver,
+	// "2006-01-02"; "" when unknown (then not mentioned).
+	ExpectedDelivery string
+	// ParcelsDelivered of ParcelsTotal parcels of the order are delivered
+	// (a split shipment); both 0 unless the order has several parcels.
+	ParcelsDelivered int
+	ParcelsTotal     int
 }
 
 // Message is one rendered notification. For KindSMS only Text is set.

@@ -51,8 +51,9 @@ func realData(locale string) Data {
 		CheckpointMessage:  checkpoints["InTransit"][locale],
 		CheckpointLocation: "Leipzig, DE",
 		// Given in CET: renders show 08:15 UTC.
-		CheckpointTime: time.Date(2026, 11, 20, 9, 15, 0, 0, time.FixedZone("CET", 3600)),
-		UnsubscribeURL: "https://notify.example.com/u/8f3a9c2e",
+		CheckpointTime:   time.Date(2026, 11, 20, 9, 15, 0, 0, time.FixedZone("CET", 3600)),
+		UnsubscribeURL:   "https://notify.example.com/u/8f3a9c2e",
+		ExpectedDelivery: "2026-11-24",
 	}
 }
 
@@ -106,6 +107,9 @@ func goldenCases(s *Set) []goldenCase {
 				if msg, ok := checkpoints[name][l]; ok {
 					d.CheckpointMessage = msg
 				}
+				if st == "OrderDelivered" {
+					d.ParcelsDelivered, d.ParcelsTotal = 3, 3
+				}
 				return d
 			}})
 		}
@@ -119,6 +123,12 @@ func goldenCases(s *Set) []goldenCase {
 		d := realData(l)
 		d.Status = "InTransit"
 		d.ItemsShipped, d.ItemsTotal = 2, 5
+		return d
+	}}, goldenCase{name: "Delivered.split", status: "Delivered", data: func(l string) Data {
+		// Two of the order's three parcels are delivered.
+		d := realData(l)
+		d.Status = "Delivered"
+		d.ParcelsDelivered, d.ParcelsTotal = 2, 3
 		return d
 	}})
 }
@@ -172,7 +182,7 @@ func checkGolden(tb testing.TB, path, got string) {
 
 func TestStatusesAndLocales(t *testing.T) {
 	s := newSet(t, Options{})
-	wantStatuses := []string{"AttemptFail", "AvailableForPickup", "Delivered", "Exception", "Expired", "InTransit", "InfoReceived", "OutForDelivery", "Stuck"}
+	wantStatuses := []string{"AttemptFail", "AvailableForPickup", "Delivered", "Exception", "Expired", "InTransit", "InfoReceived", "Late", "NewDate", "OrderDelivered", "OutForDelivery", "Stuck"}
 	if got := s.Statuses(); !slices.Equal(got, wantStatuses) {
 		t.Errorf("Statuses() = %q, want %q", got, wantStatuses)
 	}
@@ -279,7 +289,9 @@ func TestRenderOptionalFields(t *testing.T) {
 			[]string{"Your parcel JJD000390007880123456A for order 100234 is on its way."}, []string{"()"}},
 		{"no checkpoint: no latest update", func(d *Data) {
 			d.CheckpointMessage, d.CheckpointLocation, d.CheckpointTime = "", "", time.Time{}
-		}, KindEmail, nil, []string{"Latest update", "Leipzig", "2026"}},
+		}, KindEmail, nil, []string{"Latest update", "Leipzig", "20, 2026"}},
+		{"no expected delivery: not mentioned", func(d *Data) { d.ExpectedDelivery = "" }, KindEmail, nil, []string{"Expected delivery"}},
+		{"expected delivery shown", func(d *Data) {}, KindEmail, []string{"Expected delivery", "November 24, 2026"}, nil},
 		{"checkpoint time only", func(d *Data) { d.CheckpointMessage, d.CheckpointLocation = "", "" }, KindEmail,
 			[]string{"Latest update", "Nov 20, 2026, 8:15 AM (UTC)"}, []string{" · "}},
 		{"checkpoint time is shown in UTC", func(d *Data) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -24,12 +25,17 @@ type view struct {
 	CheckpointMessage  string
 	CheckpointLocation string
 	CheckpointDate     string // formatted with the catalog's "format.date", in UTC
+	ExpectedDate       string // Data.ExpectedDelivery formatted with "format.day"; "" when unknown
 	TrackingURL        string // http(s) only
 	UnsubscribeURL     string // http(s) only
 	// ItemsShipped of ItemsTotal order items are in this parcel; both are 0
 	// unless the parcel holds part of the order (0 < shipped < total).
 	ItemsShipped int
 	ItemsTotal   int
+	// ParcelsDelivered of ParcelsTotal parcels of the order are delivered;
+	// both 0 unless the order has several parcels.
+	ParcelsDelivered int
+	ParcelsTotal     int
 }
 
 // page is the dot of a layout: the view plus what only layouts need. Its T
@@ -79,6 +85,12 @@ func newPage(c *catalog, status string, d Data) *page {
 	}
 	if !d.CheckpointTime.IsZero() {
 		v.CheckpointDate = d.CheckpointTime.UTC().Format(c.dateLayout)
+	}
+	if day, err := time.Parse(time.DateOnly, d.ExpectedDelivery); err == nil {
+		v.ExpectedDate = day.Format(c.dayLayout)
+	}
+	if d.ParcelsTotal > 1 && d.ParcelsDelivered >= 0 && d.ParcelsDelivered <= d.ParcelsTotal {
+		v.ParcelsDelivered, v.ParcelsTotal = d.ParcelsDelivered, d.ParcelsTotal
 	}
 	if d.ItemsTotal > 0 && d.ItemsShipped > 0 && d.ItemsShipped < d.ItemsTotal {
 		v.ItemsShipped, v.ItemsTotal = d.ItemsShipped, d.ItemsTotal

@@ -53,6 +53,7 @@ type config struct {
 	Delays               map[tracking.Status]time.Duration
 	OrderWait            time.Duration // < 0: messages do not wait for earlier ones
 	StuckDays            int           // business days; 0: off
+	DateMessages         bool          // new delivery day, running late
 	Holidays             rules.Calendar
 	Concurrency          int
 	// MaxInDoubt bounds the emails of one worker process that the SMTP
@@ -283,6 +284,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.OrderWait = d
 	}
 
+	switch raw := strings.ToLower(get("TRACKHOOK_DELIVERY_DATE_MESSAGES", "on")); raw {
+	case "on", "true", "1", "yes":
+		c.DateMessages = true
+	case "off", "false", "0", "no":
+	default:
+		bad("TRACKHOOK_DELIVERY_DATE_MESSAGES", "%q is neither on nor off", raw)
+	}
 	c.StuckDays = rules.DefaultStuckDays
 	if raw := get("TRACKHOOK_STUCK_AFTER", ""); raw == "off" || raw == "0" {
 		c.StuckDays = 0

@@ -109,9 +109,14 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	policy := tracking.DefaultPolicy
 	policy.Triggers = cfg.Triggers
 	policy.StaleAfter, policy.NotifyFirstDelivered, policy.Delays = cfg.StaleAfter, cfg.NotifyFirstDelivered, cfg.Delays
+	policy.NotifyDateChanges = cfg.DateMessages
 	var stuck tracking.StuckDeadline
 	if cfg.StuckDays > 0 {
 		stuck = rules.Stuck{Days: cfg.StuckDays, Calendar: cfg.Holidays, Fallback: time.Local}.Deadline
+	}
+	var late tracking.LateDeadline
+	if cfg.DateMessages {
+		late = rules.Late{Fallback: time.Local}.Deadline
 	}
 	// The receiver's trackings and the dispatcher's notification state
 	// (ledger, delivery log, suppression list) share the Redis client and
@@ -120,7 +125,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	// and one read for what would be dozens of round trips.
 	batch := groupcommit.New(rdb, groupcommit.Options{})
 	defer batch.Close()
-	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now, Batcher: batch, Stuck: stuck})
+	store := tracking.NewStore(rdb, tracking.Options{Policy: policy, Now: now, Batcher: batch, Stuck: stuck, Late: late})
 	notify := state.New(rdb, state.Options{DeliveryRetention: cfg.DeliveryRetention, TrackingKey: tracking.StateKey, Now: now, Batcher: batch})
 	optOut, err := newOptOut(ctx, cfg, store, notify, log)
 	if err != nil {
@@ -279,7 +284,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		Templates: tmpl, Email: email, SMS: text, Ledger: notify, Gate: notify.Gate(store), DeliveryLog: notify, UnsubscribeURL: optOut.UnsubscribeURL,
 		From: cfg.MailFrom, MessageIDDomain: domainOf(cfg.MailFrom), ShopName: cfg.ShopName, Logger: log,
 		Observer: op.metrics, MaxInDoubt: cfg.MaxInDoubt, QuietHours: quietHours(cfg.QuietHours), Now: now,
-		OrderWait: cfg.OrderWait,
+		OrderWait: cfg.OrderWait, Orders: store,
 	})
 	if err != nil {
 		return nil, err
@@ -304,7 +309,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 	dispatcher.Register(mux, h)
 	ruleClient := asynq.NewClientFromRedisClient(rdb)
 	closers = append(closers, ruleClient.Close)
-	timed, err := receiver.NewRules(receiver.RulesConfig{Store: store, Queue: ruleClient, Carriers: carrier.Default(), Stuck: store.Stuck(), Logger: log})
+	timed, err := receiver.NewRules(receiver.RulesConfig{Store: store, Queue: ruleClient, Carriers: carrier.Default(), Stuck: store.Stuck(), Late: store.Late(), Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ type trackingJSON struct {
 	TrackedCount           int               `json:"tracked_count,omitempty"` // retracks
 	Language               string            `json:"language,omitempty"`
 	CourierTrackingLink    string            `json:"courier_tracking_link,omitempty"`
+	ExpectedDelivery       string            `json:"expected_delivery,omitempty"` // the carrier's, "2006-01-02"
 	Checkpoints            []checkpointJSON  `json:"checkpoints"`
 }
 
@@ -76,6 +77,7 @@ func (a *API) toJSON(t tracking.Tracking) trackingJSON {
 		Emails: nonNil(t.Emails), Smses: nonNil(t.SMSes), Note: t.Note, OrderID: t.OrderID, OrderNumber: t.OrderNumber,
 		Source: t.Source, Tag: t.Status.String(), Subtag: t.Subtag, SubtagMessage: t.SubtagMessage, Title: t.Title,
 		TrackedCount: t.Retracks, Language: t.Language, CourierTrackingLink: t.TrackingURL, Checkpoints: []checkpointJSON{},
+		ExpectedDelivery: t.ExpectedDelivery,
 	}
 	if j.Tag == "" {
 		j.Tag = tracking.Pending.String()
@@ -129,6 +131,7 @@ type trackingFlatJSON struct {
 	TrackedCount             int               `json:"tracked_count"`
 	Language                 string            `json:"language,omitempty"`
 	CourierTrackingLink      string            `json:"courier_tracking_link,omitempty"`
+	ExpectedDelivery         string            `json:"expected_delivery,omitempty"`
 	Checkpoints              []map[string]any  `json:"checkpoints"`
 	Customers                *[]customerJSON   `json:"customers,omitempty"`
 }
@@ -151,7 +154,7 @@ func (a *API) render(v Version, t tracking.Tracking) trackingFlatJSON {
 		Active: l.Active, CustomFields: l.CustomFields, Note: l.Note, OrderID: l.OrderID, OrderNumber: l.OrderNumber,
 		Source: l.Source, Tag: l.Tag, Subtag: l.Subtag, SubtagMessage: l.SubtagMessage, Title: l.Title,
 		TrackedCount: t.Retracks, Language: l.Language, CourierTrackingLink: l.CourierTrackingLink,
-		Checkpoints: make([]map[string]any, 0, len(l.Checkpoints)),
+		ExpectedDelivery: l.ExpectedDelivery, Checkpoints: make([]map[string]any, 0, len(l.Checkpoints)),
 	}
 	if v.Customers {
 		j.DestinationCountryRegion = l.DestinationCountryISO3

@@ -106,3 +106,18 @@ func TestStuckDeadline(t *testing.T) {
 		t.Errorf("fallback zone: %v", d.UTC())
 	}
 }
+
+func TestLateDeadline(t *testing.T) {
+	tr := &tracking.Tracking{ExpectedDelivery: "2027-05-20", DestinationCountry: "DEU"}
+	if d := (Late{}).Deadline(tr); !d.Equal(time.Date(2027, 5, 20, 22, 0, 0, 0, time.UTC)) {
+		t.Errorf("Berlin: the day is over at %v, want midnight CEST", d.UTC())
+	}
+	tr.DestinationCountry = ""
+	if d := (Late{Fallback: mustLoad(t, "Asia/Tokyo")}).Deadline(tr); !d.Equal(time.Date(2027, 5, 20, 15, 0, 0, 0, time.UTC)) {
+		t.Errorf("fallback: %v", d.UTC())
+	}
+	tr.ExpectedDelivery = "soon"
+	if d := (Late{}).Deadline(tr); !d.IsZero() {
+		t.Errorf("no day: %v", d)
+	}
+}

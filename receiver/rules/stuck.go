@@ -52,3 +52,29 @@ func (s Stuck) Deadline(t *tracking.Tracking, c dispatcher.Channel, recipient st
 	}
 	return latest
 }
+
+// Late is the running-late rule's clock: the expected delivery day is over
+// at midnight where the parcel is going (the destination country's zone;
+// for a country with several, the latest of them), else in Fallback.
+type Late struct {
+	Fallback *time.Location // nil: UTC
+}
+
+// Deadline implements tracking.LateDeadline.
+func (l Late) Deadline(t *tracking.Tracking) time.Time {
+	locs := CountryZones(t.DestinationCountry)
+	if len(locs) == 0 {
+		fb := l.Fallback
+		if fb == nil {
+			fb = time.UTC
+		}
+		locs = []*time.Location{fb}
+	}
+	var latest time.Time
+	for _, loc := range locs {
+		if d := tracking.EndOfDay(t.ExpectedDelivery, loc); d.After(latest) {
+			latest = d
+		}
+	}
+	return latest
+}

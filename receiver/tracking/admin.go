@@ -115,6 +115,11 @@ func backoff(ctx context.Context, attempt int) error {
 // ledger and delivery log of it included. Notifications already queued for
 // it are not sent (see Subscribed).
 func (s *Store) Delete(ctx context.Context, id string) error {
+	// Its order's entry goes too: read which order it is in first.
+	var order string
+	if t, _, _, err := s.read(ctx, id, ""); err == nil && t != nil {
+		order = OrderRef(t)
+	}
 	keys := append([]string{stateKey(id), seenKey(id), outboxKey(id)}, state.TrackingKeys(id)...)
 	n, err := s.rdb.Del(ctx, keys...).Result()
 	if err != nil {
@@ -123,6 +128,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	pipe := s.rdb.Pipeline()
 	pipe.ZRem(ctx, indexKey(), id)
 	pipe.ZRem(ctx, outboxIndexKey(), id)
+	pipe.ZRem(ctx, scheduleKey(ScheduleStuck), id)
+	pipe.ZRem(ctx, scheduleKey(ScheduleLate), id)
+	if order != "" {
+		pipe.HDel(ctx, orderKey(order), "t:"+id)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("delete tracking: %w", err)
 	}

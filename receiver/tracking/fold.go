@@ -48,6 +48,9 @@ type Policy struct {
 	// false suppresses them (SuppressedFirstDelivered), as AfterShip and
 	// 17TRACK do: a parcel imported after it arrived is no news.
 	NotifyFirstDelivered bool
+	// NotifyDateChanges sends a message when the carrier's expected
+	// delivery day moves (KindNewDate) while the parcel is underway.
+	NotifyDateChanges bool
 	// Delays hold the notifications of a status back for a while (none by
 	// default): if the tracking enters a later notifying status meanwhile,
 	// only the later one is sent and this one is superseded. Due.Delay
@@ -70,6 +73,7 @@ func ServicePolicy() Policy {
 	p := DefaultPolicy
 	p.StaleAfter = DefaultStaleAfter
 	p.NotifyFirstDelivered = false
+	p.NotifyDateChanges = true
 	return p
 }
 
@@ -113,6 +117,7 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 		next = cur.clone()
 	}
 	prev := next.Status
+	prevDate := next.ExpectedDelivery
 
 	if ev.Status.Valid() && !regresses(prev, ev.Status) {
 		next.Status = ev.Status
@@ -134,6 +139,7 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 	setIf(&next.CustomerName, ev.CustomerName)
 	setIf(&next.DestinationCountry, ev.DestinationCountry)
 	setIf(&next.TrackingURL, ev.TrackingURL)
+	setIf(&next.ExpectedDelivery, ev.ExpectedDelivery)
 	if ev.SourceRef != "" {
 		if next.SourceRefs == nil {
 			next.SourceRefs = map[string]string{}
@@ -173,6 +179,7 @@ func Fold(cur *Tracking, ev Event, now time.Time, p Policy) (Tracking, []Due, Ou
 			}
 		}
 	}
+	due = append(due, dateDues(prevDate, &next, ev, now, p, len(due) > 0)...)
 	return next, due, outcome
 }
 

@@ -35,11 +35,12 @@ func outboxIndexKey() string { return keyPrefix + "outbox" }
 // is gone is skipped and dropped by List.
 func indexKey() string { return keyPrefix + "trackings" }
 
-// stuckKey is a sorted set of the ids of trackings in transit, scored by
-// when the first of their recipients counts the parcel as stuck (ms): the
-// stuck-parcel rule's schedule (Store.StuckDue). Written before the tracking
-// itself, with single-key commands only, so it needs no hash tag.
-func stuckKey() string { return keyPrefix + "stuck" }
+// scheduleKey is a sorted set of tracking ids, scored by when a time-driven
+// rule is next due for them (ms): "trackhook:stuck" (the first recipient's
+// stuck-parcel deadline), "trackhook:late" (the end of the expected
+// delivery day). Written before the tracking itself, with single-key
+// commands only, so it needs no hash tag.
+func scheduleKey(s Schedule) string { return keyPrefix + string(s) }
 
 // secretKey is a string: the shared secret called name (Secret).
 func secretKey(name string) string { return keyPrefix + "secret:" + name }

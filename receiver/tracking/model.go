@@ -44,6 +44,11 @@ type Event struct {
 	DestinationCountry string // ISO 3166-1 alpha-3 or alpha-2, as sent
 	TrackingURL        string // sender-provided tracking page, if any
 	SourceRef          string // the sender's id for the tracking (AfterShip msg.id)
+	// ExpectedDelivery is the day the sender expects the parcel to arrive
+	// by, as a civil date "2006-01-02" in the carrier's local sense (for a
+	// window, its last day); "" when the sender gives none. Adapters
+	// validate it (ParseDeliveryDate) and leave a bad one out.
+	ExpectedDelivery string
 
 	// Items are the order lines in this parcel, when the sender knows them
 	// (shop plugins); ItemsTotal is the quantity of the whole order, so a
@@ -129,7 +134,8 @@ type Tracking struct {
 	CustomerName       string            `json:"customer_name,omitempty"`
 	DestinationCountry string            `json:"destination_country,omitempty"`
 	TrackingURL        string            `json:"tracking_url,omitempty"`
-	SourceRefs         map[string]string `json:"source_refs,omitempty"` // sender → its id for this tracking
+	ExpectedDelivery   string            `json:"expected_delivery,omitempty"` // "2006-01-02"
+	SourceRefs         map[string]string `json:"source_refs,omitempty"`       // sender → its id for this tracking
 	CustomFields       map[string]string `json:"custom_fields,omitempty"`
 	Note               string            `json:"note,omitempty"`
 	Items              []Item            `json:"items,omitempty"`
@@ -285,4 +291,26 @@ func (t *Tracking) ItemsShipped() int {
 		n += it.Quantity
 	}
 	return n
+}
+
+// ParseDeliveryDate reads a sender's expected delivery date as the civil
+// date it names: "2026-01-05", or a date and time with or without an
+// offset ("2026-01-05T00:00:00", "2026-01-05T17:00:00Z",
+// "2026-01-05T09:00:00-05:00", "2026-01-05 12:00:00"), whose date is taken
+// as written (the carrier's local day, not converted to UTC). Anything
+// else, or a year outside 2000–2100, is not a date (ok false).
+func ParseDeliveryDate(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if len(v) < len("2006-01-02") {
+		return "", false
+	}
+	d := v[:10]
+	if len(v) > 10 && v[10] != 'T' && v[10] != ' ' {
+		return "", false
+	}
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil || t.Year() < 2000 || t.Year() > 2100 {
+		return "", false
+	}
+	return d, true
 }

@@ -167,3 +167,66 @@ func TestStuckCheck(t *testing.T) {
 		t.Fatalf("delivered: %v, %v", keys(due), pending)
 	}
 }
+
+// The expected delivery day: a move while underway is news (once per new
+// day), unless the same update brings a status message; the day passing
+// without delivery is news once.
+func TestDeliveryDateRules(t *testing.T) {
+	p := ServicePolicy()
+	withDate := func(s Status, at time.Time, day string) Event {
+		return ev(s, at, func(e *Event) { e.ExpectedDelivery = day })
+	}
+	now := t0.Add(time.Hour)
+	s1, _, _ := Fold(nil, withDate(InTransit, t0, "2026-11-24"), now, p)
+	if s1.ExpectedDelivery != "2026-11-24" {
+		t.Fatalf("expected delivery not kept: %q", s1.ExpectedDelivery)
+	}
+	s2, due, _ := Fold(&s1, withDate(InTransit, t0.Add(time.Minute), "2026-11-26"), now, p)
+	if len(due) != 2 || due[0].Key() != "NewDate@2026-11-26|email|kim@example.com" || due[0].After != "InTransit|email|kim@example.com" {
+		t.Fatalf("moved day: %v %+v", keys(due), due)
+	}
+	if _, due, _ := Fold(&s2, withDate(InTransit, t0.Add(2*time.Minute), "2026-11-26"), now, p); len(due) != 0 {
+		t.Fatalf("same day again: %v", keys(due))
+	}
+	// A day that arrives with nothing before it is no move.
+	if _, due, _ := Fold(&s2, withDate(InTransit, t0.Add(2*time.Minute), ""), now, p); len(due) != 0 {
+		t.Fatalf("no day: %v", keys(due))
+	}
+	// With a status message, that message carries the day: no second one.
+	s3, due, _ := Fold(&s2, withDate(OutForDelivery, t0.Add(3*time.Minute), "2026-11-25"), now, p)
+	if len(due) != 2 || due[0].Kind != "" {
+		t.Fatalf("status change with a new day: %v", keys(due))
+	}
+	// Off: no date messages.
+	off := p
+	off.NotifyDateChanges = false
+	if _, due, _ := Fold(&s1, withDate(InTransit, t0.Add(time.Minute), "2026-11-27"), now, off); len(due) != 0 {
+		t.Fatalf("rule off: %v", keys(due))
+	}
+
+	// Running late: the day is over at midnight (here UTC).
+	late := func(t *Tracking) time.Time { return EndOfDay(t.ExpectedDelivery, time.UTC) }
+	if _, due, pending := LateCheck(s3, time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC), late); len(due) != 0 ||
+		!pending.Equal(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("on the day: %v, pending %v", keys(due), pending)
+	}
+	l1, due, pending := LateCheck(s3, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), late)
+	if len(due) != 2 || due[0].Key() != "Late@2026-11-25|email|kim@example.com" || !pending.IsZero() {
+		t.Fatalf("the day is over: %v, pending %v", keys(due), pending)
+	}
+	if _, due, _ := LateCheck(l1, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), late); len(due) != 0 {
+		t.Fatalf("late twice for one day: %v", keys(due))
+	}
+	delivered, _, _ := Fold(&s3, withDate(Delivered, t0.Add(4*time.Minute), "2026-11-25"), now, p)
+	if _, due, pending := LateCheck(delivered, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), late); len(due) != 0 || !pending.IsZero() {
+		t.Fatalf("delivered: %v %v", keys(due), pending)
+	}
+	if d, ok := ParseDeliveryDate("2026-01-05T09:00:00-05:00"); !ok || d != "2026-01-05" {
+		t.Fatalf("ParseDeliveryDate = %q %v", d, ok)
+	}
+	for _, bad := range []string{"", "soon", "2026-13-01", "26-01-05", "2026-01-05X", "1999-12-31"} {
+		if _, ok := ParseDeliveryDate(bad); ok {
+			t.Errorf("ParseDeliveryDate(%q) ok", bad)
+		}
+	}
+}

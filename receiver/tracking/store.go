@@ -58,9 +58,14 @@ type Options struct {
 	// reads them back by. nil is time.Now.
 	Now func() time.Time
 	// Stuck, when set, is the stuck-parcel rule: each update that leaves a
-	// tracking in transit puts it on the rule's schedule (StuckDue) for the
-	// earliest of its recipients' deadlines, in the same step as the state.
+	// tracking in transit puts it on the rule's schedule (ScheduleStuck)
+	// for the earliest of its recipients' deadlines, in the same step as
+	// the state.
 	Stuck StuckDeadline
+	// Late, when set, is the running-late rule: a tracking whose expected
+	// delivery day is new or moved goes on ScheduleLate for when that day
+	// is over where the parcel is going.
+	Late LateDeadline
 	// Batcher carries the webhook path's commands (Apply's read and write,
 	// Ack), so concurrent webhooks share pipelines (package groupcommit).
 	// nil sends each step as its own pipeline.
@@ -102,6 +107,9 @@ func NewStore(rdb redis.UniversalClient, opts Options) *Store {
 
 // Stuck returns the store's stuck-parcel rule (Options.Stuck), or nil.
 func (s *Store) Stuck() StuckDeadline { return s.opts.Stuck }
+
+// Late returns the store's running-late rule (Options.Late), or nil.
+func (s *Store) Late() LateDeadline { return s.opts.Late }
 
 // Policy returns the store's policy.
 func (s *Store) Policy() Policy { return s.opts.Policy }
@@ -199,11 +207,7 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 			}
 			args = append(args, j.Key, b)
 		}
-		var stuckAt time.Time
-		if s.opts.Stuck != nil && armsStuck(cur, &next) {
-			stuckAt = firstStuck(&next, s.opts.Stuck)
-		}
-		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, stuckAt, applyScript.Cmd(ctx, keys, args...))
+		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, s.schedules(cur, &next), s.orderCmds(ctx, cur, &next), applyScript.Cmd(ctx, keys, args...))
 		if err != nil {
 			return Result{}, err
 		}
@@ -224,13 +228,14 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 
 // applyStep runs Apply's write step, apply (applyScript), after the index
 // entries it needs: the tracking index for a new tracking, the outbox index
-// when it writes jobs, the stuck-parcel schedule when stuckAt is set. The index entries go first: if we die after them, the
+// when it writes jobs, the rules' schedules in at, and extra (the order's
+// entry). The index entries go first: if we die after them, the
 // list skips an id without state and the sweeper finds an empty outbox and
 // drops it; the other order could leave an outbox nobody looks at. On one
 // node they go in the same pipeline as apply, which Redis runs in order;
 // in a Cluster they may live on another node, so they go in a round trip of
 // their own first.
-func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, hasJobs bool, stuckAt time.Time, apply *redis.Cmd) (int64, error) {
+func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, hasJobs bool, at map[Schedule]time.Time, extra []redis.Cmder, apply *redis.Cmd) (int64, error) {
 	var idx, out *redis.IntCmd
 	var step []redis.Cmder
 	score := float64(now.UnixMilli())
@@ -242,11 +247,14 @@ func (s *Store) applyStep(ctx context.Context, id string, now time.Time, isNew, 
 		out = redis.NewIntCmd(ctx, "zadd", outboxIndexKey(), score, id)
 		step = append(step, out)
 	}
-	if !stuckAt.IsZero() {
+	for sched, when := range at {
 		// Not checked like the two above: losing it loses one reminder,
 		// never an event, and an entry without a state is skipped.
-		step = append(step, redis.NewIntCmd(ctx, "zadd", stuckKey(), stuckAt.UnixMilli(), id))
+		step = append(step, redis.NewIntCmd(ctx, "zadd", scheduleKey(sched), when.UnixMilli(), id))
 	}
+	// The order's entry likewise (orderCmds): a missing one only makes a
+	// Delivered message count one parcel fewer.
+	step = append(step, extra...)
 	if s.cluster && len(step) > 0 {
 		if err := s.b.Submit(step...).Wait(ctx); err != nil {
 			return 0, err

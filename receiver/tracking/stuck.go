@@ -101,36 +101,45 @@ func containsKey(keys []string, k string) bool {
 	return false
 }
 
-// StuckEntry is a tracking on the stuck-parcel schedule whose time has come.
-type StuckEntry struct {
+// Schedule names the schedule of a time-driven rule.
+type Schedule string
+
+// The schedules.
+const (
+	ScheduleStuck Schedule = "stuck" // the stuck-parcel rule (Options.Stuck)
+	ScheduleLate  Schedule = "late"  // the running-late rule (Options.Late)
+)
+
+// ScheduleEntry is a tracking on a rule's schedule whose time has come.
+type ScheduleEntry struct {
 	TrackingID string
 	score      float64
 }
 
-// StuckDue returns up to limit trackings whose first stuck deadline is not
-// after now.
-func (s *Store) StuckDue(ctx context.Context, now time.Time, limit int) ([]StuckEntry, error) {
-	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, stuckKey(), &redis.ZRangeBy{
+// ScheduleDue returns up to limit trackings on schedule s whose time is
+// not after now.
+func (s *Store) ScheduleDue(ctx context.Context, sched Schedule, now time.Time, limit int) ([]ScheduleEntry, error) {
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, scheduleKey(sched), &redis.ZRangeBy{
 		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit),
 	}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("stuck schedule: %w", err)
+		return nil, fmt.Errorf("%s schedule: %w", sched, err)
 	}
-	out := make([]StuckEntry, len(zs))
+	out := make([]ScheduleEntry, len(zs))
 	for i, z := range zs {
 		id, _ := z.Member.(string)
-		out[i] = StuckEntry{TrackingID: id, score: z.Score}
+		out[i] = ScheduleEntry{TrackingID: id, score: z.Score}
 	}
 	return out, nil
 }
 
-// stuckDoneScript moves a tracking on the stuck schedule to its next
+// scheduleDoneScript moves a tracking on a schedule to its next
 // deadline, or takes it off, unless an update armed it again since it was
 // read.
 //
 // KEYS[1] the schedule; ARGV[1] tracking id; ARGV[2] the score read;
 // ARGV[3] the next deadline (ms), "" for none.
-var stuckDoneScript = groupcommit.NewScript(`
+var scheduleDoneScript = groupcommit.NewScript(`
 local s = redis.call("ZSCORE", KEYS[1], ARGV[1])
 if not s or tonumber(s) ~= tonumber(ARGV[2]) then
   return 0
@@ -142,14 +151,14 @@ redis.call("ZADD", KEYS[1], ARGV[3], ARGV[1])
 return 1
 `)
 
-// StuckDone records that e was checked: it stays on the schedule for next
-// (the next recipient's deadline), or leaves it when next is zero.
-func (s *Store) StuckDone(ctx context.Context, e StuckEntry, next time.Time) error {
+// ScheduleDone records that e was checked: it stays on the schedule for
+// next (the rule's next time for it), or leaves it when next is zero.
+func (s *Store) ScheduleDone(ctx context.Context, sched Schedule, e ScheduleEntry, next time.Time) error {
 	at := ""
 	if !next.IsZero() {
 		at = strconv.FormatInt(next.UnixMilli(), 10)
 	}
-	return s.b.Do(ctx, stuckDoneScript.Cmd(ctx, []string{stuckKey()}, e.TrackingID, strconv.FormatFloat(e.score, 'f', -1, 64), at))
+	return s.b.Do(ctx, scheduleDoneScript.Cmd(ctx, []string{scheduleKey(sched)}, e.TrackingID, strconv.FormatFloat(e.score, 'f', -1, 64), at))
 }
 
 // Change is a change to a tracking made by a rule rather than by an event
@@ -194,7 +203,7 @@ func (s *Store) ApplyChange(ctx context.Context, id string, change Change, plan 
 			}
 			args = append(args, j.Key, b)
 		}
-		res, err := s.applyStep(ctx, id, now, false, len(jobs) > 0, time.Time{}, applyScript.Cmd(ctx, keys, args...))
+		res, err := s.applyStep(ctx, id, now, false, len(jobs) > 0, nil, nil, applyScript.Cmd(ctx, keys, args...))
 		if err != nil {
 			return Result{}, err
 		}

@@ -35,6 +35,7 @@ func (*dropCounter) Webhook(string, string)                {}
 func (*dropCounter) VerificationFailed(string, string)     {}
 func (*dropCounter) Applied(time.Duration)                 {}
 func (*dropCounter) Suppressed(dispatcher.Channel, string) {}
+func (*dropCounter) Delayed(dispatcher.Channel)            {}
 
 func (o *dropCounter) RecipientDropped(source, channel string) {
 	o.mu.Lock()

@@ -32,6 +32,9 @@ type Observer interface {
 	// tracking.SuppressedFirstDelivered). The same method as the
 	// dispatcher's Observer, so one metrics type serves both.
 	Suppressed(c dispatcher.Channel, reason string)
+	// Delayed counts one due notification held for its status's delay
+	// (TRACKHOOK_NOTIFY_DELAYS), by channel.
+	Delayed(c dispatcher.Channel)
 }
 
 // Webhook outcomes besides the tracking.Outcome names.
@@ -96,3 +99,4 @@ func (nopObserver) VerificationFailed(string, string)     {}
 func (nopObserver) Applied(time.Duration)                 {}
 func (nopObserver) RecipientDropped(string, string)       {}
 func (nopObserver) Suppressed(dispatcher.Channel, string) {}
+func (nopObserver) Delayed(dispatcher.Channel)            {}

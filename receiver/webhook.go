@@ -3,6 +3,7 @@ package receiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -208,14 +209,30 @@ func (s *Server) ApplyEvent(ctx context.Context, ev tracking.Event) (tracking.Re
 }
 
 // reportSuppressed logs, counts and writes to the delivery log the
-// notifications a rule held back as res's status was entered. The event is
-// stored whatever becomes of this: a failure to record only logs.
+// notifications a rule held back as res's status was entered, and those a
+// delay rule holds for a while (outcome deferred). The event is stored
+// whatever becomes of this: a failure to record only logs.
 func (s *Server) reportSuppressed(ctx context.Context, log *slog.Logger, res tracking.Result) {
-	if len(res.Suppressed) == 0 {
+	if len(res.Suppressed) == 0 && len(res.Delayed) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisWait)
 	defer cancel()
+	for _, d := range res.Delayed {
+		s.observe.Delayed(d.Channel)
+		if s.dlog == nil {
+			continue
+		}
+		reason := fmt.Sprintf("held for the %s delay (%s) until %s UTC; a later status within it supersedes it",
+			d.Status, d.Delay, s.store.Now().Add(d.Delay).UTC().Format("15:04:05"))
+		if err := s.dlog.Record(ctx, res.Tracking.ID, dispatcher.Delivery{Status: d.Status.String(), Channel: d.Channel,
+			Recipient: redact.Recipient(d.Recipient), Outcome: dispatcher.OutcomeDeferred, Reason: reason}); err != nil {
+			log.Warn("delayed notification not recorded in the delivery log", "tracking_id", res.Tracking.ID, "err", err)
+		}
+	}
+	if len(res.Suppressed) == 0 {
+		return
+	}
 	for _, d := range res.Suppressed {
 		s.observe.Suppressed(d.Channel, d.Suppressed)
 		if s.dlog == nil {

@@ -44,6 +44,9 @@ type Result struct {
 	// Suppressed are the notifications a rule of the policy held back
 	// (Due.Suppressed says which): planned, never to be sent.
 	Suppressed []Due
+	// Delayed are the notifications planned to go out after their
+	// status's delay (Due.Delay), unless a later status supersedes them.
+	Delayed []Due
 }
 
 // Options configure a Store.
@@ -213,7 +216,7 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 		}
 		switch res {
 		case 1:
-			return Result{Tracking: next, Outcome: outcome, Jobs: jobs, Suppressed: suppressed}, nil
+			return Result{Tracking: next, Outcome: outcome, Jobs: jobs, Suppressed: suppressed, Delayed: delayed(send)}, nil
 		case 2:
 			return Result{Tracking: next, Outcome: Duplicate}, nil
 		}
@@ -315,6 +318,17 @@ func splitSuppressed(due []Due) (send, suppressed []Due) {
 		}
 	}
 	return send, suppressed
+}
+
+// delayed returns the notifications of due that wait for a delay.
+func delayed(due []Due) []Due {
+	var out []Due
+	for _, d := range due {
+		if d.Delay > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func derefOr(t *Tracking, id string) Tracking {

@@ -32,6 +32,7 @@ type Metrics struct {
 	dropped       *prometheus.CounterVec
 	notifications *prometheus.CounterVec
 	suppressed    *prometheus.CounterVec
+	delayed       *prometheus.CounterVec
 	retries       *prometheus.CounterVec
 	send          *prometheus.HistogramVec
 }
@@ -87,6 +88,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: namespace, Name: "notifications_suppressed_total",
 			Help: "Notifications a rule held back, by channel and reason: stale (the event was older than TRACKHOOK_STALE_AFTER), first_delivered (the first status heard of was Delivered), superseded (a later status came within the delay).",
 		}, []string{"channel", "reason"}),
+		delayed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "notifications_delayed_total",
+			Help: "Notifications held for their status's delay (TRACKHOOK_NOTIFY_DELAYS), by channel; each is later sent or suppressed as superseded.",
+		}, []string{"channel"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notification_retries_total",
 			Help: "Notify task runs that retried an earlier failed run, by channel.",
@@ -97,7 +102,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"channel"}),
 	}
-	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.suppressed, m.retries, m.send} {
+	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.suppressed, m.delayed, m.retries, m.send} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -109,6 +114,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			m.notifications.WithLabelValues(string(ch), o.String())
 		}
 		m.retries.WithLabelValues(string(ch))
+		m.delayed.WithLabelValues(string(ch))
 		for _, r := range SuppressionReasons {
 			m.suppressed.WithLabelValues(string(ch), r)
 		}
@@ -144,6 +150,9 @@ var SuppressionReasons = []string{tracking.SuppressedStale, tracking.SuppressedF
 func (m *Metrics) Suppressed(c dispatcher.Channel, reason string) {
 	m.suppressed.WithLabelValues(string(c), reason).Inc()
 }
+
+// Delayed implements receiver.Observer.
+func (m *Metrics) Delayed(c dispatcher.Channel) { m.delayed.WithLabelValues(string(c)).Inc() }
 
 // Retry implements dispatcher.Observer.
 func (m *Metrics) Retry(c dispatcher.Channel) { m.retries.WithLabelValues(string(c)).Inc() }

@@ -155,6 +155,10 @@ func newEnv(t *testing.T, name, bin string, o envOptions) *env {
 		"TRACKHOOK_AFTERSHIP_SECRET="+webhookSecret,
 		"TRACKHOOK_RETRY_BASE_DELAY=200ms",
 		"TRACKHOOK_SMS_QUIET_HOURS=off", // the load runs at any hour
+		// Delivered messages wait 3 s as scheduled tasks: kills and
+		// outages must not lose them either (no status follows Delivered,
+		// so none is superseded and all stay due).
+		"TRACKHOOK_NOTIFY_DELAYS=Delivered=3s",
 		"TRACKHOOK_WORKER_CONCURRENCY="+strconv.Itoa(workerConcurrency),
 	)
 

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -44,6 +45,14 @@ type asTracking struct {
 	SubscribedSMSes          contact.List   `json:"subscribed_smses"`
 	CourierTrackingLink      string         `json:"courier_tracking_link"`
 	Checkpoints              []asCheckpoint `json:"checkpoints"`
+
+	// Expected delivery, read leniently (deliveryDate, windowDate); see
+	// afterShipExpected for the order and the sources of the names.
+	ExpectedDelivery               json.RawMessage `json:"expected_delivery"`
+	CourierEstimatedDeliveryDate   json.RawMessage `json:"courier_estimated_delivery_date"`
+	OrderPromisedDeliveryDate      json.RawMessage `json:"order_promised_delivery_date"`
+	LatestEstimatedDelivery        json.RawMessage `json:"latest_estimated_delivery"`
+	AftershipEstimatedDeliveryDate json.RawMessage `json:"aftership_estimated_delivery_date"`
 }
 
 type asCheckpoint struct {
@@ -105,6 +114,7 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 		DestinationCountry: line(country, 3),
 		TrackingURL:        httpsURL(m.CourierTrackingLink),
 		SourceRef:          line(string(m.ID), 100),
+		ExpectedDelivery:   afterShipExpected(m),
 		Dropped:            dropped,
 	}
 	if w.TS > 0 {
@@ -128,6 +138,54 @@ func (a AfterShip) Decode(body []byte, _ http.Header) ([]tracking.Event, error) 
 	ev.Checkpoints = newestCheckpoints(ev.Checkpoints, maxCheckpoints)
 	ev.OccurredAt = occurredAt(ev.Checkpoints, ev.SentAt)
 	return checkEvents([]tracking.Event{ev})
+}
+
+// afterShipExpected is the day the parcel is expected by, from the first of
+// these fields that holds a readable date (a window gives its last day):
+//
+//  1. expected_delivery, the carrier's date, a string (VERIFIED:
+//     tracking-sdk-go branch 2024-04, model/tracking.go Tracking; gone from
+//     the 2024-10 model on, tracking-sdk-nodejs branches 2024-10/2025-01).
+//  2. courier_estimated_delivery_date{estimated_delivery_date_max,
+//     estimated_delivery_date, estimated_delivery_date_min}, the carrier's
+//     date from 2024-10 on, which replaced expected_delivery (VERIFIED:
+//     tracking-sdk-nodejs branches 2024-10/2025-01,
+//     CourierEstimatedDeliveryDateTracking).
+//  3. order_promised_delivery_date, the shop's promise: a string up to
+//     2025-07 (VERIFIED: tracking-sdk-go 2024-04 model/tracking.go), from
+//     2026-01 an object {promised_delivery_date, promised_delivery_date_min,
+//     promised_delivery_date_max} (VERIFIED: aftership.com/docs/tracking
+//     changelog 2026-01, "will support time range values", API and Tracking
+//     Webhook; shape from the official SDKs' TrackingOrderPromisedDeliveryDate,
+//     tracking-sdk-go model/tracking_order_promised_delivery_date.go and
+//     tracking-sdk-nodejs src/model/TrackingOrderPromisedDeliveryDate.ts).
+//     Both forms are accepted whatever the webhook version.
+//  4. latest_estimated_delivery{datetime_max, datetime, datetime_min}
+//     (VERIFIED: tracking-sdk-go 2024-04, LatestEstimatedDeliveryTracking).
+//  5. aftership_estimated_delivery_date{estimated_delivery_date_max,
+//     estimated_delivery_date, estimated_delivery_date_min}, AfterShip's AI
+//     estimate (VERIFIED: tracking-sdk-go 2024-04,
+//     AftershipEstimatedDeliveryDateTracking).
+//
+// AfterShip gives every one "in the shipment recipient's timezone", so the
+// date is taken as written, offset or not.
+func afterShipExpected(m *asTracking) string {
+	if d := deliveryDate(m.ExpectedDelivery); d != "" {
+		return d
+	}
+	if d := windowDate(m.CourierEstimatedDeliveryDate, "estimated_delivery_date_max", "estimated_delivery_date", "estimated_delivery_date_min"); d != "" {
+		return d
+	}
+	if d := deliveryDate(m.OrderPromisedDeliveryDate); d != "" {
+		return d
+	}
+	if d := windowDate(m.OrderPromisedDeliveryDate, "promised_delivery_date_max", "promised_delivery_date", "promised_delivery_date_min"); d != "" {
+		return d
+	}
+	if d := windowDate(m.LatestEstimatedDelivery, "datetime_max", "datetime", "datetime_min"); d != "" {
+		return d
+	}
+	return windowDate(m.AftershipEstimatedDeliveryDate, "estimated_delivery_date_max", "estimated_delivery_date", "estimated_delivery_date_min")
 }
 
 // afterShipStatus maps a tag, falling back to the subtag's prefix

@@ -216,6 +216,69 @@ func TestAfterShipDecodeForms(t *testing.T) {
 	}
 }
 
+// TestAfterShipExpectedDelivery: the expected delivery day from each field
+// AfterShip has used for it, in afterShipExpected's order, a window's last
+// day, the date of a date-time as written whatever its offset; and nothing,
+// never a refusal, from a value that is not a date.
+func TestAfterShipExpectedDelivery(t *testing.T) {
+	body := func(fields string) []byte {
+		return []byte(`{"event":"tracking_update","event_id":"e","ts":1,"msg":{"tracking_number":"1Z999","slug":"ups","tag":"InTransit"` + fields + `}}`)
+	}
+	for _, tc := range []struct{ name, fields, want string }{
+		{"none", ``, ""},
+		{"expected_delivery, a date", `,"expected_delivery":"2026-01-05"`, "2026-01-05"},
+		{"expected_delivery, a local date-time", `,"expected_delivery":"2026-01-05T00:00:00"`, "2026-01-05"},
+		{"expected_delivery in UTC", `,"expected_delivery":"2026-01-05T17:00:00Z"`, "2026-01-05"},
+		// 04:30 UTC on the 6th: the recipient's day is the 5th, as written.
+		{"expected_delivery with a negative offset", `,"expected_delivery":"2026-01-05T23:30:00-05:00"`, "2026-01-05"},
+		// 22:30 UTC on the 5th: the recipient's day is the 6th.
+		{"expected_delivery with a positive offset", `,"expected_delivery":"2026-01-06T00:30:00+02:00"`, "2026-01-06"},
+		{"expected_delivery with a space", `,"expected_delivery":"2026-01-05 12:00:00"`, "2026-01-05"},
+		{"courier_estimated_delivery_date (2024-10+), a date", `,"courier_estimated_delivery_date":{"estimated_delivery_date":"2026-01-06","estimated_delivery_date_min":null,"estimated_delivery_date_max":null}`, "2026-01-06"},
+		{"courier_estimated_delivery_date, a window: its last day", `,"courier_estimated_delivery_date":{"estimated_delivery_date":null,"estimated_delivery_date_min":"2026-01-05","estimated_delivery_date_max":"2026-01-07T00:00:00+09:00"}`, "2026-01-07"},
+		{"order_promised_delivery_date, a string (up to 2025-07)", `,"order_promised_delivery_date":"2026-01-09"`, "2026-01-09"},
+		{"order_promised_delivery_date, a date in the 2026-01 object", `,"order_promised_delivery_date":{"promised_delivery_date":"2026-01-09T10:00:00-08:00","promised_delivery_date_min":null,"promised_delivery_date_max":null}`, "2026-01-09"},
+		{"order_promised_delivery_date, a 2026-01 range: its last day", `,"order_promised_delivery_date":{"promised_delivery_date_min":"2026-01-08","promised_delivery_date_max":"2026-01-10T12:00:00+01:00"}`, "2026-01-10"},
+		{"latest_estimated_delivery, a date", `,"latest_estimated_delivery":{"type":"specific","source":"Carrier EDD","datetime":"2026-01-08T10:00:00-08:00","datetime_min":null,"datetime_max":null}`, "2026-01-08"},
+		{"latest_estimated_delivery, a range: datetime_max", `,"latest_estimated_delivery":{"type":"range","source":"AfterShip EDD","datetime":"2026-01-07","datetime_min":"2026-01-06","datetime_max":"2026-01-09"}`, "2026-01-09"},
+		{"latest_estimated_delivery, a range without datetime", `,"latest_estimated_delivery":{"type":"range","datetime_min":"2026-01-06","datetime_max":"2026-01-09"}`, "2026-01-09"},
+		{"aftership_estimated_delivery_date, a date", `,"aftership_estimated_delivery_date":{"estimated_delivery_date":"2026-01-11","confidence_code":9003}`, "2026-01-11"},
+		{"aftership_estimated_delivery_date, a window: its max", `,"aftership_estimated_delivery_date":{"estimated_delivery_date":"2026-01-11","confidence_code":9003,"estimated_delivery_date_min":"2026-01-10","estimated_delivery_date_max":"2026-01-12"}`, "2026-01-12"},
+		// Order: the carrier's date, the shop's promise, AfterShip's latest, its AI.
+		{"expected_delivery first", `,"expected_delivery":"2026-01-05","courier_estimated_delivery_date":{"estimated_delivery_date":"2026-01-06"},"order_promised_delivery_date":"2026-01-09","latest_estimated_delivery":{"datetime":"2026-01-08"},"aftership_estimated_delivery_date":{"estimated_delivery_date":"2026-01-11"}`, "2026-01-05"},
+		{"then courier_estimated_delivery_date", `,"courier_estimated_delivery_date":{"estimated_delivery_date":"2026-01-06"},"order_promised_delivery_date":"2026-01-09","latest_estimated_delivery":{"datetime":"2026-01-08"}`, "2026-01-06"},
+		{"then order_promised_delivery_date", `,"order_promised_delivery_date":{"promised_delivery_date":"2026-01-09"},"latest_estimated_delivery":{"datetime":"2026-01-08"},"aftership_estimated_delivery_date":{"estimated_delivery_date":"2026-01-11"}`, "2026-01-09"},
+		{"then latest_estimated_delivery", `,"latest_estimated_delivery":{"datetime":"2026-01-08"},"aftership_estimated_delivery_date":{"estimated_delivery_date":"2026-01-11"}`, "2026-01-08"},
+		{"an unreadable field is passed over", `,"expected_delivery":"soon","order_promised_delivery_date":{"promised_delivery_date":"tomorrow"},"latest_estimated_delivery":{"datetime":"2026-01-08"}`, "2026-01-08"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := as().Decode(body(tc.fields), nil)
+			wantExpected(t, evs, err, tc.want)
+		})
+	}
+	for _, g := range garbageDates {
+		for _, fields := range []string{
+			`,"expected_delivery":` + g,
+			`,"courier_estimated_delivery_date":` + g,
+			`,"order_promised_delivery_date":` + g,
+			`,"latest_estimated_delivery":` + g,
+			`,"aftership_estimated_delivery_date":` + g,
+			`,"courier_estimated_delivery_date":{"estimated_delivery_date":` + g + `,"estimated_delivery_date_max":` + g + `}`,
+			`,"order_promised_delivery_date":{"promised_delivery_date":` + g + `,"promised_delivery_date_max":` + g + `}`,
+			`,"latest_estimated_delivery":{"type":"range","datetime":` + g + `,"datetime_min":` + g + `,"datetime_max":` + g + `}`,
+			`,"aftership_estimated_delivery_date":{"estimated_delivery_date":` + g + `,"estimated_delivery_date_max":` + g + `}`,
+		} {
+			t.Run("garbage "+fields, func(t *testing.T) {
+				evs, err := as().Decode(body(fields), nil)
+				wantExpected(t, evs, err, "")
+				if e := evs[0]; e.TrackingNumber != "1Z999" || e.Status != tracking.InTransit {
+					t.Fatalf("event %+v", e)
+				}
+			})
+		}
+	}
+}
+
 // field checks one string field of the decoded event.
 func field(get func(tracking.Event) string, want string) func(*testing.T, tracking.Event) {
 	return func(t *testing.T, e tracking.Event) {
@@ -223,6 +286,28 @@ func field(get func(tracking.Event) string, want string) func(*testing.T, tracki
 		if got := get(e); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}
+	}
+}
+
+// garbageDates are expected-delivery values, as raw JSON, that no adapter
+// reads as a date and none may refuse a webhook for: prose, JSON of the
+// wrong type, impossible or foreign dates, an implausible year.
+var garbageDates = []string{`"soon"`, `12345`, `{}`, `[]`, `true`, `null`, `""`, `"2026-13-45"`,
+	`"05.01.2026"`, `"01/05/2026"`, `"2026-01-05garbage"`, `"1999-12-31"`, `1767571200`, `{"date":"2026-01-05"}`, `["2026-01-05"]`}
+
+// wantExpected checks that a decode succeeded with one event (the first, for
+// senders that give several) whose expected delivery is want.
+func wantExpected(t *testing.T, evs []tracking.Event, err error, want string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if len(evs) == 0 {
+		t.Fatal("no event")
+	}
+	assertClean(t, evs[0])
+	if got := evs[0].ExpectedDelivery; got != want {
+		t.Fatalf("expected delivery %q, want %q", got, want)
 	}
 }
 
@@ -253,6 +338,7 @@ func FuzzAfterShipDecode(f *testing.F) {
 	f.Add([]byte(`{"msg":{"tracking_number":1e999,"slug":"x"}}`))
 	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","emails":"a,,b","checkpoints":[{"checkpoint_time":"9999-99-99"}]}}`))
 	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","title":"a\r\nb\u2028c","customer_name":"\u0000","emails":["k@x.io","b\r\nBcc: e@x.io"],"checkpoints":[{"message":"a\n\tb"}]}}`))
+	f.Add([]byte(`{"msg":{"tracking_number":"1","slug":"x","expected_delivery":{},"courier_estimated_delivery_date":"2026-01-05","order_promised_delivery_date":{"promised_delivery_date_max":12345},"latest_estimated_delivery":{"datetime_max":"2026-02-30T00:00:00Z","datetime":"2026-01-05T23:30:00-05:00"},"aftership_estimated_delivery_date":[]}}`))
 	a := as()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, err := a.Decode(body, nil)

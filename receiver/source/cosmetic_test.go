@@ -167,6 +167,70 @@ func TestEveryAdapterCleansDisplayFields(t *testing.T) {
 	}
 }
 
+// TestEveryAdapterTakesAnUnreadableExpectedDelivery puts each of
+// garbageDates into the expected-delivery fields of one recorded webhook per
+// sender: the webhook is still decoded, to the same events but without a
+// date (a cosmetic defect never refuses an update).
+func TestEveryAdapterTakesAnUnreadableExpectedDelivery(t *testing.T) {
+	adapters := map[string]Adapter{}
+	for _, src := range fixtureSources() {
+		adapters[src.dir] = src.adapter
+	}
+	for _, tc := range []struct {
+		dir, fixture string
+		paths        []string // the sender's date fields in the fixture
+	}{
+		{"aftership", "in_transit", []string{"msg.expected_delivery", "msg.courier_estimated_delivery_date", "msg.order_promised_delivery_date",
+			"msg.latest_estimated_delivery", "msg.aftership_estimated_delivery_date"}},
+		{"trackingmore", "transit", []string{"data.scheduled_delivery_date"}},
+		{"shipengine", "in_transit", []string{"data.estimated_delivery_date"}},
+		{"easypost", "delivered", []string{"result.est_delivery_date", "result.carrier_detail.est_delivery_date_local"}},
+		{"17track", "delivered", []string{"data.track_info.time_metrics.estimated_delivery_date.from", "data.track_info.time_metrics.estimated_delivery_date.to"}},
+		{"17track", "delivered", []string{"data.track_info.time_metrics.estimated_delivery_date"}},
+		{"17track", "delivered", []string{"data.track_info.time_metrics"}},
+		{"woocommerce", "germanized_shipments", []string{"shipments.0.est_delivery_date", "shipments.0.est_delivery_date_gmt",
+			"shipments.1.est_delivery_date", "shipments.1.est_delivery_date_gmt"}},
+		{"standard", "in_transit", []string{"data.expected_delivery"}},
+	} {
+		base := filepath.Join("..", "..", "testdata", tc.dir, tc.fixture)
+		h := readHeaders(t, base+".headers")
+		clean, err := adapters[tc.dir].Decode(setJSON(t, base+".json", nil), h)
+		if err != nil || len(clean) == 0 {
+			t.Fatalf("%s/%s: %v, %d events", tc.dir, tc.fixture, err, len(clean))
+		}
+		for _, g := range garbageDates {
+			t.Run(tc.dir+"/"+strings.Join(tc.paths, ",")+"="+g, func(t *testing.T) {
+				var v any
+				if err := json.Unmarshal([]byte(g), &v); err != nil {
+					t.Fatal(err)
+				}
+				set := map[string]any{}
+				for _, p := range tc.paths {
+					set[p] = v
+				}
+				evs, err := adapters[tc.dir].Decode(setJSON(t, base+".json", set), h)
+				if err != nil {
+					t.Fatalf("refused for an unreadable expected delivery: %v", err)
+				}
+				if len(evs) != len(clean) {
+					t.Fatalf("%d events, want %d", len(evs), len(clean))
+				}
+				for i, e := range evs {
+					assertClean(t, e)
+					if e.ExpectedDelivery != "" {
+						t.Fatalf("event %d: expected delivery %q from %s", i, e.ExpectedDelivery, g)
+					}
+					want := clean[i]
+					want.ExpectedDelivery = ""
+					if mustJSON(e) != mustJSON(want) {
+						t.Fatalf("event %d differs beyond the date:\n%s\nwant\n%s", i, mustJSON(e), mustJSON(want))
+					}
+				}
+			})
+		}
+	}
+}
+
 func TestLine(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -263,8 +327,8 @@ func setJSON(t *testing.T, path string, set map[string]any) []byte {
 // assertClean is the invariant every decoded event keeps, whatever the
 // payload: no one-line field holds a control character, a Unicode line
 // separator or a byte that is not UTF-8 (none of it may reach an email
-// header), and the key is there and within its limit. Every Fuzz target
-// asserts it.
+// header), the key is there and within its limit, and an expected delivery
+// date is a bare civil date. Every Fuzz target asserts it.
 func assertClean(t testing.TB, e tracking.Event) {
 	t.Helper()
 	if e.TrackingNumber == "" || e.Slug == "" || len(e.TrackingNumber) > maxNumberLen {
@@ -287,6 +351,11 @@ func assertClean(t testing.TB, e tracking.Event) {
 	for _, s := range e.SMSes {
 		if !strings.HasPrefix(s, "+") {
 			t.Fatalf("phone %q not E.164", s)
+		}
+	}
+	if d := e.ExpectedDelivery; d != "" {
+		if got, ok := tracking.ParseDeliveryDate(d); !ok || got != d || len(d) != len("2006-01-02") {
+			t.Fatalf("expected delivery %q is not a civil date", d)
 		}
 	}
 }

@@ -42,10 +42,19 @@ type epTracker struct {
 	UpdatedAt       string        `json:"updated_at"`
 	TrackingDetails []epDetail    `json:"tracking_details"`
 	CarrierDetail   *epCarrierDet `json:"carrier_detail"`
+	// EstDeliveryDate is the carrier's expected delivery, a date-time or
+	// null ("2024-08-05T00:00:00Z" in EasyPost's official event body;
+	// VERIFIED: easypost-go tracker.go, Tracker.EstDeliveryDate).
+	EstDeliveryDate json.RawMessage `json:"est_delivery_date"`
 }
 
 type epCarrierDet struct {
 	DestinationTrackingLocation *epLocation `json:"destination_tracking_location"`
+	// EstDeliveryDateLocal is the same date in the carrier's local time
+	// zone, "2024-08-05" (VERIFIED: easypost-go tracker.go,
+	// TrackingCarrierDetail.EstDeliveryDateLocal; set in the official event
+	// body).
+	EstDeliveryDateLocal json.RawMessage `json:"est_delivery_date_local"`
 }
 
 type epDetail struct {
@@ -118,6 +127,7 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 	if cd := t.CarrierDetail; cd != nil && cd.DestinationTrackingLocation != nil {
 		ev.DestinationCountry = line(cd.DestinationTrackingLocation.Country, 3)
 	}
+	ev.ExpectedDelivery = epExpected(&t)
 	// EasyPost lists them oldest first; sort anyway, stably.
 	type timed struct {
 		epDetail
@@ -150,6 +160,19 @@ func (a EasyPost) Decode(body []byte, _ http.Header) ([]tracking.Event, error) {
 		ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	}
 	return checkEvents([]tracking.Event{ev})
+}
+
+// epExpected is the day the parcel is expected: carrier_detail's
+// est_delivery_date_local, the carrier's own local date, else the tracker's
+// est_delivery_date with its date taken as written (an offset or Z is not
+// converted). Both are read leniently (deliveryDate): null, a wrong type or
+// an unreadable date is left out, never a 400.
+func epExpected(t *epTracker) string {
+	var local json.RawMessage
+	if t.CarrierDetail != nil {
+		local = t.CarrierDetail.EstDeliveryDateLocal
+	}
+	return deliveryDate(local, t.EstDeliveryDate)
 }
 
 // easyPostStatus maps a Tracker's (or a tracking detail's) status and

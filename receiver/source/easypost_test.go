@@ -68,6 +68,47 @@ func TestEasyPostDecodeOfficialBody(t *testing.T) {
 	if cp := e.Checkpoints[0]; cp.Status != tracking.InfoReceived || cp.Zip != "32837" || cp.CountryISO3 != "USA" || cp.City != "" {
 		t.Fatalf("first checkpoint %+v", cp)
 	}
+	// est_delivery_date "2024-08-05T00:00:00Z", carrier_detail's
+	// est_delivery_date_local "2024-08-05".
+	if e.ExpectedDelivery != "2024-08-05" {
+		t.Fatalf("expected delivery %q", e.ExpectedDelivery)
+	}
+}
+
+// TestEasyPostExpectedDelivery: the expected delivery day is carrier_detail's
+// est_delivery_date_local, the carrier's local date, else the tracker's
+// est_delivery_date with its date as written whatever the offset; null or a
+// value that is not a date gives none and the update is still taken.
+func TestEasyPostExpectedDelivery(t *testing.T) {
+	tracker := func(fields string) []byte {
+		return []byte(`{"id":"evt_x","object":"Event","description":"tracker.updated","created_at":"2026-01-03T08:00:00Z","result":{"object":"Tracker","tracking_code":"1Z999","carrier":"UPS","status":"in_transit"` + fields + `}}`)
+	}
+	for _, tc := range []struct{ name, fields, want string }{
+		{"none", ``, ""},
+		{"null, as EasyPost sends it", `,"est_delivery_date":null,"carrier_detail":{"est_delivery_date_local":null}`, ""},
+		{"est_delivery_date at midnight UTC", `,"est_delivery_date":"2026-01-05T00:00:00Z"`, "2026-01-05"},
+		{"est_delivery_date in the afternoon", `,"est_delivery_date":"2026-01-05T17:00:00Z"`, "2026-01-05"},
+		{"est_delivery_date with a negative offset", `,"est_delivery_date":"2026-01-05T23:30:00-05:00"`, "2026-01-05"}, // the 6th in UTC
+		{"est_delivery_date with a positive offset", `,"est_delivery_date":"2026-01-06T00:30:00+09:00"`, "2026-01-06"}, // the 5th in UTC
+		{"the local date", `,"carrier_detail":{"object":"CarrierDetail","est_delivery_date_local":"2026-01-05","est_delivery_time_local":null}`, "2026-01-05"},
+		// 20:00 in New York on the 5th, sent as UTC: the carrier's local date wins.
+		{"the local date wins", `,"est_delivery_date":"2026-01-06T01:00:00Z","carrier_detail":{"est_delivery_date_local":"2026-01-05"}`, "2026-01-05"},
+		{"an unreadable local date is passed over", `,"est_delivery_date":"2026-01-06T01:00:00Z","carrier_detail":{"est_delivery_date_local":"Monday"}`, "2026-01-06"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := ep().Decode(tracker(tc.fields), nil)
+			wantExpected(t, evs, err, tc.want)
+		})
+	}
+	for _, g := range garbageDates {
+		t.Run("garbage "+g, func(t *testing.T) {
+			evs, err := ep().Decode(tracker(`,"est_delivery_date":`+g+`,"carrier_detail":{"est_delivery_date_local":`+g+`}`), nil)
+			wantExpected(t, evs, err, "")
+			if e := evs[0]; e.TrackingNumber != "1Z999" || e.Status != tracking.InTransit {
+				t.Fatalf("event %+v", e)
+			}
+		})
+	}
 }
 
 func TestEasyPostStatusMapping(t *testing.T) {
@@ -266,6 +307,7 @@ func FuzzEasyPostDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"description":"tracker.updated","result":{"tracking_code":1e999,"carrier":"x","tracking_details":[{"datetime":"9999-99-99"},{}]}}`))
 	f.Add([]byte(`{"description":"TRACKER.CREATED","result":{"tracking_code":"1","carrier":"\u00e9","status":"failure","status_detail":"\u00e9_x","signed_by":"a"}}`))
+	f.Add([]byte(`{"description":"tracker.updated","result":{"tracking_code":"1","carrier":"UPS","est_delivery_date":{},"carrier_detail":{"est_delivery_date_local":"2026-01-05T23:30:00-05:00"}}}`))
 	a := ep()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, err := a.Decode(body, nil)

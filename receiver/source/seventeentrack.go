@@ -63,6 +63,9 @@ type stTrackInfo struct {
 	Tracking    struct {
 		Providers []stProvider `json:"providers"`
 	} `json:"tracking"`
+	// TimeMetrics holds estimated_delivery_date, the expected delivery
+	// window; read by stExpected, leniently, so it is kept raw.
+	TimeMetrics json.RawMessage `json:"time_metrics"`
 }
 
 type stProvider struct {
@@ -180,6 +183,7 @@ func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {
 		RawStatus:          line(tmRaw(ls.Status, ls.SubStatus), 64),
 		DestinationCountry: line(country, 3),
 		SourceRef:          line(string(d.Tag), 100),
+		ExpectedDelivery:   stExpected(ti.TimeMetrics),
 	}
 
 	var cps []tracking.Checkpoint
@@ -199,6 +203,22 @@ func (a SeventeenTrack) event(d *stData, field string) (tracking.Event, error) {
 	ev.OccurredAt = occurredAt(ev.Checkpoints, ev.SentAt)
 	ev.EventID = Fingerprint(ev.Source, ev.TrackingNumber, ev.Status, ev.RawStatus, ev.OccurredAt)
 	return ev, nil
+}
+
+// stExpected reads time_metrics.estimated_delivery_date, the expected
+// delivery window {"source", "from", "to"} with local times such as
+// "2022-05-03T20:00:00-04:00" (SECONDARY: wksw/17track-golang-sdk
+// models/v2/track.go, TrackInfo.TimeMetrics; shared reference E): its last
+// day (to), else its first (from), as written. A time_metrics or window of
+// another shape, or dates that do not read, give "", never a 400.
+func stExpected(timeMetrics json.RawMessage) string {
+	var tm struct {
+		EstimatedDeliveryDate json.RawMessage `json:"estimated_delivery_date"`
+	}
+	if t := bytes.TrimSpace(timeMetrics); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &tm) != nil {
+		return ""
+	}
+	return windowDate(tm.EstimatedDeliveryDate, "to", "from")
 }
 
 func stCheckpoint(e stEvent) tracking.Checkpoint {

@@ -232,6 +232,47 @@ func TestSeventeenTrackDecodeForms(t *testing.T) {
 	}
 }
 
+// TestSeventeenTrackExpectedDelivery: time_metrics.estimated_delivery_date
+// gives the window's last day (to), else its first (from), the date as
+// written whatever the offset; a time_metrics or window of another shape, or
+// values that are not dates, give none and the push is still taken.
+func TestSeventeenTrackExpectedDelivery(t *testing.T) {
+	push := func(timeMetrics string) []byte {
+		return []byte(`{"event":"TRACKING_UPDATED","data":{"number":"794644790132","carrier":100003,"track_info":{"latest_status":{"status":"InTransit","sub_status":"InTransit_Other"},"time_metrics":` + timeMetrics + `}}}`)
+	}
+	window := func(from, to string) string {
+		return `{"days_after_order":3,"days_of_transit":2,"estimated_delivery_date":{"source":"Official","from":` + from + `,"to":` + to + `}}`
+	}
+	for _, tc := range []struct{ name, timeMetrics, want string }{
+		{"no time_metrics", `null`, ""},
+		{"no window", `{"days_after_order":3}`, ""},
+		{"a window: its last day", window(`"2026-01-05T08:00:00-04:00"`, `"2026-01-07T20:00:00-04:00"`), "2026-01-07"},
+		// 01:00 UTC on the 8th: the day in the carrier's zone is the 7th.
+		{"to with an offset, as written", window(`null`, `"2026-01-07T21:00:00-04:00"`), "2026-01-07"},
+		// 23:00 UTC on the 6th: the day is the 7th.
+		{"to at midnight +01:00, as written", window(`null`, `"2026-01-07T00:00:00+01:00"`), "2026-01-07"},
+		{"a bare date", window(`"2026-01-05"`, `"2026-01-06"`), "2026-01-06"},
+		{"no to: from", window(`"2026-01-05T08:00:00-04:00"`, `null`), "2026-01-05"},
+		{"an unreadable to: from", window(`"2026-01-05"`, `"soon"`), "2026-01-05"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := stAdapter().Decode(push(tc.timeMetrics), nil)
+			wantExpected(t, evs, err, tc.want)
+		})
+	}
+	for _, g := range garbageDates {
+		for _, tm := range []string{g, `{"estimated_delivery_date":` + g + `}`, window(g, g)} {
+			t.Run("garbage "+tm, func(t *testing.T) {
+				evs, err := stAdapter().Decode(push(tm), nil)
+				wantExpected(t, evs, err, "")
+				if e := evs[0]; e.TrackingNumber != "794644790132" || e.Status != tracking.InTransit {
+					t.Fatalf("event %+v", e)
+				}
+			})
+		}
+	}
+}
+
 func FuzzSeventeenTrackDecode(f *testing.F) {
 	f.Add([]byte(stReferencePayload))
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "17track", "*.json"))
@@ -242,6 +283,7 @@ func FuzzSeventeenTrackDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"event":"TRACKING_UPDATED","data":[{"number":1e999,"carrier":-1,"track_info":{"latest_event":{"time_iso":"x"}}}]}`))
 	f.Add([]byte(`{"event":"TRACKING_UPDATED","data":{"number":"1","carrier":"","track_info":{"tracking":{"providers":[{"provider":{"key":"7"},"events":[{"address":{"country":"ZZZ"}}]}]}}}}`))
+	f.Add([]byte(`{"event":"TRACKING_UPDATED","data":[{"number":"1","carrier":3011,"track_info":{"time_metrics":{"estimated_delivery_date":{"from":"2026-01-05T08:00:00-04:00","to":{}}}}},{"number":"2","carrier":3011,"track_info":{"time_metrics":"x"}}]}`))
 	a := stAdapter()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, err := a.Decode(body, nil)

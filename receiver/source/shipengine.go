@@ -1,6 +1,7 @@
 package source
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -41,6 +42,13 @@ type seData struct {
 	ExceptionDescription     string     `json:"exception_description"`
 	TrackingURL              string     `json:"tracking_url"`
 	Events                   []seEvent  `json:"events"`
+	// EstimatedDeliveryDate is the carrier's expected delivery, an ISO 8601
+	// date-time such as "2025-10-23T00:00:00" (name VERIFIED: ShipEngine's
+	// .NET SDK, docs/GetTrackingLogResponseBody.md, the tracking object;
+	// that the track webhook's data is this object SECONDARY, C3). Read
+	// leniently (deliveryDate): null, a wrong type or an unreadable date is
+	// left out, never a 400.
+	EstimatedDeliveryDate json.RawMessage `json:"estimated_delivery_date"`
 }
 
 type seEvent struct {
@@ -110,14 +118,15 @@ func (a ShipEngine) Decode(body []byte, h http.Header) ([]tracking.Event, error)
 		sub = "Delivered_003" // signed by customer
 	}
 	ev := tracking.Event{
-		Source:         "shipengine",
-		Slug:           slug,
-		TrackingNumber: number,
-		Status:         st,
-		Subtag:         sub,
-		SubtagMessage:  line(firstNonEmpty(d.StatusDetailDescription, seExceptionText(st, d.ExceptionDescription), d.StatusDescription), 200),
-		RawStatus:      line(firstNonEmpty(d.StatusCode, d.StatusDetailCode), 64),
-		TrackingURL:    httpsURL(d.TrackingURL),
+		Source:           "shipengine",
+		Slug:             slug,
+		TrackingNumber:   number,
+		Status:           st,
+		Subtag:           sub,
+		SubtagMessage:    line(firstNonEmpty(d.StatusDetailDescription, seExceptionText(st, d.ExceptionDescription), d.StatusDescription), 200),
+		RawStatus:        line(firstNonEmpty(d.StatusCode, d.StatusDetailCode), 64),
+		TrackingURL:      httpsURL(d.TrackingURL),
+		ExpectedDelivery: deliveryDate(d.EstimatedDeliveryDate),
 	}
 	if h != nil {
 		if t, ok := signature.ParseShipEngineTime(h.Get(signature.HeaderShipEngineTimestamp)); ok {

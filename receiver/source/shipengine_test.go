@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"os"
@@ -51,6 +52,7 @@ func TestShipEngineDecodeReference(t *testing.T) {
 			Time: at, Message: "In Transit",
 			City: "Oakland", State: "CA", Zip: "94602", CountryISO3: "USA",
 		}},
+		ExpectedDelivery: "2025-10-23", // estimated_delivery_date "2025-10-23T00:00:00"
 	}
 	want.EventID = Fingerprint("shipengine", "1Z9634841399247181", tracking.InTransit, "IT/", at)
 	if got := mustJSON(evs[0]); got != mustJSON(want) {
@@ -308,6 +310,40 @@ func TestShipEngineRetryDedupes(t *testing.T) {
 	}
 }
 
+// TestShipEngineExpectedDelivery: data.estimated_delivery_date is the
+// expected delivery day, its date as written whatever the offset; null or a
+// value that is not a date gives none and the update is still taken.
+func TestShipEngineExpectedDelivery(t *testing.T) {
+	body := func(v string) []byte {
+		return []byte(strings.Replace(seReferencePayload, `"estimated_delivery_date":"2025-10-23T00:00:00"`, `"estimated_delivery_date":`+v, 1))
+	}
+	if bytes.Equal(body(`"x"`), []byte(seReferencePayload)) {
+		t.Fatal("the reference payload has no estimated_delivery_date to replace")
+	}
+	for _, tc := range []struct{ v, want string }{
+		{`"2025-10-23T00:00:00"`, "2025-10-23"},
+		{`"2025-10-23"`, "2025-10-23"},
+		{`"2025-10-23T17:00:00Z"`, "2025-10-23"},
+		{`"2025-10-23T23:30:00-07:00"`, "2025-10-23"}, // the 24th in UTC
+		{`"2025-10-24T00:30:00+02:00"`, "2025-10-24"}, // the 23rd in UTC
+		{`"2025-10-23T00:00:00.000"`, "2025-10-23"},
+	} {
+		t.Run(tc.v, func(t *testing.T) {
+			evs, err := se().Decode(body(tc.v), seHeader("2025-10-22T20:05:00Z"))
+			wantExpected(t, evs, err, tc.want)
+		})
+	}
+	for _, g := range garbageDates {
+		t.Run("garbage "+g, func(t *testing.T) {
+			evs, err := se().Decode(body(g), seHeader("2025-10-22T20:05:00Z"))
+			wantExpected(t, evs, err, "")
+			if e := evs[0]; e.TrackingNumber != "1Z9634841399247181" || e.Status != tracking.InTransit {
+				t.Fatalf("event %+v", e)
+			}
+		})
+	}
+}
+
 func FuzzShipEngineDecode(f *testing.F) {
 	f.Add([]byte(seReferencePayload), "2025-10-22T20:05:00Z")
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "shipengine", "*.json"))
@@ -318,6 +354,8 @@ func FuzzShipEngineDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"resource_type":"API_TRACK","resource_url":"%zz?carrier_code=ups","data":{"tracking_number":1e999,"carrier_code":"x"}}`), "")
 	f.Add([]byte(`{"resource_type":"API_TRACK","data":{"tracking_number":"1","carrier_code":"ups","events":[{"occurred_at":"9999-99-99"},{}]}}`), "x")
+	f.Add([]byte(`{"resource_type":"API_TRACK","data":{"tracking_number":"1","carrier_code":"ups","estimated_delivery_date":{"from":"2025-10-23"}}}`), "")
+	f.Add([]byte(`{"resource_type":"API_TRACK","data":{"tracking_number":"1","carrier_code":"ups","estimated_delivery_date":"2025-10-23T23:30:00-07:00"}}`), "")
 	a := se()
 	f.Fuzz(func(t *testing.T, body []byte, ts string) {
 		evs, err := a.Decode(body, seHeader(ts))

@@ -149,7 +149,8 @@ func utf8Body(body []byte) error {
 // status or a time it cannot read. Nothing that is only shown fails it:
 // display text is folded onto one line and clipped (line), a malformed or
 // surplus subscriber is dropped and reported in Event.Dropped (recipients),
-// surplus checkpoints are cut to the newest. checkEvents then asserts the
+// surplus checkpoints are cut to the newest, an expected delivery date that
+// does not read is left out (deliveryDate). checkEvents then asserts the
 // result.
 const (
 	maxNumberLen   = 100  // a tracking number, as the API allows; refused past it
@@ -377,7 +378,7 @@ func checkEvents(evs []tracking.Event) ([]tracking.Event, error) {
 			{"status", e.RawStatus}, {"subtag", e.Subtag}, {"subtag message", e.SubtagMessage}, {"title", e.Title},
 			{"customer name", e.CustomerName}, {"order id", e.OrderID}, {"order number", e.OrderNumber},
 			{"language", e.Language}, {"destination country", e.DestinationCountry}, {"tracking url", e.TrackingURL},
-			{"source reference", e.SourceRef},
+			{"source reference", e.SourceRef}, {"expected delivery", e.ExpectedDelivery},
 		} {
 			if err := unbroken(f.name, f.v); err != nil {
 				return nil, err
@@ -435,6 +436,55 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexString(n.String())
 	return nil
+}
+
+// A sender's expected delivery date is only shown (and compared with the
+// calendar), so it is read like every display field: a field of it is
+// decoded as a json.RawMessage, which takes any JSON value, and only a
+// string that tracking.ParseDeliveryDate reads counts. A number, an object
+// where a string belongs, null, or "soon" is as if the field were absent:
+// the next field a sender offers is tried, and when none is readable
+// Event.ExpectedDelivery stays "". Never a 400.
+
+// deliveryDate is the date of the first of raws that is a JSON string
+// tracking.ParseDeliveryDate reads (its date part, as written), "" when
+// none is.
+func deliveryDate(raws ...json.RawMessage) string {
+	for _, raw := range raws {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) < 2 || raw[0] != '"' {
+			continue
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		if d, ok := tracking.ParseDeliveryDate(s); ok {
+			return d
+		}
+	}
+	return ""
+}
+
+// windowDate reads a delivery date a sender gives as an object (a date, or
+// a window): the date of its first member among keys that deliveryDate
+// reads. Callers list the window's last day first. "" when raw is not an
+// object or no member reads.
+func windowDate(raw json.RawMessage, keys ...string) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return ""
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return ""
+	}
+	for _, k := range keys {
+		if d := deliveryDate(obj[k]); d != "" {
+			return d
+		}
+	}
+	return ""
 }
 
 // parseTime reads the timestamp forms senders use: RFC 3339 with or

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -29,7 +30,8 @@ const StandardEventType = "tracking.updated"
 //	          "checkpoints": [{"checkpoint_time", "message", "location", "tag", "subtag", "subtag_message"}],
 //	          "emails": […] or "a,b", "smses": […] or "a,b", "language": "de",
 //	          "order_number", "order_id", "title", "customer_name",
-//	          "destination_country_iso3": "DEU", "tracking_url": "https://…"}}
+//	          "destination_country_iso3": "DEU", "tracking_url": "https://…",
+//	          "expected_delivery": "2026-11-24"}}                 // optional
 //
 // Because the format is ours, Decode is strict about what the status and
 // its order mean, where a lenient sender adapter would guess: a tag that is
@@ -40,9 +42,12 @@ const StandardEventType = "tracking.updated"
 // fields follow the rule of every source (source.go): text is folded onto
 // one line and clipped, a language that is not BCP 47, a country that is not
 // ISO 3166-1 or a tracking_url that is not absolute http(s) is left out,
-// malformed subscribers are dropped (Event.Dropped). Unknown fields are
-// ignored, so the format can grow; a type other than "tracking.updated"
-// yields no event.
+// malformed subscribers are dropped (Event.Dropped). expected_delivery, the
+// day the carrier expects to deliver (the last day of a window), is a string
+// "YYYY-MM-DD", or a date-time whose date is taken as written
+// ("2026-11-24T17:00:00+01:00" is the 24th); one that does not read, or is
+// not a string, is left out, never a 400. Unknown fields are ignored, so the
+// format can grow; a type other than "tracking.updated" yields no event.
 //
 // EventID is the webhook-id header (constant across a sender's retries),
 // SentAt the body's timestamp or else the webhook-timestamp header, and
@@ -81,6 +86,9 @@ type stdData struct {
 	CustomerName           string          `json:"customer_name"`
 	DestinationCountryISO3 string          `json:"destination_country_iso3"`
 	TrackingURL            string          `json:"tracking_url"`
+	// ExpectedDelivery is raw so that a value of the wrong type is left
+	// out like an unreadable date (deliveryDate), not refused.
+	ExpectedDelivery json.RawMessage `json:"expected_delivery"`
 }
 
 type stdCheckpoint struct {
@@ -157,6 +165,7 @@ func (a Standard) Decode(body []byte, h http.Header) ([]tracking.Event, error) {
 		ev.DestinationCountry = strings.ToUpper(c)
 	}
 	ev.TrackingURL = httpsURL(d.TrackingURL)
+	ev.ExpectedDelivery = deliveryDate(d.ExpectedDelivery)
 	ev.Emails, ev.SMSes, ev.Dropped = recipients(ev.DestinationCountry, [][]string{d.Emails}, [][]string{d.SMSes})
 
 	// The top-level checkpoint is the latest scan, under the event's status.

@@ -206,6 +206,43 @@ func TestStandardDecodeForms(t *testing.T) {
 	}
 }
 
+// TestStandardExpectedDelivery: the optional data.expected_delivery is the
+// expected delivery day, a date or the date of a date-time as written
+// whatever the offset. Strict as the format is about status and time, a
+// value that is not a date is only left out: the update is taken.
+func TestStandardExpectedDelivery(t *testing.T) {
+	body := func(field string) []byte {
+		return []byte(`{"type":"tracking.updated","data":{"slug":"dhl","tracking_number":"00340434161094042557","tag":"InTransit","checkpoint_time":"2026-11-20T08:15:00Z"` + field + `}}`)
+	}
+	for _, tc := range []struct{ v, want string }{
+		{`"2026-11-24"`, "2026-11-24"},
+		{`"2026-11-24T00:00:00"`, "2026-11-24"},
+		{`"2026-11-24T17:00:00Z"`, "2026-11-24"},
+		{`"2026-11-24T23:30:00-05:00"`, "2026-11-24"}, // the 25th in UTC
+		{`"2026-11-25T00:30:00+01:00"`, "2026-11-25"}, // the 24th in UTC
+		{`"2026-11-24 12:00:00"`, "2026-11-24"},
+		{`" 2026-11-24 "`, "2026-11-24"},
+	} {
+		t.Run(tc.v, func(t *testing.T) {
+			evs, err := stdAdapter().Decode(body(`,"expected_delivery":`+tc.v), stdHeaders("msg_1", 1795162560))
+			wantExpected(t, evs, err, tc.want)
+		})
+	}
+	t.Run("absent", func(t *testing.T) {
+		evs, err := stdAdapter().Decode(body(``), stdHeaders("msg_1", 1795162560))
+		wantExpected(t, evs, err, "")
+	})
+	for _, g := range garbageDates {
+		t.Run("garbage "+g, func(t *testing.T) {
+			evs, err := stdAdapter().Decode(body(`,"expected_delivery":`+g), stdHeaders("msg_1", 1795162560))
+			wantExpected(t, evs, err, "")
+			if e := evs[0]; e.TrackingNumber != "00340434161094042557" || e.Status != tracking.InTransit || len(e.Checkpoints) != 1 {
+				t.Fatalf("event %+v", e)
+			}
+		})
+	}
+}
+
 func FuzzStandardDecode(f *testing.F) {
 	f.Add([]byte(stdContractPayload), "msg_1")
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "standard", "*.json"))
@@ -217,6 +254,8 @@ func FuzzStandardDecode(f *testing.F) {
 	f.Add([]byte(`{"type":"tracking.updated","data":{"slug":"x","tracking_number":1e999,"tag":"","subtag":"_","checkpoints":[{"checkpoint_time":"9999-12-31T23:59:59Z"}]}}`), "")
 	f.Add([]byte(`{"type":"tracking.updated","timestamp":"","data":{"slug":" ","tracking_number":"1","language":"x-aaaaaaaa","emails":"a,,b"}}`), "x")
 	f.Add([]byte(`{"type":"tracking.updated","data":{"slug":"x","tracking_number":"1","title":"a\r\nb","emails":["k@x.io","b\u2028@x.io"],"checkpoint_time":"2026-11-20T08:15:00Z","message":"a\u0085b"}}`), "m\r\n1")
+	f.Add([]byte(`{"type":"tracking.updated","data":{"slug":"x","tracking_number":"1","expected_delivery":"2026-11-24T23:30:00-05:00"}}`), "m")
+	f.Add([]byte(`{"type":"tracking.updated","data":{"slug":"x","tracking_number":"1","expected_delivery":{"to":"2026-11-24"}}}`), "m")
 	a := stdAdapter()
 	f.Fuzz(func(t *testing.T, body []byte, id string) {
 		evs, err := a.Decode(body, http.Header{"Webhook-Id": {id}, "Webhook-Timestamp": {"1795162560"}})

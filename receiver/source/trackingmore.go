@@ -65,6 +65,12 @@ type tmTracking struct {
 	TrackingDestinationCountry string       `json:"tracking_destination_country"`
 	OriginInfo                 *tmInfo      `json:"origin_info"`
 	DestinationInfo            *tmInfo      `json:"destination_info"`
+	// ScheduledDeliveryDate is the carrier's expected delivery date
+	// (VERIFIED: TrackingMore's Go SDK, trackings.go, and Java SDK,
+	// model/tracking/Tracking.java; its format is not documented). Read
+	// leniently (deliveryDate): a wrong type or an unreadable date is left
+	// out, never a 400.
+	ScheduledDeliveryDate json.RawMessage `json:"scheduled_delivery_date"`
 }
 
 type tmInfo struct {
@@ -173,6 +179,7 @@ func (a TrackingMore) event(t *tmTracking, field string, sentAt time.Time) (trac
 		DestinationCountry: line(country, 3),
 		TrackingURL:        firstNonEmpty(httpsURL(t.OriginInfo.weblink()), httpsURL(t.DestinationInfo.weblink())),
 		SourceRef:          line(string(t.ID), 100),
+		ExpectedDelivery:   deliveryDate(t.ScheduledDeliveryDate),
 		Dropped:            dropped,
 	}
 	if ev.SentAt.IsZero() {

@@ -250,6 +250,44 @@ func TestTrackingMoreDecodeForms(t *testing.T) {
 	}
 }
 
+// TestTrackingMoreExpectedDelivery: scheduled_delivery_date, in the
+// envelope, bare and in an array, is the expected delivery day, its date as
+// written whatever the offset; a value that is not a date gives none and the
+// update is still taken.
+func TestTrackingMoreExpectedDelivery(t *testing.T) {
+	tracking1 := func(v string) string {
+		return `{"tracking_number":"9400111899223397576146","courier_code":"usps","delivery_status":"transit","substatus":"transit001","scheduled_delivery_date":` + v + `}`
+	}
+	forms := map[string]func(v string) []byte{
+		"envelope": func(v string) []byte { return []byte(`{"code":200,"message":"Success","data":` + tracking1(v) + `}`) },
+		"bare":     func(v string) []byte { return []byte(tracking1(v)) },
+		"array":    func(v string) []byte { return []byte(`{"data":[` + tracking1(v) + `]}`) },
+	}
+	for form, body := range forms {
+		for _, tc := range []struct{ v, want string }{
+			{`"2026-01-05"`, "2026-01-05"},
+			{`"2026-01-05 18:00:00"`, "2026-01-05"},
+			{`"2026-01-05T17:00:00Z"`, "2026-01-05"},
+			{`"2026-01-05T23:30:00-05:00"`, "2026-01-05"}, // the 6th in UTC
+			{`"2026-01-06T00:30:00+08:00"`, "2026-01-06"}, // the 5th in UTC
+		} {
+			t.Run(form+" "+tc.v, func(t *testing.T) {
+				evs, err := tmAdapter().Decode(body(tc.v), nil)
+				wantExpected(t, evs, err, tc.want)
+			})
+		}
+		for _, g := range garbageDates {
+			t.Run(form+" garbage "+g, func(t *testing.T) {
+				evs, err := tmAdapter().Decode(body(g), nil)
+				wantExpected(t, evs, err, "")
+				if e := evs[0]; e.TrackingNumber != "9400111899223397576146" || e.Status != tracking.InTransit {
+					t.Fatalf("event %+v", e)
+				}
+			})
+		}
+	}
+}
+
 func FuzzTrackingMoreDecode(f *testing.F) {
 	f.Add([]byte(tmReferencePayload), "1718314270")
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "trackingmore", "*.json"))
@@ -261,6 +299,7 @@ func FuzzTrackingMoreDecode(f *testing.F) {
 	f.Add([]byte(`{"data":[{"tracking_number":1e999,"courier_code":"x"}]}`), "")
 	f.Add([]byte(`{"tracking_number":"1","courier_code":"x","title":"a\r\nb","customer_email":["k@x.io","b\r\nBcc: e@x.io"],"origin_info":{"trackinfo":[{"tracking_detail":"a\u0000b"}]}}`), "")
 	f.Add([]byte(`{"tracking_number":"1","courier_code":"x","substatus":"exception99999999999","customer_email":"a,,b","origin_info":{"trackinfo":[{"checkpoint_date":"9999-99-99","country_iso2":"ZZ"}]}}`), "x")
+	f.Add([]byte(`{"data":[{"tracking_number":"1","courier_code":"x","scheduled_delivery_date":"2026-01-05T23:30:00-05:00"},{"tracking_number":"2","courier_code":"x","scheduled_delivery_date":{"to":"2026-01-05"}}]}`), "")
 	a := tmAdapter()
 	f.Fuzz(func(t *testing.T, body []byte, ts string) {
 		evs, err := a.Decode(body, http.Header{"Timestamp": {ts}})

@@ -217,7 +217,10 @@ func (q *wcQty) UnmarshalJSON(b []byte) error {
 
 // astItem is one tracking item of Advanced Shipment Tracking or the official
 // Shipment Tracking extension. AST stores date_shipped as a string of unix
-// seconds (wc_clean(strtotime(...))); other versions as a number.
+// seconds (wc_clean(strtotime(...))); other versions as a number. An item
+// carries no expected delivery date (AST's add_tracking_item stores none,
+// zorem/woo-advanced-shipment-tracking 2026-05), so AST events leave
+// ExpectedDelivery empty.
 type astItem struct {
 	TrackingProvider       wcString        `json:"tracking_provider"`
 	CustomTrackingProvider wcString        `json:"custom_tracking_provider"`
@@ -253,6 +256,14 @@ type gzdShipment struct {
 	DateSent              wcString        `json:"date_sent"`
 	DateCreatedGMT        wcString        `json:"date_created_gmt"`
 	Items                 json.RawMessage `json:"items"`
+	// The expected delivery: est_delivery_date "in the site's timezone",
+	// est_delivery_date_gmt "as GMT", both wc_rest_prepare_date_response
+	// date-times ("2026-11-24T00:00:00") or null (VERIFIED: Germanized
+	// Shipments' ShipmentsController::prepare_shipment and its schema;
+	// Shiptastic the same). Raw, so a value of a wrong type cannot make the
+	// shipment unreadable; see gzdExpected.
+	EstDeliveryDate    json.RawMessage `json:"est_delivery_date"`
+	EstDeliveryDateGMT json.RawMessage `json:"est_delivery_date_gmt"`
 }
 
 type gzdItem struct {
@@ -601,12 +612,22 @@ func (w WooCommerce) gzdEvents(o *wcOrder, base tracking.Event) []tracking.Event
 		ev.TrackingURL = httpsURL(string(s.TrackingURL))
 		ev.SourceRef = line(string(s.ID), 100)
 		ev.Items = gzdItems(s.Items)
+		ev.ExpectedDelivery = gzdExpected(&s)
 		evs = append(evs, ev)
 		if len(evs) == wcMaxEvents {
 			break
 		}
 	}
 	return evs
+}
+
+// gzdExpected is a shipment's expected delivery day: the date of
+// est_delivery_date, the shop's local time, which is the civil day the shop
+// set; else of est_delivery_date_gmt (a midnight in Berlin is the day before
+// in GMT, so it is only the fallback). Null, a wrong type or a date that
+// does not read is left out, never a reason to skip the shipment.
+func gzdExpected(s *gzdShipment) string {
+	return deliveryDate(s.EstDeliveryDate, s.EstDeliveryDateGMT)
 }
 
 // gzdStatus maps a shipment status of a shipment that has a tracking

@@ -539,6 +539,57 @@ func TestWooCommerceMalformed(t *testing.T) {
 	}
 }
 
+// TestWooCommerceExpectedDelivery: a Germanized / Shiptastic shipment's
+// est_delivery_date (the shop's local time) is its expected delivery day,
+// else est_delivery_date_gmt, the date as written; each shipment has its
+// own. A value that is not a date gives none and never costs the shipment
+// its event. AST items carry no date.
+func TestWooCommerceExpectedDelivery(t *testing.T) {
+	shipment := func(fields string) string {
+		return `{"id":61,"status":"gzd-shipped","type":"simple","tracking_id":"00340434161094042557","shipping_provider":"dhl","date_sent_gmt":"2026-11-17T15:02:00"` + fields + `}`
+	}
+	for _, tc := range []struct{ name, fields, want string }{
+		{"none", ``, ""},
+		{"null, as Germanized sends it", `,"est_delivery_date":null,"est_delivery_date_gmt":null`, ""},
+		{"the local date", `,"est_delivery_date":"2026-11-24T00:00:00","est_delivery_date_gmt":"2026-11-23T23:00:00"`, "2026-11-24"},
+		{"GMT only", `,"est_delivery_date_gmt":"2026-11-23T23:00:00"`, "2026-11-23"},
+		{"an unreadable local date: GMT", `,"est_delivery_date":"bald","est_delivery_date_gmt":"2026-11-24T09:00:00"`, "2026-11-24"},
+		{"an offset, as written", `,"est_delivery_date":"2026-11-24T23:30:00-05:00"`, "2026-11-24"},
+		{"a bare date", `,"est_delivery_date":"2026-11-24"`, "2026-11-24"},
+		{"with a space", `,"est_delivery_date":"2026-11-24 00:00:00"`, "2026-11-24"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := wcAdapter().Decode(wcShipmentOrder(shipment(tc.fields)), wcTopic("order.updated"))
+			wantExpected(t, evs, err, tc.want)
+		})
+	}
+	t.Run("each shipment its own day", func(t *testing.T) {
+		evs, err := wcAdapter().Decode(wcShipmentOrder(`{"id":1,"status":"shipped","tracking_id":"X1","est_delivery_date":"2026-11-24T00:00:00"},
+{"id":2,"status":"shipped","tracking_id":"X2","est_delivery_date":"2026-11-26T00:00:00"},{"id":3,"status":"shipped","tracking_id":"X3"}`), wcTopic("order.updated"))
+		if err != nil || len(evs) != 3 {
+			t.Fatalf("%v %s", err, mustJSON(evs))
+		}
+		for i, want := range []string{"2026-11-24", "2026-11-26", ""} {
+			if evs[i].ExpectedDelivery != want {
+				t.Fatalf("shipment %d: %q, want %q", i+1, evs[i].ExpectedDelivery, want)
+			}
+		}
+	})
+	for _, g := range garbageDates {
+		t.Run("garbage "+g, func(t *testing.T) {
+			evs, err := wcAdapter().Decode(wcShipmentOrder(shipment(`,"est_delivery_date":`+g+`,"est_delivery_date_gmt":`+g)), wcTopic("order.updated"))
+			wantExpected(t, evs, err, "")
+			if e := wcOne(t, evs); e.TrackingNumber != "00340434161094042557" || e.Status != tracking.InfoReceived {
+				t.Fatalf("event %+v", e)
+			}
+		})
+	}
+	t.Run("AST", func(t *testing.T) {
+		evs, err := wcAdapter().Decode([]byte(wcReferencePayload), wcTopic("order.updated"))
+		wantExpected(t, evs, err, "")
+	})
+}
+
 func FuzzWooCommerceDecode(f *testing.F) {
 	f.Add([]byte(wcReferencePayload), true)
 	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "woocommerce", "*.json"))
@@ -553,6 +604,7 @@ func FuzzWooCommerceDecode(f *testing.F) {
 	f.Add(wcShipmentOrder(`{"id":1,"status":"gzd-shipped","tracking_id":"X","items":[{"quantity":"1.5"}]}`), true)
 	f.Add([]byte(`{"meta_data":[{"key":"_wc_shipment_tracking_items","value":[{"tracking_number":1e999,"date_shipped":"-1"}]}]}`), false)
 	f.Add([]byte(`[]`), true)
+	f.Add(wcShipmentOrder(`{"id":1,"status":"gzd-shipped","tracking_id":"X","est_delivery_date":{},"est_delivery_date_gmt":"2026-11-24T23:30:00-05:00"},{"id":2,"status":"shipped","tracking_id":"Y","est_delivery_date":12345}`), true)
 	f.Add(wcASTOrder(`[`+wcItemDHL+`,{"tracking_provider":"ups\n","tracking_number":"1Z\r\n2","tracking_id":"a\u0000b"}]`, `,{"key":"language","value":"de\n"}`), true)
 	a := wcAdapter()
 	f.Fuzz(func(t *testing.T, body []byte, withTopic bool) {

@@ -177,23 +177,39 @@ func (s *Set) renderEmail(p *page) (Message, error) {
 }
 
 // renderSMS renders the SMS body. When it would take more than one segment
-// and names the order, it is rendered again without the order number (the
-// tracking number and link already identify the parcel) and the shorter one
-// is kept.
+// it tries, in this order, without the order number (the tracking number
+// and link already identify the parcel), without the expected delivery day
+// instead, and without both, and keeps the first that fits one segment, or
+// else the one that takes the fewest.
 func (s *Set) renderSMS(p *page) (Message, error) {
 	body, err := s.execSMS(p)
 	if err != nil {
 		return Message{}, err
 	}
-	if _, n := SMSSegments(body); n > 1 && p.OrderNumber != "" {
+	_, best := SMSSegments(body)
+	if best <= 1 {
+		return Message{Locale: p.cat.locale, Text: body}, nil
+	}
+	for _, c := range []struct{ order, date bool }{{false, true}, {true, false}, {false, false}} {
+		if (c.order || p.OrderNumber == "") && (c.date || p.ExpectedDate == "") {
+			continue // nothing left out: the same text
+		}
 		short := *p
-		short.OrderNumber = ""
+		if !c.order {
+			short.OrderNumber = ""
+		}
+		if !c.date {
+			short.ExpectedDate = ""
+		}
 		alt, err := s.execSMS(&short)
 		if err != nil {
 			return Message{}, err
 		}
-		if _, m := SMSSegments(alt); m < n {
-			body = alt
+		if _, n := SMSSegments(alt); n < best {
+			body, best = alt, n
+			if n <= 1 {
+				break
+			}
 		}
 	}
 	return Message{Locale: p.cat.locale, Text: body}, nil

@@ -285,8 +285,12 @@ func TestRenderOptionalFields(t *testing.T) {
 			[]string{"dhl"}, []string{"DHL Paket"}},
 		{"carrier name falls back to slug in SMS", func(d *Data) { d.CarrierName = "" }, KindSMS,
 			[]string{"(dhl)"}, nil},
-		{"no carrier at all: no empty brackets", func(d *Data) { d.CarrierName, d.CarrierSlug = "", "" }, KindSMS,
+		{"no carrier at all: no empty brackets", func(d *Data) { d.CarrierName, d.CarrierSlug, d.ExpectedDelivery = "", "", "" }, KindSMS,
 			[]string{"Your parcel JJD000390007880123456A for order 100234 is on its way."}, []string{"()"}},
+		// The day is worth more than the order number: it is kept when
+		// only one of them fits.
+		{"expected day in the SMS where it fits", func(d *Data) { d.CarrierName, d.CarrierSlug = "", "" }, KindSMS,
+			[]string{"Your parcel JJD000390007880123456A is on its way. Expected November 24, 2026. https://"}, []string{"100234"}},
 		{"no checkpoint: no latest update", func(d *Data) {
 			d.CheckpointMessage, d.CheckpointLocation, d.CheckpointTime = "", "", time.Time{}
 		}, KindEmail, nil, []string{"Latest update", "Leipzig", "20, 2026"}},

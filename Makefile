@@ -20,8 +20,10 @@ build:
 
 # The samples in testdata/ carry fixed dates, so the walkthrough's webhooks
 # are older than the stale rule's week: make run turns the rule off unless
-# you set it.
+# you set it, and with it the stuck-parcel rule (an in-transit sample weeks
+# old would count as stuck at once).
 run: export TRACKHOOK_STALE_AFTER ?= off
+run: export TRACKHOOK_STUCK_AFTER ?= off
 run: build
 	$(BIN) serve
 

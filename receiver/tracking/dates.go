@@ -40,7 +40,7 @@ func dateDues(prev string, next *Tracking, ev Event, now time.Time, p Policy, st
 		return nil
 	}
 	suppressed := ""
-	if p.StaleAfter > 0 && !ev.OccurredAt.IsZero() && now.Sub(ev.OccurredAt) > p.StaleAfter {
+	if isStale(ev, now, p) {
 		suppressed = SuppressedStale
 	}
 	return next.notices(KindNewDate, next.ExpectedDelivery, suppressed, func(*Tracking, dispatcher.Channel, string) bool { return true })
@@ -88,8 +88,14 @@ func LateCheck(t Tracking, now time.Time, deadline LateDeadline) (next Tracking,
 }
 
 // schedules returns the rules' schedules the change from cur to next puts
-// the tracking on, and when.
-func (s *Store) schedules(cur, next *Tracking) map[Schedule]time.Time {
+// the tracking on, and when. A stale event (older than the policy's
+// StaleAfter: an import, a backfill) puts it on none: its parcel would
+// count as stuck, or late, at once, and the rule would notify about the
+// very update the stale rule kept quiet.
+func (s *Store) schedules(cur, next *Tracking, fresh bool) map[Schedule]time.Time {
+	if !fresh {
+		return nil
+	}
 	var at map[Schedule]time.Time
 	put := func(sched Schedule, when time.Time) {
 		if when.IsZero() {
@@ -108,6 +114,12 @@ func (s *Store) schedules(cur, next *Tracking) map[Schedule]time.Time {
 		put(ScheduleLate, s.opts.Late(next))
 	}
 	return at
+}
+
+// isStale reports whether ev happened longer than p.StaleAfter before now
+// (never when the rule is off).
+func isStale(ev Event, now time.Time, p Policy) bool {
+	return p.StaleAfter > 0 && !ev.OccurredAt.IsZero() && now.Sub(ev.OccurredAt) > p.StaleAfter
 }
 
 // EndOfDay returns when the civil day date ("2006-01-02") is over in loc.

@@ -207,7 +207,7 @@ func (t *Tracking) queueAfter(c dispatcher.Channel, recipient, key string, delay
 // suppression is the rule of p that holds back the notifications of
 // entering status next from prev by ev, or "".
 func suppression(prev, next Status, ev Event, now time.Time, p Policy) string {
-	if p.StaleAfter > 0 && !ev.OccurredAt.IsZero() && now.Sub(ev.OccurredAt) > p.StaleAfter {
+	if isStale(ev, now, p) {
 		return SuppressedStale
 	}
 	if !p.NotifyFirstDelivered && next == Delivered && (!prev.Valid() || prev == Pending) {

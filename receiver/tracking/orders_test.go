@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackhook/trackhook/dispatcher"
+	"github.com/trackhook/trackhook/receiver/redistest"
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
@@ -71,5 +73,37 @@ func TestOrderProgress(t *testing.T) {
 	}
 	if _, n, _ := progress("x"); n != 0 {
 		t.Fatalf("after A1 was deleted: %d parcels", n)
+	}
+}
+
+// An import of an old in-transit scan (older than the stale rule's week)
+// is not put on the stuck-parcel schedule: it would count as stuck at once
+// and the rule would speak about the update the stale rule kept quiet. A
+// fresh one is.
+func TestStaleEventsArmNoTimedRule(t *testing.T) {
+	rs := redistest.Start(t)
+	now := time.Date(2027, 5, 12, 10, 0, 0, 0, time.UTC)
+	deadline := func(t *tracking.Tracking, _ dispatcher.Channel, _ string) time.Time { return t.OccurredAt.Add(5 * 24 * time.Hour) }
+	late := func(t *tracking.Tracking) time.Time { return tracking.EndOfDay(t.ExpectedDelivery, time.UTC) }
+	s := tracking.NewStore(rs.Client(), tracking.Options{Policy: tracking.ServicePolicy(), Now: func() time.Time { return now }, Stuck: deadline, Late: late})
+	ctx := context.Background()
+	noPlan := func(*tracking.Tracking, []tracking.Due) ([]tracking.Job, error) { return nil, nil }
+	for _, c := range []struct {
+		number string
+		age    time.Duration
+	}{{"OLDSCAN1", 8 * 24 * time.Hour}, {"NEWSCAN1", time.Hour}} {
+		if _, err := s.Apply(ctx, tracking.Event{Source: "test", Slug: "dhl", TrackingNumber: c.number, Status: tracking.InTransit,
+			OccurredAt: now.Add(-c.age), Emails: []string{"kim@example.com"}, ExpectedDelivery: "2027-05-01"}, noPlan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sched := range []tracking.Schedule{tracking.ScheduleStuck, tracking.ScheduleLate} {
+		due, err := s.ScheduleDue(ctx, sched, now.AddDate(0, 1, 0), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(due) != 1 || due[0].TrackingID != tracking.ID("dhl", "NEWSCAN1") {
+			t.Fatalf("%s schedule: %+v, want only the fresh scan", sched, due)
+		}
 	}
 }

@@ -210,7 +210,7 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 			}
 			args = append(args, j.Key, b)
 		}
-		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, s.schedules(cur, &next), s.orderCmds(ctx, cur, &next), applyScript.Cmd(ctx, keys, args...))
+		res, err := s.applyStep(ctx, id, now, cur == nil, len(jobs) > 0, s.schedules(cur, &next, !isStale(ev, now, s.opts.Policy)), s.orderCmds(ctx, cur, &next), applyScript.Cmd(ctx, keys, args...))
 		if err != nil {
 			return Result{}, err
 		}

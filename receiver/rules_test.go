@@ -22,7 +22,9 @@ func TestRulesFireOnceAcrossWorkers(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2027, 5, 12, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	deadline := func(t *tracking.Tracking, _ dispatcher.Channel, _ string) time.Time { return t.OccurredAt.Add(48 * time.Hour) }
+	deadline := func(t *tracking.Tracking, _ dispatcher.Channel, _ string) time.Time {
+		return t.OccurredAt.Add(48 * time.Hour)
+	}
 	store := tracking.NewStore(rdb, tracking.Options{Now: clock, Stuck: deadline})
 	ctx := context.Background()
 	const parcels = 20

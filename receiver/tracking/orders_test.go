@@ -83,7 +83,9 @@ func TestOrderProgress(t *testing.T) {
 func TestStaleEventsArmNoTimedRule(t *testing.T) {
 	rs := redistest.Start(t)
 	now := time.Date(2027, 5, 12, 10, 0, 0, 0, time.UTC)
-	deadline := func(t *tracking.Tracking, _ dispatcher.Channel, _ string) time.Time { return t.OccurredAt.Add(5 * 24 * time.Hour) }
+	deadline := func(t *tracking.Tracking, _ dispatcher.Channel, _ string) time.Time {
+		return t.OccurredAt.Add(5 * 24 * time.Hour)
+	}
 	late := func(t *tracking.Tracking) time.Time { return tracking.EndOfDay(t.ExpectedDelivery, time.UTC) }
 	s := tracking.NewStore(rs.Client(), tracking.Options{Policy: tracking.ServicePolicy(), Now: func() time.Time { return now }, Stuck: deadline, Late: late})
 	ctx := context.Background()

@@ -114,7 +114,12 @@ func newPlan(t testing.TB, scen, n int) *plan {
 		t.Fatal(err)
 	}
 	p := &plan{scen: scen, byNumber: map[string]*trk{}, byID: map[string]*trk{}}
-	epoch := time.Now().Add(-7 * 24 * time.Hour).Truncate(time.Hour)
+	// Four days ago (a script spans up to 47 hours and 2,300 parcels start a
+	// minute apart, so every event stays in the past): recent enough that
+	// no event is stale (TRACKHOOK_STALE_AFTER,
+	// 7 days) and no parcel counts as stuck (5 business days), so every
+	// status message is due and no other message is.
+	epoch := time.Now().Add(-4 * 24 * time.Hour).Truncate(time.Hour)
 	for i := 0; i < n; i++ {
 		tr := &trk{
 			idx:    i,

@@ -121,3 +121,23 @@ func TestLateDeadline(t *testing.T) {
 		t.Errorf("no day: %v", d)
 	}
 }
+
+// TRACKHOOK_HOLIDAYS is operator input: it parses or is refused, never
+// panics, and what parses prints back to itself.
+func FuzzParseHolidays(f *testing.F) {
+	for _, s := range []string{"2027-12-25", "DE:2027-10-03, fr:2027-11-11", "", ",,", "XX:2027-01-01", "DE:", ":", "2027-02-30"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseHolidays(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseHolidays(c.String())
+		if err != nil || again.String() != c.String() {
+			t.Fatalf("%q → %q → %q, %v", s, c.String(), again.String(), err)
+		}
+		// Any day: BusinessDay answers without panicking.
+		_ = c.BusinessDay(time.Date(2027, 12, 25, 12, 0, 0, 0, time.UTC), "DE")
+	})
+}

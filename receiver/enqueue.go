@@ -64,6 +64,8 @@ func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []
 			Recipient: d.Recipient, Language: t.LanguageFor(d.Channel, d.Recipient), Country: t.DestinationCountry, Shipment: ship,
 			QueuedAt: now, Seq: d.Seq, After: d.After, Order: order,
 		}
+		// Each recipient is greeted by their own name, or by none.
+		n.Shipment.CustomerName = t.NameFor(d.Channel, d.Recipient)
 		if d.Kind != "" {
 			// A Stuck notice is moot once the parcel has moved on to
 			// another status: it is superseded like a delayed one.

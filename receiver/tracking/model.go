@@ -195,6 +195,30 @@ func (t *Tracking) LanguageFor(c dispatcher.Channel, recipient string) string {
 	return t.Language
 }
 
+// NameFor is the name a recipient is greeted by: the name of the customer
+// with that email or phone number; else, when the tracking names no
+// customers and only a customer_name, that name for the first email and the
+// first phone number (the customer the tracking was made for); else none.
+// A subscriber added later is never greeted by someone else's name.
+func (t *Tracking) NameFor(c dispatcher.Channel, recipient string) string {
+	for _, cu := range t.Customers {
+		if c == dispatcher.ChannelEmail && cu.Email == recipient || c == dispatcher.ChannelSMS && cu.Phone == recipient {
+			return cu.Name
+		}
+	}
+	if len(t.Customers) > 0 || t.CustomerName == "" {
+		return ""
+	}
+	list := t.Emails
+	if c == dispatcher.ChannelSMS {
+		list = t.SMSes
+	}
+	if len(list) > 0 && list[0] == recipient {
+		return t.CustomerName
+	}
+	return ""
+}
+
 // Active reports whether the parcel is still on its way, as AfterShip's
 // "active" says: not Delivered or Expired, or Expired and retracked since.
 func (t *Tracking) Active() bool {

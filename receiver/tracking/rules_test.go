@@ -230,3 +230,32 @@ func TestDeliveryDateRules(t *testing.T) {
 		}
 	}
 }
+
+// Each recipient is greeted by their own name or by none: a subscriber
+// added later is not greeted with the tracking's customer name.
+func TestNameFor(t *testing.T) {
+	legacy := Tracking{CustomerName: "Kim Schmidt", Emails: []string{"kim@example.com", "lee@example.com"}, SMSes: []string{"+4915112345678"}}
+	for _, c := range []struct {
+		ch   dispatcher.Channel
+		to   string
+		want string
+	}{
+		{dispatcher.ChannelEmail, "kim@example.com", "Kim Schmidt"},
+		{dispatcher.ChannelEmail, "lee@example.com", ""},
+		{dispatcher.ChannelSMS, "+4915112345678", "Kim Schmidt"},
+	} {
+		if got := legacy.NameFor(c.ch, c.to); got != c.want {
+			t.Errorf("customer_name only, %s: %q, want %q", c.to, got, c.want)
+		}
+	}
+	named := legacy
+	named.Customers = []Customer{{Name: "Kim Schmidt", Email: "kim@example.com"}, {Name: "Lee Park", Email: "lee@example.com"}, {Phone: "+4915112345678"}}
+	for to, want := range map[string]string{"kim@example.com": "Kim Schmidt", "lee@example.com": "Lee Park", "ann@example.com": ""} {
+		if got := named.NameFor(dispatcher.ChannelEmail, to); got != want {
+			t.Errorf("customers[], %s: %q, want %q", to, got, want)
+		}
+	}
+	if got := named.NameFor(dispatcher.ChannelSMS, "+4915112345678"); got != "" {
+		t.Errorf("a customer without a name: %q", got)
+	}
+}

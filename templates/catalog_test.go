@@ -192,7 +192,7 @@ func italian(tb testing.TB) string {
 	c := embeddedCatalog(tb, "en")
 	c["subject.InTransit"] = "Il tuo pacco {{.TrackingNumber}} è in viaggio"
 	c["sms.InTransit"] = "Il tuo pacco {{.TrackingNumber}} è in viaggio."
-	c["format.date"] = "02/01/2006 15:04 (UTC)"
+	c["format.date"] = "02/01/2006 15:04"
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		tb.Fatal(err)
@@ -230,7 +230,7 @@ func TestOverrideDir(t *testing.T) {
 	if m.Subject != "Il tuo pacco JJD000390007880123456A è in viaggio" || m.Locale != "it" {
 		t.Errorf("it: Locale %q, Subject %q", m.Locale, m.Subject)
 	}
-	if !strings.Contains(m.HTML, `<html lang="it"`) || !strings.Contains(m.Text, "20/11/2026 08:15 (UTC)") {
+	if !strings.Contains(m.HTML, `<html lang="it"`) || !strings.Contains(m.Text, "20/11/2026 09:15") {
 		t.Errorf("it email does not use its lang or date format:\n%s", m.Text)
 	}
 	if m := render(t, s, KindSMS, "InTransit", "it", d); m.Text != "Il tuo pacco JJD000390007880123456A è in viaggio. -- Nordlicht Shop" {

@@ -27,7 +27,7 @@
 //	.TrackingNumber .Carrier (CarrierName, else CarrierSlug) .CarrierSlug
 //	.OrderNumber .Title .CustomerName .ShopName .Status .Subtag .SubtagMessage
 //	.CheckpointMessage .CheckpointLocation
-//	.CheckpointDate (CheckpointTime in UTC, formatted with "format.date"; "" when unknown)
+//	.CheckpointDate (CheckpointTime in the offset the carrier gave, formatted with "format.date", " (UTC)" added when that offset is 0; "" when unknown)
 //	.TrackingURL .UnsubscribeURL (only http and https URLs; "" otherwise)
 //	.ItemsShipped .ItemsTotal (numbers; a partial shipment has 0 < ItemsShipped < ItemsTotal)
 //

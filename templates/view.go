@@ -24,7 +24,7 @@ type view struct {
 	SubtagMessage      string
 	CheckpointMessage  string
 	CheckpointLocation string
-	CheckpointDate     string // formatted with the catalog's "format.date", in UTC
+	CheckpointDate     string // formatted with the catalog's "format.date" in the event's own offset; " (UTC)" added when that is UTC
 	ExpectedDate       string // Data.ExpectedDelivery formatted with "format.day"; "" when unknown
 	TrackingURL        string // http(s) only
 	UnsubscribeURL     string // http(s) only
@@ -84,7 +84,13 @@ func newPage(c *catalog, status string, d Data) *page {
 		v.Title = ""
 	}
 	if !d.CheckpointTime.IsZero() {
-		v.CheckpointDate = d.CheckpointTime.UTC().Format(c.dateLayout)
+		// The time where the scan happened, as the carrier reported it
+		// (09:15 for an event at 09:15+01:00); a time that came without an
+		// offset was read as UTC, and says so.
+		v.CheckpointDate = d.CheckpointTime.Format(c.dateLayout)
+		if _, off := d.CheckpointTime.Zone(); off == 0 {
+			v.CheckpointDate += " (UTC)"
+		}
 	}
 	if day, err := time.Parse(time.DateOnly, d.ExpectedDelivery); err == nil {
 		v.ExpectedDate = day.Format(c.dayLayout)

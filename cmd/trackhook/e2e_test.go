@@ -250,6 +250,11 @@ func TestEndToEndGermanCustomerGetsOneMessagePerStatus(t *testing.T) {
 	if !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(trackURL, "&", "&amp;")+`"`) {
 		t.Errorf("email HTML has no link to %s:\n%s", trackURL, m.HTML)
 	}
+	// The scan at 09:15+01:00 is shown at 09:15, Leipzig's time, not as
+	// 08:15 UTC.
+	if !strings.Contains(m.Text, "20.11.2026, 09:15 Uhr") || strings.Contains(m.Text, "(UTC)") {
+		t.Errorf("the checkpoint's time is not Leipzig's 09:15:\n%s", m.Text)
+	}
 	assertGerman(t, "email subject", m.Subject)
 	assertGerman(t, "SMS", texts[0].Body)
 	if texts[0].To != kimPhone || !strings.Contains(texts[0].Body, dhlNumber) || !strings.Contains(texts[0].Body, trackURL) {

@@ -62,7 +62,8 @@ func TestAfterShipDecodeReference(t *testing.T) {
 		TrackingNumber: "9405516902697649303570", Status: tracking.InTransit, Subtag: "InTransit_007",
 		SubtagMessage: "Departure Scan", RawStatus: "InTransit", Emails: []string{"jane@example.com"},
 		SMSes: []string{"+85291239123"}, Language: "en", OrderNumber: "ORD-1001", SourceRef: "n33xyn2b61cm3kosdtnvu00e",
-		OccurredAt: time.Date(2024, 4, 10, 12, 12, 0, 0, time.UTC), SentAt: time.Unix(1712741696, 0).UTC(),
+		// The checkpoint's own offset is kept (the message shows 07:12).
+		OccurredAt: time.Date(2024, 4, 10, 7, 12, 0, 0, time.FixedZone("", -5*3600)), SentAt: time.Unix(1712741696, 0).UTC(),
 	}
 	e.Checkpoints = nil
 	if got, _ := json.Marshal(e); string(got) != mustJSON(want) {

@@ -29,7 +29,7 @@ func TestSeventeenTrackDecodeReference(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d events", len(evs))
 	}
-	at := time.Date(2024, 1, 15, 2, 30, 0, 0, time.UTC)
+	at := time.Date(2024, 1, 15, 10, 30, 0, 0, time.FixedZone("", 8*3600)) // as sent: the offset is kept
 	want := tracking.Event{
 		Source: "17track", Slug: "china-post", TrackingNumber: "RR123456789CN",
 		Status: tracking.InTransit, Subtag: "InTransit_004", SubtagMessage: "Arrived in the destination country",

@@ -487,8 +487,21 @@ func windowDate(raw json.RawMessage, keys ...string) string {
 	return ""
 }
 
+// fixedOffset returns t in a zone that is only its offset (UTC for offset
+// 0), so a parsed time does not depend on the process's local zone.
+func fixedOffset(t time.Time) time.Time {
+	_, off := t.Zone()
+	if off == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", off))
+}
+
 // parseTime reads the timestamp forms senders use: RFC 3339 with or
-// without fraction, and local date-times without offset (taken as UTC).
+// without fraction, and local date-times without offset (taken as UTC). A
+// time with an offset keeps it: messages show a scan at the local time the
+// carrier reported (09:15 for 09:15+01:00), and every comparison is by
+// instant.
 func parseTime(s string) time.Time {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -496,7 +509,7 @@ func parseTime(s string) time.Time {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
+			return fixedOffset(t)
 		}
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {

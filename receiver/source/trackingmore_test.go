@@ -37,7 +37,7 @@ func TestTrackingMoreDecodeReference(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d events", len(evs))
 	}
-	at := time.Date(2024, 6, 13, 21, 30, 0, 0, time.UTC)
+	at := time.Date(2024, 6, 13, 14, 30, 0, 0, time.FixedZone("", -7*3600)) // as sent: the offset is kept
 	want := tracking.Event{
 		Source: "trackingmore", Slug: "usps", TrackingNumber: "9400111899223397576146",
 		Status: tracking.InTransit, Subtag: "InTransit_001", SubtagMessage: "On the way to the destination",

@@ -531,6 +531,7 @@ func (s Shipment) templateData(status, shop string) templates.Data {
 		TrackingURL: s.TrackingURL, OrderNumber: s.OrderNumber, Title: s.Title, CustomerName: s.CustomerName,
 		Status: status, Subtag: s.Subtag, SubtagMessage: s.SubtagMessage,
 		CheckpointMessage: s.CheckpointMessage, CheckpointLocation: s.CheckpointLocation, CheckpointTime: s.CheckpointTime,
+		CheckpointCity: s.CheckpointCity, CheckpointState: s.CheckpointState, CheckpointCountry: s.CheckpointCountry,
 		ItemsShipped: s.ItemsShipped, ItemsTotal: s.ItemsTotal, ExpectedDelivery: s.ExpectedDelivery,
 	}
 }

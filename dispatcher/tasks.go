@@ -102,18 +102,23 @@ type Notification struct {
 
 // Shipment is what the templates may show.
 type Shipment struct {
-	TrackingNumber     string    `json:"tracking_number"`
-	CarrierSlug        string    `json:"carrier_slug,omitempty"`
-	CarrierName        string    `json:"carrier_name,omitempty"`
-	TrackingURL        string    `json:"tracking_url,omitempty"`
-	OrderNumber        string    `json:"order_number,omitempty"`
-	Title              string    `json:"title,omitempty"`
-	CustomerName       string    `json:"customer_name,omitempty"`
-	Subtag             string    `json:"subtag,omitempty"`
-	SubtagMessage      string    `json:"subtag_message,omitempty"`
-	CheckpointMessage  string    `json:"checkpoint_message,omitempty"`
-	CheckpointLocation string    `json:"checkpoint_location,omitempty"`
-	CheckpointTime     time.Time `json:"checkpoint_time,omitzero"`
+	TrackingNumber     string `json:"tracking_number"`
+	CarrierSlug        string `json:"carrier_slug,omitempty"`
+	CarrierName        string `json:"carrier_name,omitempty"`
+	TrackingURL        string `json:"tracking_url,omitempty"`
+	OrderNumber        string `json:"order_number,omitempty"`
+	Title              string `json:"title,omitempty"`
+	CustomerName       string `json:"customer_name,omitempty"`
+	Subtag             string `json:"subtag,omitempty"`
+	SubtagMessage      string `json:"subtag_message,omitempty"`
+	CheckpointMessage  string `json:"checkpoint_message,omitempty"`
+	CheckpointLocation string `json:"checkpoint_location,omitempty"` // the carrier's free text
+	// The place in parts, when the carrier gave no free text: templates
+	// name the country in the message's language.
+	CheckpointCity    string    `json:"checkpoint_city,omitempty"`
+	CheckpointState   string    `json:"checkpoint_state,omitempty"`
+	CheckpointCountry string    `json:"checkpoint_country,omitempty"` // ISO 3166-1 alpha-3 or alpha-2
+	CheckpointTime    time.Time `json:"checkpoint_time,omitzero"`
 	// ExpectedDelivery is the carrier's expected delivery day,
 	// "2006-01-02"; "" when unknown.
 	ExpectedDelivery string `json:"expected_delivery,omitempty"`

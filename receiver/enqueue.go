@@ -53,7 +53,8 @@ func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []
 	}
 	if cp, ok := t.LatestCheckpoint(); ok {
 		ship.CheckpointMessage = cp.Message
-		ship.CheckpointLocation = cp.Place()
+		ship.CheckpointLocation = cp.Location
+		ship.CheckpointCity, ship.CheckpointState, ship.CheckpointCountry = cp.City, cp.State, cp.CountryISO3
 		ship.CheckpointTime = cp.Time
 	}
 	order := tracking.OrderRef(t)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 )
 
 //go:embed layouts/*.tmpl locales/*.json
@@ -161,6 +162,7 @@ type catalog struct {
 	dateLayout string
 	dayLayout  string // format.day: a date without a time
 	entries    map[string]entry
+	regions    display.Namer // country names in this locale (CLDR, golang.org/x/text)
 }
 
 // entry is one parsed catalog string.
@@ -195,7 +197,7 @@ func (s *Set) parseCatalogs(locales map[string][]file) error {
 		if tag.String() != name {
 			return fmt.Errorf("templates: %s: name the file %s.json", files[0].name, tag)
 		}
-		c := &catalog{locale: name, dir: direction(tag), entries: map[string]entry{}}
+		c := &catalog{locale: name, dir: direction(tag), entries: map[string]entry{}, regions: display.Regions(tag)}
 		for _, f := range files {
 			if err := c.parse(f); err != nil {
 				return err

@@ -24,22 +24,27 @@ const (
 // and drops URLs that are not http or https before any template sees them.
 type Data struct {
 	TrackingNumber     string
-	CarrierSlug        string    // "dhl", "usps"
-	CarrierName        string    // display name, e.g. "DHL Express"; templates fall back to CarrierSlug when empty
-	TrackingURL        string    // carrier's tracking page; may be empty (then no button/link)
-	OrderNumber        string    // may be empty (then not mentioned)
-	Title              string    // may be empty
-	CustomerName       string    // may be empty (then a neutral greeting)
-	ShopName           string    // may be empty
-	Status             string    // canonical tag, e.g. "InTransit"
-	Subtag             string    // e.g. "Exception_011"; may be empty
-	SubtagMessage      string    // the aggregator's wording of Subtag, in English; may be empty
-	CheckpointMessage  string    // latest checkpoint text, may be empty
-	CheckpointLocation string    // may be empty
-	CheckpointTime     time.Time // zero when unknown
-	UnsubscribeURL     string    // may be empty (then no unsubscribe line)
-	ItemsShipped       int       // items in this parcel; 0 when unknown
-	ItemsTotal         int       // items in the whole order; 0 when unknown
+	CarrierSlug        string // "dhl", "usps"
+	CarrierName        string // display name, e.g. "DHL Express"; templates fall back to CarrierSlug when empty
+	TrackingURL        string // carrier's tracking page; may be empty (then no button/link)
+	OrderNumber        string // may be empty (then not mentioned)
+	Title              string // may be empty
+	CustomerName       string // may be empty (then a neutral greeting)
+	ShopName           string // may be empty
+	Status             string // canonical tag, e.g. "InTransit"
+	Subtag             string // e.g. "Exception_011"; may be empty
+	SubtagMessage      string // the aggregator's wording of Subtag, in English; may be empty
+	CheckpointMessage  string // latest checkpoint text, may be empty
+	CheckpointLocation string // free text as the carrier gave it; may be empty
+	// CheckpointCity, CheckpointState and CheckpointCountry (ISO 3166-1
+	// alpha-2 or alpha-3) are the place in parts, used when
+	// CheckpointLocation is empty: the country is shown by its name in the
+	// message's language ("Leipzig, Deutschland").
+	CheckpointCity, CheckpointState, CheckpointCountry string
+	CheckpointTime                                     time.Time // zero when unknown
+	UnsubscribeURL                                     string    // may be empty (then no unsubscribe line)
+	ItemsShipped                                       int       // items in this parcel; 0 when unknown
+	ItemsTotal                                         int       // items in the whole order; 0 when unknown
 	// ExpectedDelivery is the day the carrier expects to deliver,
 	// "2006-01-02"; "" when unknown (then not mentioned).
 	ExpectedDelivery string

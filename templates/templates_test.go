@@ -533,3 +533,25 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// The place of the latest scan names the country in the message's
+// language; the carrier's own free text is kept as it is.
+func TestCheckpointCountryInTheRecipientsLanguage(t *testing.T) {
+	s := newSet(t, Options{})
+	for locale, want := range map[string]string{"de": "Leipzig, Sachsen, Deutschland", "fr": "Leipzig, Sachsen, Allemagne", "es": "Leipzig, Sachsen, Alemania", "en": "Leipzig, Sachsen, Germany"} {
+		d := realData(locale)
+		d.CheckpointLocation, d.CheckpointCity, d.CheckpointState, d.CheckpointCountry = "", "Leipzig", "Sachsen", "DEU"
+		if m := render(t, s, KindEmail, "InTransit", locale, d); !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+			t.Errorf("%s: no %q in\n%s", locale, want, m.Text)
+		}
+	}
+	d := realData("de")
+	d.CheckpointLocation, d.CheckpointCountry = "Paketzentrum Radefeld", "DEU"
+	if m := render(t, s, KindEmail, "InTransit", "de", d); !strings.Contains(m.Text, "Paketzentrum Radefeld ·") {
+		t.Errorf("free text not kept:\n%s", m.Text)
+	}
+	d.CheckpointLocation, d.CheckpointCity, d.CheckpointCountry = "", "Narnia", "ZZ"
+	if m := render(t, s, KindEmail, "InTransit", "de", d); !strings.Contains(m.Text, "Narnia, ZZ") {
+		t.Errorf("an unknown country code is shown as it is:\n%s", m.Text)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/language"
 )
 
 // view is the dot of a catalog string: Data cleaned for display. Its fields
@@ -69,7 +71,7 @@ func newPage(c *catalog, status string, d Data) *page {
 		Status:             status,
 		SubtagMessage:      oneLine(d.SubtagMessage, maxMessage),
 		CheckpointMessage:  oneLine(d.CheckpointMessage, maxMessage),
-		CheckpointLocation: oneLine(d.CheckpointLocation, maxShort),
+		CheckpointLocation: oneLine(place(c, d), maxShort),
 		TrackingURL:        webURL(d.TrackingURL),
 		UnsubscribeURL:     webURL(d.UnsubscribeURL),
 	}
@@ -102,6 +104,30 @@ func newPage(c *catalog, status string, d Data) *page {
 		v.ItemsShipped, v.ItemsTotal = d.ItemsShipped, d.ItemsTotal
 	}
 	return &page{view: v, Lang: c.locale, Dir: c.dir, cat: c}
+}
+
+// place is where the latest scan was: the carrier's free text, else city,
+// state and the country's name in the catalog's language.
+func place(c *catalog, d Data) string {
+	if strings.TrimSpace(d.CheckpointLocation) != "" {
+		return d.CheckpointLocation
+	}
+	var parts []string
+	for _, p := range []string{d.CheckpointCity, d.CheckpointState} {
+		if p = strings.TrimSpace(p); p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if cc := strings.TrimSpace(d.CheckpointCountry); cc != "" {
+		name := cc
+		if r, err := language.ParseRegion(cc); err == nil && r.IsCountry() && c.regions != nil {
+			if n := c.regions.Name(r); n != "" {
+				name = n
+			}
+		}
+		parts = append(parts, name)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // T renders the catalog entry for key, most specific first: key.Subtag,

@@ -255,6 +255,10 @@ func TestEndToEndGermanCustomerGetsOneMessagePerStatus(t *testing.T) {
 	if !strings.Contains(m.Text, "20.11.2026, 09:15 Uhr") || strings.Contains(m.Text, "(UTC)") {
 		t.Errorf("the checkpoint's time is not Leipzig's 09:15:\n%s", m.Text)
 	}
+	// The country by its German name, not "DEU".
+	if !strings.Contains(m.Text, "Leipzig, Deutschland") || strings.Contains(m.Text, "DEU") {
+		t.Errorf("the checkpoint's place is not \"Leipzig, Deutschland\":\n%s", m.Text)
+	}
 	assertGerman(t, "email subject", m.Subject)
 	assertGerman(t, "SMS", texts[0].Body)
 	if texts[0].To != kimPhone || !strings.Contains(texts[0].Body, dhlNumber) || !strings.Contains(texts[0].Body, trackURL) {

@@ -37,16 +37,23 @@ func (s Stuck) Deadline(t *tracking.Tracking, c dispatcher.Channel, recipient st
 	if len(locs) == 0 {
 		locs = CountryZones(t.DestinationCountry)
 	}
+	return latestIn(locs, s.Fallback, func(loc *time.Location) time.Time {
+		return s.Calendar.AddBusinessDays(t.OccurredAt.In(loc), s.Days, t.DestinationCountry)
+	})
+}
+
+// latestIn is the latest of at(loc) over locs (over fallback, or UTC, when
+// locs is empty): where a zone is ambiguous, nobody hears of a deadline early.
+func latestIn(locs []*time.Location, fallback *time.Location, at func(*time.Location) time.Time) time.Time {
 	if len(locs) == 0 {
-		fb := s.Fallback
-		if fb == nil {
-			fb = time.UTC
+		if fallback == nil {
+			fallback = time.UTC
 		}
-		locs = []*time.Location{fb}
+		locs = []*time.Location{fallback}
 	}
 	var latest time.Time
 	for _, loc := range locs {
-		if d := s.Calendar.AddBusinessDays(t.OccurredAt.In(loc), s.Days, t.DestinationCountry); d.After(latest) {
+		if d := at(loc); d.After(latest) {
 			latest = d
 		}
 	}
@@ -62,19 +69,7 @@ type Late struct {
 
 // Deadline implements tracking.LateDeadline.
 func (l Late) Deadline(t *tracking.Tracking) time.Time {
-	locs := CountryZones(t.DestinationCountry)
-	if len(locs) == 0 {
-		fb := l.Fallback
-		if fb == nil {
-			fb = time.UTC
-		}
-		locs = []*time.Location{fb}
-	}
-	var latest time.Time
-	for _, loc := range locs {
-		if d := tracking.EndOfDay(t.ExpectedDelivery, loc); d.After(latest) {
-			latest = d
-		}
-	}
-	return latest
+	return latestIn(CountryZones(t.DestinationCountry), l.Fallback, func(loc *time.Location) time.Time {
+		return tracking.EndOfDay(t.ExpectedDelivery, loc)
+	})
 }

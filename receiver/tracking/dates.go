@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ func (t *Tracking) notices(kind, ref, suppressed string, want func(*Tracking, di
 		}
 		d := Due{Status: t.Status, Kind: kind, Ref: ref, Channel: r.ch, Recipient: r.addr, Seq: t.Seq, Suppressed: suppressed}
 		k := d.Key()
-		if containsKey(t.Notified, k) {
+		if slices.Contains(t.Notified, k) {
 			continue
 		}
 		t.Notified = append(t.Notified, k)

@@ -68,37 +68,20 @@ func StuckCheck(t Tracking, now time.Time, deadline StuckDeadline) (next Trackin
 		return t, nil, time.Time{}
 	}
 	next = t.clone()
-	ref := strconv.FormatInt(t.OccurredAt.Unix(), 10)
-	for _, r := range t.recipients() {
-		d := Due{Status: t.Status, Kind: KindStuck, Ref: ref, Channel: r.ch, Recipient: r.addr, Seq: t.Seq}
-		k := d.Key()
-		if containsKey(next.Notified, k) {
-			continue
-		}
-		when := deadline(&t, r.ch, r.addr)
+	due = next.notices(KindStuck, strconv.FormatInt(t.OccurredAt.Unix(), 10), "", func(_ *Tracking, c dispatcher.Channel, r string) bool {
+		when := deadline(&t, c, r)
 		if when.IsZero() {
-			continue
+			return false
 		}
 		if when.After(now) {
 			if pending.IsZero() || when.Before(pending) {
 				pending = when
 			}
-			continue
+			return false
 		}
-		next.Notified = append(next.Notified, k)
-		d.After = next.queueAfter(r.ch, r.addr, k, false)
-		due = append(due, d)
-	}
+		return true
+	})
 	return next, due, pending
-}
-
-func containsKey(keys []string, k string) bool {
-	for _, v := range keys {
-		if v == k {
-			return true
-		}
-	}
-	return false
 }
 
 // Schedule names the schedule of a time-driven rule.

@@ -220,6 +220,9 @@ func (h *Handler) ProcessSMS(ctx context.Context, t *asynq.Task) error {
 			return id, "an earlier attempt had been accepted by the provider; not sent again", err
 		}
 		id, err := h.cfg.SMS.Send(ctx, m)
+		if err == nil {
+			h.cfg.Observer.SMSSegments(r.Segments, r.GSM7)
+		}
 		return id, "", err
 	})
 }

@@ -17,6 +17,9 @@ type Observer interface {
 	// OutcomeSuppressed), by channel and the rule: "stale",
 	// "first_delivered", "superseded".
 	Suppressed(c Channel, reason string)
+	// SMSSegments observes the segments of one text handed to the SMS
+	// provider and whether it went in the GSM-7 alphabet (else UCS-2).
+	SMSSegments(segments int, gsm7 bool)
 }
 
 // nopObserver is the Observer of a Handler configured without one.
@@ -26,3 +29,4 @@ func (nopObserver) Notification(Channel, Outcome) {}
 func (nopObserver) Retry(Channel)                 {}
 func (nopObserver) Sent(Channel, time.Duration)   {}
 func (nopObserver) Suppressed(Channel, string)    {}
+func (nopObserver) SMSSegments(int, bool)         {}

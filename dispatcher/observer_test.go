@@ -15,10 +15,17 @@ import (
 
 // countingObserver records what the handler reports.
 type countingObserver struct {
-	mu      sync.Mutex
-	counts  map[string]int // "channel outcome"
-	retries int
-	sends   int
+	mu       sync.Mutex
+	counts   map[string]int // "channel outcome"
+	retries  int
+	sends    int
+	segments []int // of the texts the provider accepted
+}
+
+func (o *countingObserver) SMSSegments(n int, _ bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.segments = append(o.segments, n)
 }
 
 func (o *countingObserver) Notification(c dispatcher.Channel, outcome dispatcher.Outcome) {
@@ -134,6 +141,9 @@ func TestObserverSeesEveryOutcome(t *testing.T) {
 	defer obs.mu.Unlock()
 	if fmt.Sprint(obs.counts) != fmt.Sprint(want) {
 		t.Errorf("counts %v, want %v", obs.counts, want)
+	}
+	if len(obs.segments) != 0 {
+		t.Errorf("segments observed for %v, want none (the only text was refused)", obs.segments)
 	}
 	if obs.sends != 3 { // kim, ana, the SMS: each reached a provider
 		t.Errorf("%d send durations observed, want 3", obs.sends)

@@ -39,9 +39,8 @@ const (
 
 // Catalog keys that are not templates.
 const (
-	keyDateFormat = "format.date"
-	keyDayFormat  = "format.day"
-	keyColon      = "format.colon"
+	keyDateTime = "format.datetime" // "{date}, {time}": how a date and a time of day are joined
+	keyColon    = "format.colon"
 )
 
 // file is one template or catalog file; name is what errors call it (the
@@ -156,18 +155,19 @@ func (l layout) execute(p *page) (string, error) {
 
 // catalog is one language's strings.
 type catalog struct {
-	locale     string // BCP 47 tag, e.g. "de"
-	file       string // where it came from, for errors (the last file when overridden)
-	dir        string // "ltr" or "rtl"
-	dateLayout string
-	dayLayout  string // format.day: a date without a time
-	entries    map[string]entry
-	regions    display.Namer // country names in this locale (CLDR, golang.org/x/text)
+	locale  string // BCP 47 tag, e.g. "de"
+	file    string // where it came from, for errors (the last file when overridden)
+	dir     string // "ltr" or "rtl"
+	cal     calendar
+	plurals plurals
+	entries map[string]entry
+	regions display.Namer // country names in this locale (CLDR, golang.org/x/text)
 }
 
 // entry is one parsed catalog string.
 type entry struct {
 	file, key string
+	line      int                    // of the key in file
 	tmpl      *texttemplate.Template // nil for the format.* keys
 	raw       string
 }
@@ -178,7 +178,7 @@ func (e entry) render(v *view) (string, error) {
 	}
 	var b strings.Builder
 	if err := e.tmpl.Execute(&b, v); err != nil {
-		return "", fmt.Errorf("%s: key %q: %w", e.file, e.key, err)
+		return "", fmt.Errorf("%s:%d: key %q: %w", e.file, e.line, e.key, err)
 	}
 	return b.String(), nil
 }
@@ -197,7 +197,8 @@ func (s *Set) parseCatalogs(locales map[string][]file) error {
 		if tag.String() != name {
 			return fmt.Errorf("templates: %s: name the file %s.json", files[0].name, tag)
 		}
-		c := &catalog{locale: name, dir: direction(tag), entries: map[string]entry{}, regions: display.Regions(tag)}
+		c := &catalog{locale: name, dir: direction(tag), entries: map[string]entry{}, regions: display.Regions(tag),
+			plurals: newPlurals(tag)}
 		for _, f := range files {
 			if err := c.parse(f); err != nil {
 				return err
@@ -234,6 +235,7 @@ func (s *Set) parseCatalogs(locales map[string][]file) error {
 		if err := c.formats(); err != nil {
 			return err
 		}
+		c.cal = newCalendar(language.Make(c.locale), c.entries[keyDateTime].raw)
 	}
 	return nil
 }
@@ -261,11 +263,12 @@ func staticText(t *texttemplate.Template) (string, bool) {
 func (c *catalog) parse(f file) error {
 	c.file = f.name
 	return decodeFlat(f, func(key, val string) error {
-		e := entry{file: f.name, key: key, raw: val}
+		e := entry{file: f.name, key: key, raw: val, line: keyLine(f.data, key)}
 		if !strings.HasPrefix(key, "format.") {
-			t, err := texttemplate.New(key).Option("missingkey=error").Parse(val)
+			t, err := texttemplate.New(key).Option("missingkey=error").
+				Funcs(texttemplate.FuncMap{"plural": c.plurals.choose}).Parse(val)
 			if err != nil {
-				return fmt.Errorf("templates: %s: key %q: %w", f.name, key, err)
+				return fmt.Errorf("templates: %s:%d: key %q: %w", f.name, e.line, key, err)
 			}
 			if text, ok := staticText(t); ok {
 				// Most entries (labels, the footer, the button) are plain
@@ -278,6 +281,25 @@ func (c *catalog) parse(f file) error {
 		c.entries[key] = e
 		return nil
 	})
+}
+
+// keyLine is the line of data on which key is written as a JSON key, or 0.
+func keyLine(data []byte, key string) int {
+	q, err := json.Marshal(key)
+	if err != nil {
+		return 0
+	}
+	for off := 0; ; {
+		i := bytes.Index(data[off:], q)
+		if i < 0 {
+			return 0
+		}
+		rest := bytes.TrimLeft(data[off+i+len(q):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			return 1 + bytes.Count(data[:off+i], []byte("\n"))
+		}
+		off += i + len(q)
+	}
 }
 
 // decodeFlat calls fn for every key of the JSON object in f, refusing
@@ -358,20 +380,9 @@ func (c *catalog) sameKeys(ref *catalog) error {
 
 // formats checks the format.* entries.
 func (c *catalog) formats() error {
-	e := c.entries[keyDateFormat]
-	// A layout that shows the year shows a date; a layout without "2006"
-	// (a typo such as "2026") would print the same text forever.
-	probe := time.Date(1999, 12, 31, 23, 59, 0, 0, time.UTC)
-	if !strings.Contains(probe.Format(e.raw), "1999") {
-		return fmt.Errorf("templates: %s: key %q: %q is not a Go time layout with a year (like \"02.01.2006 15:04\")",
-			e.file, keyDateFormat, e.raw)
+	if e := c.entries[keyDateTime]; checkDateTimePattern(e.raw) != nil {
+		return fmt.Errorf("templates: %s: key %q: %w", e.file, keyDateTime, checkDateTimePattern(e.raw))
 	}
-	c.dateLayout = e.raw
-	if e := c.entries[keyDayFormat]; !strings.Contains(probe.Format(e.raw), "1999") || strings.Contains(probe.Format(e.raw), "23") {
-		return fmt.Errorf("templates: %s: key %q: %q is not a Go date layout with a year and no time (like \"02.01.2006\")",
-			e.file, keyDayFormat, e.raw)
-	}
-	c.dayLayout = c.entries[keyDayFormat].raw
 	if e := c.entries[keyColon]; strings.ContainsAny(e.raw, "\r\n") {
 		return fmt.Errorf("templates: %s: key %q must be on one line", e.file, keyColon)
 	}
@@ -405,7 +416,7 @@ func direction(t language.Tag) string {
 // language, with full and with minimal data, so that a template that parses
 // but cannot run (a misspelt field, a missing key) fails New.
 func (s *Set) check() error {
-	samples := []Data{sampleData(), {TrackingNumber: "1Z999AA10123456784"}}
+	samples := []Data{SampleData(), {TrackingNumber: "1Z999AA10123456784"}}
 	for _, l := range s.locales {
 		c := s.catalogs[l]
 		for _, d := range samples {
@@ -447,8 +458,9 @@ func (s *Set) subtags(status string) []string {
 	return out
 }
 
-// sampleData fills every field; New renders it to check the templates.
-func sampleData() Data {
+// SampleData fills every field with made-up values: New renders it to check
+// the templates, and previews show it.
+func SampleData() Data {
 	return Data{
 		TrackingNumber:     "1Z999AA10123456784",
 		CarrierSlug:        "ups",
@@ -461,7 +473,12 @@ func sampleData() Data {
 		SubtagMessage:      "Sub-status",
 		CheckpointMessage:  "Arrived at facility",
 		CheckpointLocation: "Leipzig, DE",
-		CheckpointTime:     time.Date(2026, 11, 20, 8, 15, 0, 0, time.UTC),
+		CheckpointTime:     time.Date(2026, 11, 20, 9, 15, 0, 0, time.FixedZone("", 3600)),
 		UnsubscribeURL:     "https://shop.example/unsubscribe?t=abc",
+		ItemsShipped:       2,
+		ItemsTotal:         5,
+		ExpectedDelivery:   "2026-11-24",
+		ParcelsDelivered:   2,
+		ParcelsTotal:       3,
 	}
 }

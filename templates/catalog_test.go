@@ -3,6 +3,7 @@ package templates
 import (
 	"encoding/json"
 	"errors"
+	"golang.org/x/text/language"
 	"io/fs"
 	"os"
 	"path"
@@ -69,7 +70,8 @@ func TestCatalogStringsParse(t *testing.T) {
 			if strings.HasPrefix(k, "format.") {
 				continue
 			}
-			if _, err := texttemplate.New(k).Parse(v); err != nil {
+			funcs := texttemplate.FuncMap{"plural": newPlurals(language.Make(l)).choose}
+			if _, err := texttemplate.New(k).Funcs(funcs).Parse(v); err != nil {
 				t.Errorf("%s.json: %q: %v", l, k, err)
 			}
 		}
@@ -87,7 +89,7 @@ func TestCatalogKeysAreUsed(t *testing.T) {
 		}
 		layouts.Write(data)
 	}
-	usedByGo := map[string]bool{"subject": true, keyDateFormat: true, keyDayFormat: true}
+	usedByGo := map[string]bool{"subject": true, keyDateTime: true, "heading": true}
 	s := newSet(t, Options{})
 	for k := range embeddedCatalog(t, referenceLocale) {
 		name, st, _ := strings.Cut(k, ".")
@@ -185,14 +187,15 @@ func writeFiles(tb testing.TB, files map[string]string) string {
 	return dir
 }
 
-// italian is a complete catalog for a language that is not embedded: the
-// English catalog with Italian subjects for a few statuses.
-func italian(tb testing.TB) string {
+// romanian is a complete catalog for a language that is not embedded: the
+// English catalog with Romanian subjects for a few statuses.
+func romanian(tb testing.TB) string {
 	tb.Helper()
 	c := embeddedCatalog(tb, "en")
-	c["subject.InTransit"] = "Il tuo pacco {{.TrackingNumber}} è in viaggio"
-	c["sms.InTransit"] = "Il tuo pacco {{.TrackingNumber}} è in viaggio."
-	c["format.date"] = "02/01/2006 15:04"
+	c["subject.InTransit"] = "Coletul tău {{.TrackingNumber}} este pe drum"
+	c["sms.InTransit"] = "Coletul tău {{.TrackingNumber}} este pe drum."
+	c["format.datetime"] = "{date}, {time}"
+	c["parcels.progress"] = "{{plural .ParcelsDelivered `one` `Un colet livrat` `few` `{{.ParcelsDelivered}} colete livrate` `other` `{{.ParcelsDelivered}} de colete livrate`}} din {{.ParcelsTotal}}."
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		tb.Fatal(err)
@@ -203,14 +206,14 @@ func italian(tb testing.TB) string {
 func TestOverrideDir(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"locales/de.json":      `{"subject.InTransit": "Unterwegs: {{.TrackingNumber}}"}`,
-		"locales/it.json":      italian(t),
+		"locales/ro.json":      romanian(t),
 		"layouts/sms.txt.tmpl": `{{.T "sms"}} -- {{.ShopName}}`,
 		"README.txt":           "operators may keep notes here",
 	})
 	s := newSet(t, Options{OverrideDir: dir})
 
-	if !slices.Contains(s.Locales(), "it") {
-		t.Fatalf("Locales() = %q, want it added", s.Locales())
+	if !slices.Contains(s.Locales(), "ro") {
+		t.Fatalf("Locales() = %q, want ro added", s.Locales())
 	}
 	d := realData("de")
 	if m := render(t, s, KindEmail, "InTransit", "de", d); m.Subject != "Unterwegs: JJD000390007880123456A" {
@@ -220,21 +223,21 @@ func TestOverrideDir(t *testing.T) {
 	if m := render(t, s, KindEmail, "Delivered", "de", d); m.Subject != "Ihre Sendung JJD000390007880123456A wurde zugestellt" {
 		t.Errorf("de Delivered subject = %q, want the embedded one", m.Subject)
 	}
-	if got := s.Locale("it-IT", ""); got != "it" {
-		t.Errorf(`Locale("it-IT", "") = %q, want "it"`, got)
+	if got := s.Locale("ro-MD", ""); got != "ro" {
+		t.Errorf(`Locale("ro-MD", "") = %q, want "ro"`, got)
 	}
-	if got := s.Locale("", "ITA"); got != "it" {
-		t.Errorf(`Locale("", "ITA") = %q, want "it"`, got)
+	if got := s.Locale("", "ROU"); got != "ro" {
+		t.Errorf(`Locale("", "ROU") = %q, want "ro"`, got)
 	}
-	m := render(t, s, KindEmail, "InTransit", "it", d)
-	if m.Subject != "Il tuo pacco JJD000390007880123456A è in viaggio" || m.Locale != "it" {
-		t.Errorf("it: Locale %q, Subject %q", m.Locale, m.Subject)
+	m := render(t, s, KindEmail, "InTransit", "ro", d)
+	if m.Subject != "Coletul tău JJD000390007880123456A este pe drum" || m.Locale != "ro" {
+		t.Errorf("ro: Locale %q, Subject %q", m.Locale, m.Subject)
 	}
-	if !strings.Contains(m.HTML, `<html lang="it"`) || !strings.Contains(m.Text, "20/11/2026 09:15") {
-		t.Errorf("it email does not use its lang or date format:\n%s", m.Text)
+	if !strings.Contains(m.HTML, `<html lang="ro"`) || !strings.Contains(m.Text, "20 nov. 2026, 09:15") {
+		t.Errorf("ro email does not use its lang or date format:\n%s", m.Text)
 	}
-	if m := render(t, s, KindSMS, "InTransit", "it", d); m.Text != "Il tuo pacco JJD000390007880123456A è in viaggio. -- Nordlicht Shop" {
-		t.Errorf("it SMS = %q, want the override layout and catalog", m.Text)
+	if m := render(t, s, KindSMS, "InTransit", "ro", d); m.Text != "Coletul tău JJD000390007880123456A este pe drum. -- Nordlicht Shop" {
+		t.Errorf("ro SMS = %q, want the override layout and catalog", m.Text)
 	}
 }
 
@@ -277,9 +280,15 @@ func TestOverrideDirErrors(t *testing.T) {
 		{"new language lacks keys",
 			map[string]string{"locales/it.json": `{"subject.InTransit": "Il tuo pacco"}`},
 			[]string{filepath.Join("locales", "it.json"), "missing keys", `"button"`}},
-		{"date format without a year",
-			map[string]string{"locales/fr.json": `{"format.date": "02/01/2026"}`},
-			[]string{filepath.Join("locales", "fr.json"), `"format.date"`}},
+		{"date and time pattern without the time",
+			map[string]string{"locales/fr.json": `{"format.datetime": "{date}"}`},
+			[]string{filepath.Join("locales", "fr.json"), `"format.datetime"`, "{time}"}},
+		{"plural without a category the language needs",
+			map[string]string{"locales/fr.json": `{"parcels.progress": "{{plural .ParcelsDelivered ` + "`other` `colis`" + `}}"}`},
+			[]string{filepath.Join("locales", "fr.json"), `"parcels.progress"`, "missing one"}},
+		{"plural with an unknown category",
+			map[string]string{"locales/fr.json": `{"parcels.progress": "{{plural .ParcelsDelivered ` + "`one` `a` `several` `b` `other` `c`" + `}}"}`},
+			[]string{filepath.Join("locales", "fr.json"), `"several"`, "not a CLDR plural category"}},
 		{"file name is not a language tag",
 			map[string]string{"locales/french.json": `{}`},
 			[]string{filepath.Join("locales", "french.json"), "BCP 47"}},
@@ -315,7 +324,14 @@ func TestOverrideDirMissing(t *testing.T) {
 }
 
 func TestRightToLeftLanguage(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"locales/ar.json": catalogJSON(t, "en")})
+	// English words under an Arabic name: what matters here is the direction.
+	c := embeddedCatalog(t, "en")
+	c["parcels.progress"] = "{{.ParcelsDelivered}}/{{.ParcelsTotal}}" // Arabic needs six plural forms
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFiles(t, map[string]string{"locales/ar.json": string(data)})
 	s := newSet(t, Options{OverrideDir: dir})
 	if m := render(t, s, KindEmail, "Delivered", "ar", realData("en")); !strings.Contains(m.HTML, `<html lang="ar" dir="rtl">`) {
 		t.Errorf("ar email is not marked right-to-left:\n%s", m.HTML[:200])

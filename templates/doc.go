@@ -27,9 +27,33 @@
 //	.TrackingNumber .Carrier (CarrierName, else CarrierSlug) .CarrierSlug
 //	.OrderNumber .Title .CustomerName .ShopName .Status .Subtag .SubtagMessage
 //	.CheckpointMessage .CheckpointLocation
-//	.CheckpointDate (CheckpointTime in the offset the carrier gave, formatted with "format.date", " (UTC)" added when that offset is 0; "" when unknown)
+//	.CheckpointDate (CheckpointTime in the offset the carrier gave: CLDR's medium date and short time joined by "format.datetime"; " (UTC)" added when that offset is 0; "" when unknown)
+//	.ExpectedDate (CLDR's long date: "5. Januar 2026", "5 stycznia 2026", "2026年1月5日"; "" when unknown)
 //	.TrackingURL .UnsubscribeURL (only http and https URLs; "" otherwise)
 //	.ItemsShipped .ItemsTotal (numbers; a partial shipment has 0 < ItemsShipped < ItemsTotal)
+//	.ParcelsDelivered .ParcelsTotal (numbers; both 0 unless the order has several parcels)
+//
+// Where a count appears, the word that goes with it comes from the function
+// plural, which picks by CLDR's plural rules for the catalog's language:
+//
+//	{{plural .ParcelsDelivered `one` `ist` `other` `sind`}}
+//
+// takes pairs of a category (zero, one, two, few, many, other) and its text,
+// and must name every category whole numbers take in the language (Polish:
+// one, few, many, other; Arabic all six; Japanese only other); New refuses a
+// catalog that leaves one out.
+//
+// Dates come from CLDR through github.com/go-playground/locales for the
+// languages in cldrLocales (month names in their grammatical case, the order
+// of day, month and year); a catalog's "format.datetime" only says how a
+// date and a time of day are joined ("{date}, {time} Uhr"). A language
+// without CLDR data here shows dates as 2026-01-05.
+//
+// In the HTML part, layouts call {{.H "key"}}: the text escaped and each
+// value (tracking number, names, dates, links) inside <bdi>, so that it
+// keeps its own direction inside a sentence written the other way (Arabic,
+// Hebrew). So in a catalog string compare only .Status, .Subtag and
+// .CarrierSlug, never a display value.
 //
 // Any of them but TrackingNumber and Status may be empty, so strings use
 // {{with}} or {{if}} around optional parts.
@@ -41,9 +65,9 @@
 // a status is supported when the reference catalog has "subject.<Status>".
 // The per-status keys are subject.*, heading.*, intro.* (email) and sms.*;
 // the rest are shared labels, plus two formats that are not templates:
-// "format.date", a Go time layout for checkpoint dates, and "format.colon",
-// the separator between a label and its value in plain text (": " in
-// English, "\u00a0: " in French).
+// "format.datetime" (above) and "format.colon", the separator between a
+// label and its value in plain text (": " in English, "\u00a0: " in
+// French).
 //
 // SMS strings should only use characters of the GSM 03.38 alphabet (see
 // SMSSegments), or every message in that language costs twice as many

@@ -1,11 +1,15 @@
 package templates
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/language"
 )
@@ -54,12 +58,15 @@ type Data struct {
 	ParcelsTotal     int
 }
 
-// Message is one rendered notification. For KindSMS only Text is set.
+// Message is one rendered notification. For KindSMS only Text, Segments
+// and GSM7 are set.
 type Message struct {
-	Locale  string // the BCP 47 tag actually used, e.g. "de"
-	Subject string // single line: never contains CR or LF
-	Text    string
-	HTML    string
+	Locale   string // the BCP 47 tag actually used, e.g. "de"
+	Subject  string // single line: never contains CR or LF
+	Text     string
+	HTML     string
+	Segments int  // SMS: the segments Text costs (see SMSSegments)
+	GSM7     bool // SMS: Text is sent in the GSM-7 alphabet (else UCS-2)
 }
 
 // Options configures New.
@@ -68,10 +75,74 @@ type Options struct {
 	// be a supported locale (or a regional variant of one, like "de-AT"),
 	// or New fails.
 	DefaultLanguage string
+	// Brand is how the shop looks and can be reached, shown in every email.
+	Brand Brand
+	// SMSMaxSegments is the most segments an SMS may cost (0 means 2); see
+	// Render for how a longer text is shortened.
+	SMSMaxSegments int
 	// OverrideDir is an optional operator directory with the same layout as
 	// the embedded files (layouts/*.tmpl, locales/*.json); see the package
 	// documentation for how its files combine with the embedded ones.
 	OverrideDir string
+}
+
+// Brand is the shop's look and contact details, the same in every message.
+// Every field is optional; New refuses values it cannot show safely.
+type Brand struct {
+	LogoURL       string // https or http URL of a logo image, shown above the heading (with the shop's name as its alt text)
+	AccentColor   string // #rgb or #rrggbb for the button, the links and the heading rule; "" is #1d4ed8
+	SupportEmail  string // shown in the footer as a mailto: link
+	SupportURL    string // a help or contact page, shown in the footer
+	PostalAddress string // the sender's postal address, one line, shown in the footer (a legal requirement in many countries)
+}
+
+var accentColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// BrandError is a Brand value that an email cannot show safely.
+type BrandError struct {
+	Field string // the Brand field, e.g. "AccentColor"
+	Want  string // what it should be
+}
+
+func (e *BrandError) Error() string { return "templates: brand " + e.Field + ": want " + e.Want }
+
+// CheckBrand reports a Brand value New would refuse, as a *BrandError.
+func CheckBrand(b Brand) error {
+	_, err := checkBrand(b)
+	return err
+}
+
+// checkBrand refuses what an email cannot show safely and returns b cleaned.
+func checkBrand(b Brand) (Brand, error) {
+	bad := func(field, want string) (Brand, error) {
+		return Brand{}, &BrandError{Field: field, Want: want}
+	}
+	if b.LogoURL != "" && webURL(b.LogoURL) == "" {
+		return bad("LogoURL", "an absolute https or http URL of an image")
+	}
+	b.LogoURL = webURL(b.LogoURL)
+	if b.AccentColor == "" {
+		b.AccentColor = "#1d4ed8"
+	}
+	if !accentColor.MatchString(b.AccentColor) {
+		return bad("AccentColor", "#rgb or #rrggbb, like #1d4ed8")
+	}
+	if b.SupportEmail != "" {
+		a, err := mail.ParseAddress(b.SupportEmail)
+		if err != nil || a.Name != "" || strings.ContainsAny(a.Address, "?&") {
+			return bad("SupportEmail", "one address, like help@shop.example")
+		}
+		b.SupportEmail = a.Address
+	}
+	if b.SupportURL != "" && webURL(b.SupportURL) == "" {
+		return bad("SupportURL", "an absolute https or http URL")
+	}
+	b.SupportURL = webURL(b.SupportURL)
+	if len(b.PostalAddress) > 300 || strings.ContainsFunc(b.PostalAddress, unicode.IsControl) {
+		return bad("PostalAddress", "one line of at most 300 bytes")
+	}
+	b.PostalAddress = oneLine(b.PostalAddress, 300)
+	return b, nil
 }
 
 // ErrNoTemplate is returned, wrapped, by Render for a status or kind that
@@ -96,6 +167,9 @@ type Set struct {
 
 	statuses  []string // sorted
 	hasStatus map[string]bool
+
+	brand  Brand // checked
+	smsMax int   // most segments an SMS may cost
 }
 
 // New loads and parses the embedded layouts and catalogs and those in
@@ -107,7 +181,13 @@ func New(opts Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{}
+	s := &Set{smsMax: cmp.Or(opts.SMSMaxSegments, 2)}
+	if s.smsMax < 1 || s.smsMax > 10 {
+		return nil, fmt.Errorf("templates: SMS segment limit %d: want 1 to 10", opts.SMSMaxSegments)
+	}
+	if s.brand, err = checkBrand(opts.Brand); err != nil {
+		return nil, err
+	}
 	if err := s.parseLayouts(files.layouts); err != nil {
 		return nil, err
 	}
@@ -157,6 +237,7 @@ func (s *Set) Render(kind Kind, status, locale string, d Data) (Message, error) 
 		c = s.catalogs[s.Locale(locale, "")]
 	}
 	p := newPage(c, status, d)
+	p.Brand = s.brand
 	if kind == KindSMS {
 		return s.renderSMS(p)
 	}
@@ -181,43 +262,84 @@ func (s *Set) renderEmail(p *page) (Message, error) {
 	return Message{Locale: p.cat.locale, Subject: p.Subject, Text: tidyText(text), HTML: html}, nil
 }
 
-// renderSMS renders the SMS body. When it would take more than one segment
-// it tries, in this order, without the order number (the tracking number
-// and link already identify the parcel), without the expected delivery day
-// instead, and without both, and keeps the first that fits one segment, or
-// else the one that takes the fewest.
+// renderSMS renders the SMS body within the segment limit. The full text
+// comes first; when it takes more than one segment, shorter ones are tried
+// in this order: without the order number (the tracking number and the link
+// already identify the parcel), without the expected delivery day, without
+// both, without the carrier too, without the shop's name in front, and last
+// the compact form "<heading>: <tracking number> <link>". The first that
+// fits one segment is taken, else the first within the limit, else the
+// compact form (a link longer than the limit allows is still sent whole).
+// The tracking number and the link are in every one; the delivery day stays
+// in messages about it (NewDate, Late).
 func (s *Set) renderSMS(p *page) (Message, error) {
-	body, err := s.execSMS(p)
-	if err != nil {
-		return Message{}, err
+	keepDate := p.Status == "NewDate" || p.Status == "Late"
+	variants := []func(*page){
+		func(*page) {},
+		func(v *page) { v.OrderNumber = "" },
+		func(v *page) {
+			if !keepDate {
+				v.ExpectedDate = ""
+			}
+		},
+		func(v *page) {
+			v.OrderNumber = ""
+			if !keepDate {
+				v.ExpectedDate = ""
+			}
+		},
+		func(v *page) {
+			v.OrderNumber, v.Carrier = "", ""
+			if !keepDate {
+				v.ExpectedDate = ""
+			}
+		},
+		func(v *page) {
+			v.OrderNumber, v.Carrier, v.ShopName = "", "", ""
+			if !keepDate {
+				v.ExpectedDate = ""
+			}
+		},
 	}
-	_, best := SMSSegments(body)
-	if best <= 1 {
-		return Message{Locale: p.cat.locale, Text: body}, nil
-	}
-	for _, c := range []struct{ order, date bool }{{false, true}, {true, false}, {false, false}} {
-		if (c.order || p.OrderNumber == "") && (c.date || p.ExpectedDate == "") {
-			continue // nothing left out: the same text
-		}
-		short := *p
-		if !c.order {
-			short.OrderNumber = ""
-		}
-		if !c.date {
-			short.ExpectedDate = ""
-		}
-		alt, err := s.execSMS(&short)
+	var within *Message
+	seen := map[string]bool{}
+	for _, shorten := range variants {
+		v := *p
+		shorten(&v)
+		body, err := s.execSMS(&v)
 		if err != nil {
 			return Message{}, err
 		}
-		if _, n := SMSSegments(alt); n < best {
-			body, best = alt, n
-			if n <= 1 {
-				break
-			}
+		if seen[body] {
+			continue
+		}
+		seen[body] = true
+		gsm7, n := SMSSegments(body)
+		m := Message{Locale: p.cat.locale, Text: body, Segments: n, GSM7: gsm7}
+		if n <= 1 {
+			return m, nil
+		}
+		if n <= s.smsMax && within == nil {
+			within = &m
 		}
 	}
-	return Message{Locale: p.cat.locale, Text: body}, nil
+	if within != nil {
+		return *within, nil
+	}
+	heading, err := p.T("heading")
+	if err != nil {
+		return Message{}, err
+	}
+	parts := []string{heading + ":", p.TrackingNumber}
+	if keepDate && p.ExpectedDate != "" {
+		parts = append(parts, p.ExpectedDate)
+	}
+	if p.TrackingURL != "" {
+		parts = append(parts, p.TrackingURL)
+	}
+	body := collapseSpace(strings.Join(parts, " "))
+	gsm7, n := SMSSegments(body)
+	return Message{Locale: p.cat.locale, Text: body, Segments: n, GSM7: gsm7}, nil
 }
 
 func (s *Set) execSMS(p *page) (string, error) {

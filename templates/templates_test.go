@@ -297,13 +297,13 @@ func TestRenderOptionalFields(t *testing.T) {
 		{"no expected delivery: not mentioned", func(d *Data) { d.ExpectedDelivery = "" }, KindEmail, nil, []string{"Expected delivery"}},
 		{"expected delivery shown", func(d *Data) {}, KindEmail, []string{"Expected delivery", "November 24, 2026"}, nil},
 		{"checkpoint time only", func(d *Data) { d.CheckpointMessage, d.CheckpointLocation = "", "" }, KindEmail,
-			[]string{"Latest update", "Nov 20, 2026, 9:15 AM"}, []string{" · ", "(UTC)"}},
+			[]string{"Latest update", "Nov 20, 2026, 9:15 am"}, []string{" · ", "(UTC)"}},
 		{"checkpoint time is shown in the event's own time", func(d *Data) {
 			d.CheckpointTime = time.Date(2026, 11, 20, 23, 30, 0, 0, time.FixedZone("EST", -5*3600))
-		}, KindEmail, []string{"Nov 20, 2026, 11:30 PM"}, []string{"(UTC)", "4:30 AM"}},
+		}, KindEmail, []string{"Nov 20, 2026, 11:30 pm"}, []string{"(UTC)", "4:30 AM"}},
 		{"a time without an offset says UTC", func(d *Data) {
 			d.CheckpointTime = time.Date(2026, 11, 20, 8, 15, 0, 0, time.UTC)
-		}, KindEmail, []string{"Nov 20, 2026, 8:15 AM (UTC)"}, nil},
+		}, KindEmail, []string{"Nov 20, 2026, 8:15 am (UTC)"}, nil},
 		{"title equal to the tracking number is not repeated", func(d *Data) { d.Title = d.TrackingNumber }, KindEmail,
 			nil, []string{"Description"}},
 		{"no shop name: no sign-off", func(d *Data) { d.ShopName = "" }, KindEmail,

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	htmltemplate "html/template"
 	"net/url"
 	"strings"
 	"time"
@@ -26,8 +27,8 @@ type view struct {
 	SubtagMessage      string
 	CheckpointMessage  string
 	CheckpointLocation string
-	CheckpointDate     string // formatted with the catalog's "format.date" in the event's own offset; " (UTC)" added when that is UTC
-	ExpectedDate       string // Data.ExpectedDelivery formatted with "format.day"; "" when unknown
+	CheckpointDate     string // CLDR medium date and short time joined by "format.datetime", in the event's own offset; " (UTC)" added when that is UTC
+	ExpectedDate       string // Data.ExpectedDelivery as CLDR's long date ("5. Januar 2026"); "" when unknown
 	TrackingURL        string // http(s) only
 	UnsubscribeURL     string // http(s) only
 	// ItemsShipped of ItemsTotal order items are in this parcel; both are 0
@@ -47,8 +48,10 @@ type page struct {
 	Lang    string // BCP 47 tag, for <html lang>
 	Dir     string // "ltr" or "rtl", for <html dir>
 	Subject string // set for email before the layouts run
+	Brand   Brand  // the shop's logo, colour and contact details, checked by New
 
-	cat *catalog
+	cat    *catalog
+	marked *view // the view for H, made on its first call
 }
 
 // Longest value, in characters, kept for each kind of field; longer values
@@ -87,15 +90,16 @@ func newPage(c *catalog, status string, d Data) *page {
 	}
 	if !d.CheckpointTime.IsZero() {
 		// The time where the scan happened, as the carrier reported it
-		// (09:15 for an event at 09:15+01:00); a time that came without an
-		// offset was read as UTC, and says so.
-		v.CheckpointDate = d.CheckpointTime.Format(c.dateLayout)
+		// (09:15 for an event at 09:15+01:00), in the catalog language's
+		// CLDR formats; a time that came without an offset was read as
+		// UTC, and says so.
+		v.CheckpointDate = c.cal.DateTime(d.CheckpointTime)
 		if _, off := d.CheckpointTime.Zone(); off == 0 {
 			v.CheckpointDate += " (UTC)"
 		}
 	}
 	if day, err := time.Parse(time.DateOnly, d.ExpectedDelivery); err == nil {
-		v.ExpectedDate = day.Format(c.dayLayout)
+		v.ExpectedDate = c.cal.Day(day)
 	}
 	if d.ParcelsTotal > 1 && d.ParcelsDelivered >= 0 && d.ParcelsDelivered <= d.ParcelsTotal {
 		v.ParcelsDelivered, v.ParcelsTotal = d.ParcelsDelivered, d.ParcelsTotal
@@ -134,18 +138,71 @@ func place(c *catalog, d Data) string {
 // key.Status, key. Layouts call it as {{.T "intro"}} (or {{$.T "intro"}}
 // inside {{with}}).
 func (p *page) T(key string) (string, error) {
+	e, err := p.entry(key)
+	if err != nil {
+		return "", err
+	}
+	return e.render(&p.view)
+}
+
+// H is T for HTML: the text escaped, and every value that came with the
+// shipment (a tracking number, a name, a date, a link) inside <bdi>, so
+// that it keeps its own direction within a sentence of the other one: an
+// Arabic sentence does not scramble "1Z999AA1 (UPS)", and an Arabic name
+// does not turn an English greeting around. The HTML layout calls it as
+// {{.H "intro"}}.
+func (p *page) H(key string) (htmltemplate.HTML, error) {
+	e, err := p.entry(key)
+	if err != nil {
+		return "", err
+	}
+	if p.marked == nil {
+		p.marked = p.view.marked()
+	}
+	s, err := e.render(p.marked)
+	if err != nil {
+		return "", err
+	}
+	return htmltemplate.HTML(bdi.Replace(htmltemplate.HTMLEscapeString(s))), nil
+}
+
+func (p *page) entry(key string) (entry, error) {
 	if p.Subtag != "" {
 		if e, ok := p.cat.entries[key+"."+p.Subtag]; ok {
-			return e.render(&p.view)
+			return e, nil
 		}
 	}
 	if e, ok := p.cat.entries[key+"."+p.Status]; ok {
-		return e.render(&p.view)
+		return e, nil
 	}
 	if e, ok := p.cat.entries[key]; ok {
-		return e.render(&p.view)
+		return e, nil
 	}
-	return "", fmt.Errorf("%s: no key %q (nor %q)", p.cat.file, key, key+"."+p.Status)
+	return entry{}, fmt.Errorf("%s: no key %q (nor %q)", p.cat.file, key, key+"."+p.Status)
+}
+
+// While a catalog string renders for H, each value is wrapped in these two
+// private-use characters, which become <bdi> and </bdi> after escaping.
+// oneLine removes them from everything a webhook sends.
+const (
+	markOpen  = '\ue000'
+	markClose = '\ue001'
+)
+
+var bdi = strings.NewReplacer(string(markOpen), "<bdi>", string(markClose), "</bdi>")
+
+// marked returns a copy of v with every non-empty display value between
+// markOpen and markClose. Status, Subtag and CarrierSlug, which catalogs
+// compare, are left as they are.
+func (v view) marked() *view {
+	for _, f := range []*string{&v.TrackingNumber, &v.Carrier, &v.OrderNumber, &v.Title, &v.CustomerName,
+		&v.ShopName, &v.SubtagMessage, &v.CheckpointMessage, &v.CheckpointLocation, &v.CheckpointDate,
+		&v.ExpectedDate, &v.TrackingURL, &v.UnsubscribeURL} {
+		if *f != "" {
+			*f = string(markOpen) + *f + string(markClose)
+		}
+	}
+	return &v
 }
 
 // oneLine makes untrusted text safe to show on one line: invalid UTF-8 and
@@ -157,7 +214,7 @@ func oneLine(s string, max int) string {
 	s = strings.ToValidUTF8(s, " ")
 	s = strings.Map(func(r rune) rune {
 		switch {
-		case isBidiControl(r):
+		case isBidiControl(r), r == markOpen, r == markClose:
 			return -1
 		case unicode.IsControl(r):
 			return ' '

@@ -24,10 +24,20 @@ import (
 	"github.com/trackhook/trackhook/receiver/rules"
 	"github.com/trackhook/trackhook/receiver/tracking"
 	"github.com/trackhook/trackhook/signature/jwks"
+	"github.com/trackhook/trackhook/templates"
 )
 
 // config is everything read from the environment. Nothing else in the
 // program reads the environment.
+//
+// brandVars names the variable behind each field of templates.Brand, for
+// errors.
+var brandVars = map[string]string{
+	"LogoURL": "TRACKHOOK_BRAND_LOGO_URL", "AccentColor": "TRACKHOOK_BRAND_COLOR",
+	"SupportEmail": "TRACKHOOK_SUPPORT_EMAIL", "SupportURL": "TRACKHOOK_SUPPORT_URL",
+	"PostalAddress": "TRACKHOOK_POSTAL_ADDRESS",
+}
+
 type config struct {
 	Addr      string
 	PublicURL *url.URL
@@ -38,6 +48,8 @@ type config struct {
 	// ShopName is who the customer hears from: the sign-off of emails and
 	// texts and, when TRACKHOOK_MAIL_FROM has none, the From display name.
 	ShopName        string
+	Brand           templates.Brand // logo, colour, support contact, postal address
+	SMSMaxSegments  int
 	Twilio          *sms.TwilioConfig // nil → text files in OutboxDir
 	OutboxDir       string
 	DefaultLanguage string
@@ -152,6 +164,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			c.SMTP = &sc
 		}
 	}
+	fromDefault := false
 	c.ShopName = get("TRACKHOOK_SHOP_NAME", "")
 	if len(c.ShopName) > 100 || strings.ContainsFunc(c.ShopName, unicode.IsControl) {
 		bad("TRACKHOOK_SHOP_NAME", "want one line of at most 100 bytes (the name customers know the shop by)")
@@ -162,7 +175,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	case c.MailFrom == "" && c.SMTP != nil:
 		bad("TRACKHOOK_MAIL_FROM", "required when TRACKHOOK_SMTP_URL is set (e.g. \"Shop <noreply@shop.example>\")")
 	case c.MailFrom == "":
+		// The embedded default's From names the program; the messages name
+		// no shop until one is configured (no "trackhook" in a customer's
+		// sign-off).
 		c.MailFrom = (&mail.Address{Name: cmp.Or(c.ShopName, "trackhook"), Address: "notifications@localhost"}).String()
+		fromDefault = true
 	default:
 		a, err := mail.ParseAddress(c.MailFrom)
 		if err != nil {
@@ -177,8 +194,30 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			c.MailFrom = a.String()
 		}
 	}
-	if c.ShopName == "" {
+	if c.ShopName == "" && !fromDefault {
 		c.ShopName = displayName(c.MailFrom)
+	}
+	c.Brand = templates.Brand{
+		LogoURL:       get("TRACKHOOK_BRAND_LOGO_URL", ""),
+		AccentColor:   get("TRACKHOOK_BRAND_COLOR", ""),
+		SupportEmail:  get("TRACKHOOK_SUPPORT_EMAIL", ""),
+		SupportURL:    get("TRACKHOOK_SUPPORT_URL", ""),
+		PostalAddress: get("TRACKHOOK_POSTAL_ADDRESS", ""),
+	}
+	if err := templates.CheckBrand(c.Brand); err != nil {
+		var be *templates.BrandError
+		if errors.As(err, &be) {
+			bad(brandVars[be.Field], "want %s", be.Want)
+		} else {
+			bad("TRACKHOOK_BRAND_*", "%v", err)
+		}
+	}
+	if raw := get("TRACKHOOK_SMS_MAX_SEGMENTS", "2"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 10 {
+			bad("TRACKHOOK_SMS_MAX_SEGMENTS", "want a whole number from 1 to 10 (segments one text may cost), got %q", raw)
+		}
+		c.SMSMaxSegments = n
 	}
 
 	tw := sms.TwilioConfig{
@@ -515,4 +554,14 @@ func parseDays(s string) (time.Duration, error) {
 		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// templateOptions are the settings of the customer messages.
+func (c *config) templateOptions() templates.Options {
+	return templates.Options{
+		DefaultLanguage: c.DefaultLanguage,
+		OverrideDir:     c.TemplatesDir,
+		Brand:           c.Brand,
+		SMSMaxSegments:  c.SMSMaxSegments,
+	}
 }

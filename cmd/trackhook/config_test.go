@@ -241,7 +241,7 @@ func TestShopName(t *testing.T) {
 		env            map[string]string
 		shop, mailFrom string
 	}{
-		{map[string]string{}, "trackhook", `"trackhook" <notifications@localhost>`},
+		{map[string]string{}, "", `"trackhook" <notifications@localhost>`}, // no shop named: the messages name none
 		{map[string]string{"TRACKHOOK_SHOP_NAME": "Nordlicht Outdoor"}, "Nordlicht Outdoor", `"Nordlicht Outdoor" <notifications@localhost>`},
 		{map[string]string{"TRACKHOOK_MAIL_FROM": "Bergwerk <noreply@bergwerk.example>"}, "Bergwerk", "Bergwerk <noreply@bergwerk.example>"},
 		{map[string]string{"TRACKHOOK_MAIL_FROM": "noreply@bergwerk.example", "TRACKHOOK_SHOP_NAME": "Bergwerk"}, "Bergwerk", `"Bergwerk" <noreply@bergwerk.example>`},
@@ -290,5 +290,37 @@ func TestConfigNotificationRules(t *testing.T) {
 	}
 	if c, err = loadConfig(envOf(map[string]string{"TRACKHOOK_STUCK_AFTER": "off"})); err != nil || c.StuckDays != 0 {
 		t.Fatalf("stuck off: %v %v", c.StuckDays, err)
+	}
+}
+
+func TestBrandSettings(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{
+		"TRACKHOOK_BRAND_LOGO_URL": "https://shop.example/logo.png", "TRACKHOOK_BRAND_COLOR": "#0a7",
+		"TRACKHOOK_SUPPORT_EMAIL": "help@shop.example", "TRACKHOOK_SUPPORT_URL": "https://shop.example/help",
+		"TRACKHOOK_POSTAL_ADDRESS": "Nordlicht GmbH, Hafenstraße 1, 20457 Hamburg", "TRACKHOOK_SMS_MAX_SEGMENTS": "1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.templateOptions()
+	if o.Brand.LogoURL != "https://shop.example/logo.png" || o.Brand.AccentColor != "#0a7" || o.Brand.SupportEmail != "help@shop.example" ||
+		o.Brand.SupportURL != "https://shop.example/help" || o.Brand.PostalAddress == "" || o.SMSMaxSegments != 1 {
+		t.Errorf("template options %+v", o)
+	}
+	if c, _ := loadConfig(envOf(nil)); c.SMSMaxSegments != 2 {
+		t.Errorf("default SMS segment limit %d, want 2", c.SMSMaxSegments)
+	}
+	for name, val := range map[string]string{
+		"TRACKHOOK_BRAND_LOGO_URL":   "logo.png",
+		"TRACKHOOK_BRAND_COLOR":      "blue",
+		"TRACKHOOK_SUPPORT_EMAIL":    "not an address",
+		"TRACKHOOK_SUPPORT_URL":      "javascript:alert(1)",
+		"TRACKHOOK_POSTAL_ADDRESS":   strings.Repeat("x", 301),
+		"TRACKHOOK_SMS_MAX_SEGMENTS": "0",
+	} {
+		_, err := loadConfig(envOf(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: err %v, want one naming the variable", name, val, err)
+		}
 	}
 }

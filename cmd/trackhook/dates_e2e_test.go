@@ -42,7 +42,7 @@ func TestEndToEndDeliveryDates(t *testing.T) {
 
 	post("InTransit", "2027-05-14")
 	m := a.smtp.WaitForMessages(t, 1, 10*time.Second)[0]
-	if !strings.Contains(m.Text, "Voraussichtliche Zustellung: 14.05.2027") {
+	if !strings.Contains(m.Text, "Voraussichtliche Zustellung: 14. Mai 2027") {
 		t.Fatalf("the InTransit email does not show the day:\n%s", m.Text)
 	}
 	count(1, "after InTransit")
@@ -51,7 +51,7 @@ func TestEndToEndDeliveryDates(t *testing.T) {
 	clock.Jump(time.Hour)
 	post("InTransit", "2027-05-17")
 	msgs := a.smtp.WaitForMessages(t, 2, 10*time.Second)
-	if msgs[1].Subject != "Neuer Zustelltermin für Ihre Sendung "+number+": 17.05.2027" {
+	if msgs[1].Subject != "Neuer Zustelltermin für Ihre Sendung "+number+": 17. Mai 2027" {
 		t.Fatalf("new day: %q", msgs[1].Subject)
 	}
 	count(2, "after the day moved")
@@ -66,7 +66,7 @@ func TestEndToEndDeliveryDates(t *testing.T) {
 	clock.Jump(time.Date(2027, 5, 18, 0, 30, 0, 0, berlin).Sub(clock.Now()))
 	a.tick()
 	msgs = a.smtp.WaitForMessages(t, 3, 10*time.Second)
-	if !strings.Contains(msgs[2].Subject, "verspätet sich") || !strings.Contains(msgs[2].Text, "17.05.2027") {
+	if !strings.Contains(msgs[2].Subject, "verspätet sich") || !strings.Contains(msgs[2].Text, "17. Mai 2027") {
 		t.Fatalf("running late: %q\n%s", msgs[2].Subject, msgs[2].Text)
 	}
 	count(3, "after the day passed")

@@ -48,6 +48,7 @@ commands:
   receiver   run the HTTP receiver only
   worker     run the notification worker only
   sign       sign a payload file as a source would
+  templates  check the customer message templates, or preview one
   version    print the version
 
 Run trackhook <command> -h for a command's help.
@@ -142,6 +143,8 @@ func runAt(ctx context.Context, now func() time.Time, args []string, getenv func
 		return runRole(ctx, now, cmd, workerHelp, rest, getenv, stdout, stderr, roleWorker)
 	case "sign":
 		return runSign(rest, now, getenv, stdin, stdout, stderr)
+	case "templates":
+		return runTemplates(rest, getenv, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 		if help, err := parseFlags(fs, rest, versionHelp, stdout, stderr); help || err != nil {

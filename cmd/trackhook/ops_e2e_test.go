@@ -54,6 +54,8 @@ func TestEndToEndMetrics(t *testing.T) {
 		`trackhook_notifications_total{channel="email",outcome="sent"} 1`,
 		`trackhook_notifications_total{channel="sms",outcome="sent"} 1`,
 		`trackhook_notification_send_duration_seconds_count{channel="email"} 1`,
+		`trackhook_sms_segments_bucket{encoding="gsm7",le="1"} 1`,
+		`trackhook_sms_segments_count{encoding="ucs2"} 0`,
 		`trackhook_queue_stats_up 1`,
 		`trackhook_queue_tasks{queue="email",state="completed"} 1`,
 		`trackhook_build_info{version="dev"} 1`,

@@ -236,7 +236,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 }
 
 func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
-	tmpl, err := templates.New(templates.Options{DefaultLanguage: cfg.DefaultLanguage, OverrideDir: cfg.TemplatesDir})
+	tmpl, err := templates.New(cfg.templateOptions())
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}

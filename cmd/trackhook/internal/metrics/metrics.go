@@ -35,6 +35,7 @@ type Metrics struct {
 	delayed       *prometheus.CounterVec
 	retries       *prometheus.CounterVec
 	send          *prometheus.HistogramVec
+	segments      *prometheus.HistogramVec
 }
 
 var (
@@ -101,8 +102,13 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time to render a notification and hand it to the SMTP server or SMS API, failures included, by channel.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"channel"}),
+		segments: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "sms_segments",
+			Help:    "Segments each text handed to the SMS provider costs, by encoding (gsm7, ucs2); _sum is the segments billed. TRACKHOOK_SMS_MAX_SEGMENTS bounds them unless a link alone is longer.",
+			Buckets: []float64{1, 2, 3, 4, 6, 10},
+		}, []string{"encoding"}),
 	}
-	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.suppressed, m.delayed, m.retries, m.send} {
+	for _, c := range []prometheus.Collector{m.webhooks, m.verifyFails, m.apply, m.dropped, m.notifications, m.suppressed, m.delayed, m.retries, m.send, m.segments} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -119,6 +125,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			m.suppressed.WithLabelValues(string(ch), r)
 		}
 	}
+	m.segments.WithLabelValues("gsm7")
+	m.segments.WithLabelValues("ucs2")
 	return m, nil
 }
 
@@ -141,6 +149,15 @@ func (m *Metrics) RecipientDropped(source, channel string) {
 // Notification implements dispatcher.Observer.
 func (m *Metrics) Notification(c dispatcher.Channel, o dispatcher.Outcome) {
 	m.notifications.WithLabelValues(string(c), o.String()).Inc()
+}
+
+// SMSSegments implements dispatcher.Observer.
+func (m *Metrics) SMSSegments(segments int, gsm7 bool) {
+	enc := "ucs2"
+	if gsm7 {
+		enc = "gsm7"
+	}
+	m.segments.WithLabelValues(enc).Observe(float64(segments))
 }
 
 // SuppressionReasons are the reasons of notifications_suppressed_total.

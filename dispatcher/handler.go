@@ -72,7 +72,7 @@ type DeliveryLog interface {
 
 // Config wires a Handler.
 type Config struct {
-	Templates *templates.Set
+	Templates Templates
 	Email     EmailSender
 	SMS       SMSSender
 	Ledger    Ledger
@@ -174,6 +174,13 @@ func NewHandler(cfg Config) (*Handler, error) {
 		h.inDoubt = make(chan struct{}, cfg.MaxInDoubt)
 	}
 	return h, nil
+}
+
+// Templates renders the messages: a *templates.Set, or a *templates.Live
+// that an operator reloads.
+type Templates interface {
+	Render(kind templates.Kind, status, locale string, d templates.Data) (templates.Message, error)
+	Locale(lang, country string) string
 }
 
 // Register routes the notify task types to h.

@@ -83,8 +83,8 @@ func (set *fileSet) add(fsys fs.FS, name func(string) string) error {
 	}
 	for _, p := range layouts {
 		base := path.Base(p)
-		if base != layoutEmailHTML && base != layoutEmailText && base != layoutSMS {
-			return fmt.Errorf("templates: %s: unknown layout (want %s, %s or %s)",
+		if _, _, ok := splitLayoutName(base); !ok {
+			return fmt.Errorf("templates: %s: unknown layout (want %s, %s or %s, optionally with .<Status>, .<language> or both before .tmpl)",
 				name(p), layoutEmailHTML, layoutEmailText, layoutSMS)
 		}
 		data, err := fs.ReadFile(fsys, p)
@@ -108,29 +108,86 @@ func (set *fileSet) add(fsys fs.FS, name func(string) string) error {
 	return nil
 }
 
-// parseLayouts parses the three layouts. Templates are named by their base
-// name, and errors are prefixed with the file's full name, so that an error
-// reads "templates: /etc/…/layouts/sms.txt.tmpl: template: sms.txt.tmpl:1:2: …".
+// splitLayoutName reads a layout's file name: one of the three layouts,
+// optionally for one status, one language or both, as in
+// "email.html.Delivered.de.tmpl" (the parts are checked against the
+// catalogs later). parts are the words between the layout and ".tmpl".
+func splitLayoutName(base string) (layoutName string, parts []string, ok bool) {
+	for _, l := range []string{layoutEmailHTML, layoutEmailText, layoutSMS} {
+		stem := strings.TrimSuffix(l, ".tmpl")
+		if base == l {
+			return l, nil, true
+		}
+		if rest, found := strings.CutPrefix(base, stem+"."); found && strings.HasSuffix(rest, ".tmpl") {
+			parts = strings.Split(strings.TrimSuffix(rest, ".tmpl"), ".")
+			if len(parts) > 2 || slices.Contains(parts, "") {
+				return "", nil, false
+			}
+			return l, parts, true
+		}
+	}
+	return "", nil, false
+}
+
+// layoutKey finds a layout: the layout's name ("email.html.tmpl"), and the
+// status and language it is for ("" for any).
+type layoutKey struct{ name, status, locale string }
+
+// parseLayouts parses the layouts: the three that every message uses, and
+// an operator's variants for one status, one language or both. Templates
+// are named by their base name, and errors are prefixed with the file's
+// full name, so that an error reads "templates: /etc/…/layouts/sms.txt.tmpl:
+// template: sms.txt.tmpl:1:2: …". It runs after parseCatalogs, which knows
+// the statuses and languages.
 func (s *Set) parseLayouts(layouts map[string]file) error {
-	f := layouts[layoutEmailHTML]
-	h, err := htmltemplate.New(layoutEmailHTML).Option("missingkey=error").Parse(string(f.data))
-	if err != nil {
-		return fmt.Errorf("templates: %s: %w", f.name, err)
-	}
-	s.emailHTML = layout{file: f.name, tmpl: h}
-	if s.emailText, err = parseText(layoutEmailText, layouts[layoutEmailText]); err != nil {
-		return err
-	}
-	if s.sms, err = parseText(layoutSMS, layouts[layoutSMS]); err != nil {
-		return err
+	s.layouts = map[layoutKey]layout{}
+	for _, base := range slices.Sorted(maps.Keys(layouts)) {
+		f := layouts[base]
+		name, parts, _ := splitLayoutName(base)
+		key := layoutKey{name: name}
+		for _, part := range parts {
+			switch {
+			case s.hasStatus[part] && key.status == "":
+				key.status = part
+			case s.catalogs[part] != nil && key.locale == "":
+				key.locale = part
+			default:
+				return fmt.Errorf("templates: %s: %q is neither a status (%s) nor a language with a catalog (%s)",
+					f.name, part, strings.Join(s.statuses, ", "), strings.Join(s.locales, ", "))
+			}
+		}
+		var l layout
+		var err error
+		if name == layoutEmailHTML {
+			var h *htmltemplate.Template
+			h, err = htmltemplate.New(base).Option("missingkey=error").Parse(string(f.data))
+			l = layout{file: f.name, tmpl: h}
+		} else {
+			l, err = parseText(base, f)
+		}
+		if err != nil {
+			return fmt.Errorf("templates: %s: %w", f.name, err)
+		}
+		s.layouts[key] = l
 	}
 	return nil
+}
+
+// layout returns the most specific layout for a message: for its status
+// and language, for its status, for its language, or the general one.
+func (s *Set) layout(name, status, locale string) layout {
+	for _, k := range []layoutKey{{name, status, locale}, {name, status, ""}, {name, "", locale}} {
+		if l, ok := s.layouts[k]; ok {
+			return l
+		}
+	}
+	return s.layouts[layoutKey{name: name}]
 }
 
 func parseText(name string, f file) (layout, error) {
 	t, err := texttemplate.New(name).Option("missingkey=error").Parse(string(f.data))
 	if err != nil {
-		return layout{}, fmt.Errorf("templates: %s: %w", f.name, err)
+		return layout{}, err
 	}
 	return layout{file: f.name, tmpl: t}, nil
 }

@@ -155,9 +155,7 @@ const maxSubject = 200
 // Set is a parsed, validated set of layouts and catalogs. It is immutable
 // and safe for concurrent use.
 type Set struct {
-	emailHTML layout // html/template
-	emailText layout // text/template
-	sms       layout // text/template
+	layouts map[layoutKey]layout // html/template for email.html, else text/template
 
 	catalogs map[string]*catalog // by locale tag, e.g. "de", "pt-BR"
 	locales  []string            // sorted
@@ -188,10 +186,10 @@ func New(opts Options) (*Set, error) {
 	if s.brand, err = checkBrand(opts.Brand); err != nil {
 		return nil, err
 	}
-	if err := s.parseLayouts(files.layouts); err != nil {
+	if err := s.parseCatalogs(files.locales); err != nil {
 		return nil, err
 	}
-	if err := s.parseCatalogs(files.locales); err != nil {
+	if err := s.parseLayouts(files.layouts); err != nil {
 		return nil, err
 	}
 	s.matcher = language.NewMatcher(s.tags)
@@ -251,11 +249,11 @@ func (s *Set) renderEmail(p *page) (Message, error) {
 	}
 	p.Subject = oneLine(subject, maxSubject)
 
-	text, err := s.emailText.execute(p)
+	text, err := s.layout(layoutEmailText, p.Status, p.cat.locale).execute(p)
 	if err != nil {
 		return Message{}, err
 	}
-	html, err := s.emailHTML.execute(p)
+	html, err := s.layout(layoutEmailHTML, p.Status, p.cat.locale).execute(p)
 	if err != nil {
 		return Message{}, err
 	}
@@ -343,7 +341,7 @@ func (s *Set) renderSMS(p *page) (Message, error) {
 }
 
 func (s *Set) execSMS(p *page) (string, error) {
-	body, err := s.sms.execute(p)
+	body, err := s.layout(layoutSMS, p.Status, p.cat.locale).execute(p)
 	return collapseSpace(body), err
 }
 

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/mail"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -154,6 +156,9 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 		log.Info("worker health and metrics listening", "addr", addr.String())
 		stops = append(stops, stop)
 	}
+	if roles == roleReceiver {
+		stops = append(stops, reloadOnHangup(nil, log))
+	}
 	if roles&roleReceiver != 0 {
 		stop, err := startReceiver(ctx, cfg, now, rdb, batch, store, notify, optOut, op, log, errc)
 		if err != nil {
@@ -236,7 +241,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 }
 
 func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
-	tmpl, err := templates.New(cfg.templateOptions())
+	tmpl, err := templates.NewLive(cfg.templateOptions())
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
@@ -330,7 +335,8 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		srv.Shutdown()
 		return nil, fmt.Errorf("start the rules scheduler: %w", err)
 	}
-	log.Info("worker started", "concurrency", cfg.Concurrency, "locales", strings.Join(tmpl.Locales(), ","), "notify_statuses", cfg.Triggers.String())
+	log.Info("worker started", "concurrency", cfg.Concurrency, "locales", strings.Join(tmpl.Set().Locales(), ","), "notify_statuses", cfg.Triggers.String())
+	stopReload := reloadOnHangup(tmpl, log)
 	rescueCtx, stopRescue := context.WithCancel(context.Background())
 	rescueDone := make(chan struct{})
 	go func() {
@@ -338,6 +344,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		rescuer.Run(rescueCtx, rescueInterval)
 	}()
 	return func() {
+		stopReload()
 		stopRescue()
 		<-rescueDone
 		sched.Shutdown()
@@ -346,6 +353,39 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 			_ = c()
 		}
 	}, nil
+}
+
+// reloadOnHangup reloads the templates on SIGHUP: the new ones are used from
+// the next render on, renders under way finish with the old ones, and a
+// broken edit is logged with its file and line while the old ones stay.
+// A receiver alone (tmpl nil) has nothing to reload and says so, rather than
+// dying of the signal as an unhandled SIGHUP would make it.
+func reloadOnHangup(tmpl *templates.Live, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if tmpl == nil {
+					log.Info("SIGHUP: nothing to reload here (the templates are the worker's)")
+					continue
+				}
+				if err := tmpl.Reload(); err != nil {
+					log.Error("SIGHUP: templates not reloaded, the previous ones stay in use", "err", err)
+					continue
+				}
+				log.Info("SIGHUP: templates reloaded", "locales", strings.Join(tmpl.Set().Locales(), ","))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
 }
 
 // newOptOut builds the unsubscribe links and the inbound-SMS handler. The

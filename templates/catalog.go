@@ -255,7 +255,7 @@ func (s *Set) parseCatalogs(locales map[string][]file) error {
 			return fmt.Errorf("templates: %s: name the file %s.json", files[0].name, tag)
 		}
 		c := &catalog{locale: name, dir: direction(tag), entries: map[string]entry{}, regions: display.Regions(tag),
-			plurals: newPlurals(tag)}
+			plurals: newPlurals(cldrTag(tag))}
 		for _, f := range files {
 			if err := c.parse(f); err != nil {
 				return err

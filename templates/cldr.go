@@ -88,6 +88,16 @@ type calendar struct {
 	datetime string             // the catalog's format.datetime: "{date}, {time} Uhr"
 }
 
+// cldrTag is the tag whose CLDR data a catalog uses. The catalogs' "pt" is
+// Portugal's Portuguese (Brazil's is "pt-BR"), while CLDR's "pt" is
+// Brazil's: 0 parcels is "one" there and "other" in Portugal.
+func cldrTag(catalog language.Tag) language.Tag {
+	if catalog.String() == "pt" {
+		return language.MustParse("pt-PT")
+	}
+	return catalog
+}
+
 // newCalendar finds the CLDR data for tag; the datetime pattern comes from
 // the catalog.
 func newCalendar(tag language.Tag, datetime string) calendar {

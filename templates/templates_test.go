@@ -401,7 +401,8 @@ func TestRenderUnsupportedLocaleFallsBack(t *testing.T) {
 	tests := []struct{ locale, want string }{
 		{"de", "de"},
 		{"fr-CA", "fr"},
-		{"pt-BR", "de"},
+		{"pt-BR", "pt-BR"},
+		{"ro-RO", "de"},
 		{"", "de"},
 		{"not a tag", "de"},
 	}

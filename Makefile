@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 TRACKHOOK_AFTERSHIP_SECRET ?= dev-secret
 export TRACKHOOK_AFTERSHIP_SECRET
 
-.PHONY: all build run test test-short test-faults vet fmt fuzz clean bench
+.PHONY: all build run test test-short test-faults vet fmt fuzz clean bench screenshots
 
 all: build
 
@@ -73,5 +73,24 @@ BENCHFLAGS ?=
 bench:
 	$(GO) run ./cmd/trackhook-bench -c 32,64 -ingest 20s -raw 5s -drain 15s -e2e 60s -e2e-rate 1000 $(BENCHFLAGS)
 
+# Sample emails rendered by headless Chromium into screenshots/*.png, for a
+# person to look at (CI does not run it). Needs Debian's chromium package:
+# apt-get install -y chromium. Brand settings come from the environment
+# (TRACKHOOK_SHOP_NAME, TRACKHOOK_BRAND_*, TRACKHOOK_SUPPORT_*, ...).
+SCREENSHOT_LANGS    ?= en de fr pl ja zh-Hans ar he
+SCREENSHOT_STATUSES ?= InTransit Delivered Late
+CHROMIUM            ?= chromium
+screenshots: build
+	@command -v $(CHROMIUM) >/dev/null || { echo "no $(CHROMIUM): apt-get install -y chromium"; exit 1; }
+	@mkdir -p screenshots
+	@for l in $(SCREENSHOT_LANGS); do for s in $(SCREENSHOT_STATUSES); do \
+	  f=screenshots/$$s.$$l; \
+	  $(BIN) templates preview -lang $$l -status $$s -html > $$f.html || exit 1; \
+	  $(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+	    --disable-component-update --disable-sync --user-data-dir=$$(mktemp -d) --hide-scrollbars \
+	    --window-size=680,1100 --screenshot=$$PWD/$$f.png file://$$PWD/$$f.html 2>/dev/null || exit 1; \
+	  echo $$f.png; \
+	done; done
+
 clean:
-	rm -rf $(BIN) ./outbox
+	rm -rf $(BIN) ./outbox ./screenshots

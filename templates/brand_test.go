@@ -102,6 +102,9 @@ func TestRightToLeftIsolation(t *testing.T) {
 		}
 	}
 	sms := render(t, s, KindSMS, "InTransit", "ar", d)
+	if !strings.HasPrefix(sms.Text, "\u200f") {
+		t.Errorf("an Arabic text does not start with a right-to-left mark: %q", sms.Text)
+	}
 	for _, part := range []string{m.Subject, m.Text, sms.Text} {
 		if strings.ContainsFunc(part, func(r rune) bool { return isBidiControl(r) || r == markOpen || r == markClose }) {
 			t.Errorf("bidi controls or marks in %q", part)

@@ -87,6 +87,8 @@ func wrongScript(l, text string) (rune, bool) {
 		want = []*unicode.RangeTable{unicode.Latin}
 	}
 	text = urlRE.ReplaceAllString(text, "")
+	// CLDR's own abbreviations of the day periods: Korean writes "AM 9:15".
+	text = strings.NewReplacer("AM", "", "PM", "").Replace(text)
 	for _, r := range text {
 		if !unicode.IsLetter(r) || unicode.Is(unicode.Common, r) || unicode.Is(unicode.Inherited, r) {
 			continue

@@ -13,6 +13,23 @@ func TestLocale(t *testing.T) {
 		want            string
 	}{
 		{"language", "", "de", "", "de"},
+		// Portugal's and Brazil's Portuguese are two catalogs.
+		{"pt is Portugal's", "", "pt", "", "pt"},
+		{"pt-PT", "", "pt-PT", "", "pt"},
+		{"pt-BR", "", "pt-BR", "", "pt-BR"},
+		{"Angola reads Portugal's", "", "pt-AO", "", "pt"},
+		{"Brazil by country", "", "", "BRA", "pt-BR"},
+		{"Portugal by country", "", "", "PRT", "pt"},
+		{"Norwegian", "", "no", "", "nb"},
+		{"old code for Hebrew", "", "iw", "", "he"},
+		{"Chinese in China", "", "zh-CN", "", "zh-Hans"},
+		{"Chinese by country", "", "", "CHN", "zh-Hans"},
+		{"Traditional Chinese is not Simplified", "", "zh-TW", "", "en"},
+		{"Japan", "", "", "JPN", "ja"},
+		{"Korea", "", "", "KOR", "ko"},
+		{"Arabic in Egypt", "", "ar-EG", "", "ar"},
+		{"Saudi Arabia", "", "", "SAU", "ar"},
+		{"Belgium reads Dutch first", "", "", "BEL", "nl"},
 		{"regional variant falls back to the language", "", "de-AT", "", "de"},
 		{"unsupported language falls back to the default", "", "ro-RO", "", "en"},
 		{"country alpha-3", "", "", "DEU", "de"},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 )
@@ -342,7 +343,40 @@ func (s *Set) renderSMS(p *page) (Message, error) {
 
 func (s *Set) execSMS(p *page) (string, error) {
 	body, err := s.layout(layoutSMS, p.Status, p.cat.locale).execute(p)
-	return collapseSpace(body), err
+	body = closeUpAfterFullStops(collapseSpace(body))
+	if body != "" && p.Dir == "rtl" {
+		// A right-to-left mark first: phones lay out a text by its first
+		// strong character, and a shop's Latin name in front would make an
+		// Arabic or Hebrew text run left to right.
+		body = rlm + body
+	}
+	return body, err
+}
+
+// rlm is U+200F RIGHT-TO-LEFT MARK: invisible, it only has a direction.
+const rlm = "\u200f"
+
+// closeUpAfterFullStops drops the space the layout puts between sentences
+// after an ideographic full stop or a full-width ! or ?, which Chinese and
+// Japanese write without one; the space before a link stays, so that
+// phones still find where the link starts.
+func closeUpAfterFullStops(s string) string {
+	if !strings.ContainsAny(s, "。！？") {
+		return s
+	}
+	var b strings.Builder
+	prev := rune(0)
+	for i, r := range s {
+		if r == ' ' && strings.ContainsRune("。！？", prev) {
+			if next, _ := utf8.DecodeRuneInString(s[i+1:]); next >= utf8.RuneSelf {
+				prev = r
+				continue
+			}
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
 }
 
 // tidyText trims trailing blanks from every line, drops blank lines at both

@@ -130,4 +130,6 @@ type Delivery struct {
 	// addresses in their errors.
 	Error string    `json:"error,omitempty"`
 	At    time.Time `json:"at"` // zero: when the log records it
+	// Test marks a test message an admin sent through the API.
+	Test bool `json:"test,omitempty"`
 }

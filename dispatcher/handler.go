@@ -187,6 +187,7 @@ type Templates interface {
 func Register(mux *asynq.ServeMux, h *Handler) {
 	mux.HandleFunc(TypeEmail, h.ProcessEmail)
 	mux.HandleFunc(TypeSMS, h.ProcessSMS)
+	mux.HandleFunc(TypeTest, h.ProcessTest)
 }
 
 // ProcessEmail renders and sends one notification email.
@@ -422,7 +423,7 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 	}
 
 	locale := h.cfg.Templates.Locale(n.Language, n.Country)
-	data := n.Shipment.templateData(n.Status, h.cfg.ShopName)
+	data := n.Shipment.TemplateData(n.Status, h.cfg.ShopName)
 	render := n.Status
 	if n.Status == "Delivered" && n.Order != "" && h.cfg.Orders != nil {
 		delivered, total, all, err := h.cfg.Orders.OrderProgress(ctx, n.Order, RecipientKey(n.Channel, n.Recipient), n.Key)
@@ -534,7 +535,9 @@ func (h *Handler) record(ctx context.Context, trackingID string, e Delivery, log
 	}
 }
 
-func (s Shipment) templateData(status, shop string) templates.Data {
+// TemplateData is what the templates show of s for a message about status,
+// from the shop named shop.
+func (s Shipment) TemplateData(status, shop string) templates.Data {
 	return templates.Data{
 		ShopName:       shop,
 		TrackingNumber: s.TrackingNumber, CarrierSlug: s.CarrierSlug, CarrierName: s.CarrierName,

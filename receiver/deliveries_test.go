@@ -100,9 +100,9 @@ func TestAPIDeliveryLog(t *testing.T) {
 	}
 
 	want := `{"meta":{"code":200},"data":{"deliveries":[` +
-		`{"status":"InTransit","channel":"sms","recipient":"+49******78","attempt":1,"outcome":"skipped","reason":"recipient is on the suppression list","provider_message_id":null,"error":null,"at":"2026-11-20T08:03:00.000Z"},` +
-		`{"status":"InTransit","channel":"email","recipient":"k***@example.com","attempt":2,"outcome":"sent","reason":null,"provider_message_id":"n-0123@shop.example","error":null,"at":"2026-11-20T08:02:00.000Z"},` +
-		`{"status":"InTransit","channel":"email","recipient":"k***@example.com","attempt":1,"outcome":"failed_temporary","reason":null,"provider_message_id":null,"error":"smtp: sending to k***@example.com: end of DATA: 451 \"4.3.0 try again later\"","at":"2026-11-20T08:01:00.000Z"}` +
+		`{"status":"InTransit","channel":"sms","recipient":"+49******78","attempt":1,"outcome":"skipped","reason":"recipient is on the suppression list","provider_message_id":null,"error":null,"at":"2026-11-20T08:03:00.000Z","test":false},` +
+		`{"status":"InTransit","channel":"email","recipient":"k***@example.com","attempt":2,"outcome":"sent","reason":null,"provider_message_id":"n-0123@shop.example","error":null,"at":"2026-11-20T08:02:00.000Z","test":false},` +
+		`{"status":"InTransit","channel":"email","recipient":"k***@example.com","attempt":1,"outcome":"failed_temporary","reason":null,"provider_message_id":null,"error":"smtp: sending to k***@example.com: end of DATA: 451 \"4.3.0 try again later\"","at":"2026-11-20T08:01:00.000Z","test":false}` +
 		`]}}` + "\n"
 	for _, prefix := range []string{"/tracking/2024-04", "/v4"} {
 		code, body := f.call(t, "GET", prefix+"/trackings/"+tr.ID+"/deliveries")

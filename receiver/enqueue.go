@@ -17,21 +17,9 @@ import (
 	"github.com/trackhook/trackhook/receiver/tracking"
 )
 
-// plan is the tracking.Planner of the server's webhooks and API events.
-func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
-	return Plan(s.carriers, s.store.Now)(t, due)
-}
-
-// Plan returns the tracking.Planner: one notify task per due notification,
-// with a snapshot of the shipment as it is now (carriers name the carrier
-// and give its tracking link; now is the store's clock).
-func Plan(carriers *carrier.Catalog, now func() time.Time) tracking.Planner {
-	return func(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
-		return plan(carriers, now().UTC(), t, due)
-	}
-}
-
-func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+// ShipmentOf is what the messages about t show: its numbers, the carrier's
+// name and tracking link from carriers, and the newest checkpoint.
+func ShipmentOf(carriers *carrier.Catalog, t *tracking.Tracking) dispatcher.Shipment {
 	ship := dispatcher.Shipment{
 		TrackingNumber:   t.TrackingNumber,
 		CarrierSlug:      t.Slug,
@@ -57,6 +45,25 @@ func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []
 		ship.CheckpointCity, ship.CheckpointState, ship.CheckpointCountry = cp.City, cp.State, cp.CountryISO3
 		ship.CheckpointTime = cp.Time
 	}
+	return ship
+}
+
+// plan is the tracking.Planner of the server's webhooks and API events.
+func (s *Server) plan(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+	return Plan(s.carriers, s.store.Now)(t, due)
+}
+
+// Plan returns the tracking.Planner: one notify task per due notification,
+// with a snapshot of the shipment as it is now (carriers name the carrier
+// and give its tracking link; now is the store's clock).
+func Plan(carriers *carrier.Catalog, now func() time.Time) tracking.Planner {
+	return func(t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+		return plan(carriers, now().UTC(), t, due)
+	}
+}
+
+func plan(carriers *carrier.Catalog, now time.Time, t *tracking.Tracking, due []tracking.Due) ([]tracking.Job, error) {
+	ship := ShipmentOf(carriers, t)
 	order := tracking.OrderRef(t)
 	jobs := make([]tracking.Job, 0, len(due))
 	for _, d := range due {

@@ -139,8 +139,16 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	errc := make(chan error, 2)
 	var stops []func()
 
+	// One set of templates for the worker's messages and the API's
+	// previews, reloaded on SIGHUP.
+	tmpl, err := templates.NewLive(cfg.templateOptions())
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	stops = append(stops, reloadOnHangup(tmpl, log))
+
 	if roles&roleWorker != 0 {
-		stop, err := startWorker(cfg, now, rdb, store, notify, optOut, op, log)
+		stop, err := startWorker(cfg, now, rdb, store, notify, optOut, op, log, tmpl)
 		if err != nil {
 			return err
 		}
@@ -150,17 +158,16 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 		// No receiver to answer probes and scrapes: a small server does.
 		addr, stop, err := listen(cfg.Addr, workerHandler(store.Ping, op.scrape), log, errc)
 		if err != nil {
-			stops[0]()
+			for _, s := range stops {
+				s()
+			}
 			return err
 		}
 		log.Info("worker health and metrics listening", "addr", addr.String())
 		stops = append(stops, stop)
 	}
-	if roles == roleReceiver {
-		stops = append(stops, reloadOnHangup(nil, log))
-	}
 	if roles&roleReceiver != 0 {
-		stop, err := startReceiver(ctx, cfg, now, rdb, batch, store, notify, optOut, op, log, errc)
+		stop, err := startReceiver(ctx, cfg, now, rdb, batch, store, notify, optOut, op, log, errc, tmpl)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -184,7 +191,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	return err
 }
 
-func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, batch *groupcommit.Batcher, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error) (func(), error) {
+func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb redis.UniversalClient, batch *groupcommit.Batcher, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, errc chan<- error, tmpl *templates.Live) (func(), error) {
 	carriers := carrier.Default()
 	sources, err := buildSources(cfg, carriers, now)
 	if err != nil {
@@ -195,7 +202,9 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	adminAPI, err := api.New(api.Config{Store: store, Notifications: notify, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, Now: now,
-		DeadLetters: dispatcher.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb))})
+		DeadLetters: dispatcher.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb)),
+		Messages: &api.Messages{Templates: tmpl, Queue: client, ShopName: cfg.ShopName,
+			Shipment: func(t *tracking.Tracking) dispatcher.Shipment { return receiver.ShipmentOf(carriers, t) }}})
 	if err != nil {
 		return nil, err
 	}
@@ -240,11 +249,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	}, nil
 }
 
-func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger) (func(), error) {
-	tmpl, err := templates.NewLive(cfg.templateOptions())
-	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
-	}
+func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, tmpl *templates.Live) (func(), error) {
 	var closers []func() error
 	var email dispatcher.EmailSender
 	if cfg.SMTP != nil {
@@ -336,7 +341,6 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		return nil, fmt.Errorf("start the rules scheduler: %w", err)
 	}
 	log.Info("worker started", "concurrency", cfg.Concurrency, "locales", strings.Join(tmpl.Set().Locales(), ","), "notify_statuses", cfg.Triggers.String())
-	stopReload := reloadOnHangup(tmpl, log)
 	rescueCtx, stopRescue := context.WithCancel(context.Background())
 	rescueDone := make(chan struct{})
 	go func() {
@@ -344,7 +348,6 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		rescuer.Run(rescueCtx, rescueInterval)
 	}()
 	return func() {
-		stopReload()
 		stopRescue()
 		<-rescueDone
 		sched.Shutdown()
@@ -358,8 +361,7 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 // reloadOnHangup reloads the templates on SIGHUP: the new ones are used from
 // the next render on, renders under way finish with the old ones, and a
 // broken edit is logged with its file and line while the old ones stay.
-// A receiver alone (tmpl nil) has nothing to reload and says so, rather than
-// dying of the signal as an unhandled SIGHUP would make it.
+// A receiver alone reloads them too: its API previews messages.
 func reloadOnHangup(tmpl *templates.Live, log *slog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -368,10 +370,6 @@ func reloadOnHangup(tmpl *templates.Live, log *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
-				if tmpl == nil {
-					log.Info("SIGHUP: nothing to reload here (the templates are the worker's)")
-					continue
-				}
 				if err := tmpl.Reload(); err != nil {
 					log.Error("SIGHUP: templates not reloaded, the previous ones stay in use", "err", err)
 					continue

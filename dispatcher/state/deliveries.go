@@ -65,7 +65,7 @@ func (s *Store) Record(ctx context.Context, trackingID string, d dispatcher.Deli
 		return err
 	}
 	keys := []string{deliveriesKey(trackingID)}
-	if s.opts.TrackingKey != nil {
+	if s.opts.TrackingKey != nil && trackingID != dispatcher.TestLog { // the test log belongs to no tracking
 		keys = append(keys, s.opts.TrackingKey(trackingID))
 	}
 	err = s.b.Do(ctx, recordDeliveryScript.Cmd(ctx, keys,
@@ -84,7 +84,7 @@ func (s *Store) Deliveries(ctx context.Context, trackingID string) ([]dispatcher
 	cutoff := s.opts.Now().Add(-s.opts.DeliveryRetention).UnixMicro()
 	pipe := s.rdb.Pipeline()
 	var exists *redis.IntCmd
-	if s.opts.TrackingKey != nil {
+	if s.opts.TrackingKey != nil && trackingID != dispatcher.TestLog {
 		exists = pipe.Exists(ctx, s.opts.TrackingKey(trackingID))
 	}
 	entries := pipe.ZRevRangeByScore(ctx, deliveriesKey(trackingID), &redis.ZRangeBy{

@@ -58,8 +58,11 @@ type Config struct {
 	// DeadLetters re-runs failed notifications (POST
 	// /trackings/{id}/deliveries/retry); nil answers that route 501.
 	DeadLetters DeadLetters
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Messages previews and test-sends messages (POST /messages/preview,
+	// /messages/test); nil answers those routes 501.
+	Messages *Messages
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // API serves the AfterShip-compatible endpoints. Routes are wired in
@@ -71,6 +74,7 @@ type API struct {
 	carriers *carrier.Catalog
 	max      int
 	dead     DeadLetters
+	messages *Messages
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -92,7 +96,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &API{store: cfg.Store, notify: cfg.Notifications, carriers: cfg.Carriers, max: cfg.MaxRecipients, dead: cfg.DeadLetters, log: cfg.Logger, now: cfg.Now}, nil
+	return &API{store: cfg.Store, notify: cfg.Notifications, carriers: cfg.Carriers, max: cfg.MaxRecipients, dead: cfg.DeadLetters, messages: cfg.Messages, log: cfg.Logger, now: cfg.Now}, nil
 }
 
 // readBody reads the request body, at most MaxBodyBytes of it: a larger one

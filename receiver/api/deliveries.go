@@ -29,6 +29,7 @@ type deliveryJSON struct {
 	ProviderMessageID *string `json:"provider_message_id"`
 	Error             *string `json:"error"`
 	At                string  `json:"at"`
+	Test              bool    `json:"test"` // a test message an admin sent (POST /messages/test)
 }
 
 func deliveryOf(d dispatcher.Delivery) deliveryJSON {
@@ -41,7 +42,7 @@ func deliveryOf(d dispatcher.Delivery) deliveryJSON {
 	return deliveryJSON{
 		Status: d.Status, Channel: string(d.Channel), Recipient: d.Recipient, Attempt: d.Attempt,
 		Outcome: d.Outcome.String(), Reason: orNull(d.Reason), ProviderMessageID: orNull(d.ProviderMessageID),
-		Error: orNull(d.Error), At: d.At.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		Error: orNull(d.Error), At: d.At.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Test: d.Test,
 	}
 }
 

@@ -59,6 +59,10 @@ func (a *API) Routes(v Version, events Events) []Route {
 		Route{get, "/suppressions", a.ListSuppressions},
 		Route{post, "/suppressions/add", a.AddSuppressions},
 		Route{post, "/suppressions/remove", a.RemoveSuppressions},
+		// and previews and test messages.
+		Route{post, "/messages/preview", a.PreviewMessage},
+		Route{post, "/messages/test", a.SendTestMessage},
+		Route{get, "/messages/test/deliveries", a.ListTestDeliveries},
 	)
 	return rs
 }

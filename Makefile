@@ -74,14 +74,15 @@ bench:
 	$(GO) run ./cmd/trackhook-bench -c 32,64 -ingest 20s -raw 5s -drain 15s -e2e 60s -e2e-rate 1000 $(BENCHFLAGS)
 
 # Sample emails rendered by headless Chromium into screenshots/*.png, for a
-# person to look at (CI does not run it). Needs Debian's chromium package:
-# apt-get install -y chromium. Brand settings come from the environment
+# person to look at (CI does not run it). Needs Debian's chromium package,
+# and fonts for Japanese, Chinese and Korean (else they show as boxes):
+# apt-get install -y chromium fonts-noto-cjk. Brand settings come from the environment
 # (TRACKHOOK_SHOP_NAME, TRACKHOOK_BRAND_*, TRACKHOOK_SUPPORT_*, ...).
 SCREENSHOT_LANGS    ?= en de fr pl ja zh-Hans ar he
 SCREENSHOT_STATUSES ?= InTransit Delivered Late
 CHROMIUM            ?= chromium
 screenshots: build
-	@command -v $(CHROMIUM) >/dev/null || { echo "no $(CHROMIUM): apt-get install -y chromium"; exit 1; }
+	@command -v $(CHROMIUM) >/dev/null || { echo "no $(CHROMIUM): apt-get install -y chromium fonts-noto-cjk"; exit 1; }
 	@mkdir -p screenshots
 	@for l in $(SCREENSHOT_LANGS); do for s in $(SCREENSHOT_STATUSES); do \
 	  f=screenshots/$$s.$$l; \

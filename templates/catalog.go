@@ -428,6 +428,9 @@ func (c *catalog) sameKeys(ref *catalog) error {
 	case len(missing) > 0:
 		return fmt.Errorf("templates: %s: missing keys %s (every catalog needs the keys of %s.json)",
 			c.file, quoteAll(missing), referenceLocale)
+	case slices.Contains(unknown, "format.date") || slices.Contains(unknown, "format.day"):
+		return fmt.Errorf("templates: %s: \"format.date\" and \"format.day\" are gone: dates are written from CLDR data in the catalog's language; remove them, and say how a date and a time are joined with \"format.datetime\" (like \"{date}, {time}\")",
+			c.file)
 	case len(unknown) > 0:
 		return fmt.Errorf("templates: %s: unknown keys %s (not in %s.json)",
 			c.file, quoteAll(unknown), referenceLocale)

@@ -482,7 +482,7 @@ func (s *Set) check() error {
 		for _, d := range samples {
 			p := newPage(c, "", d)
 			for _, k := range slices.Sorted(maps.Keys(c.entries)) {
-				if _, err := c.entries[k].render(&p.view); err != nil {
+				if _, err := c.entries[k].render(p); err != nil {
 					return fmt.Errorf("templates: %w", err)
 				}
 			}

@@ -304,6 +304,7 @@ func (s *Set) renderSMS(p *page) (Message, error) {
 	seen := map[string]bool{}
 	for _, shorten := range variants {
 		v := *p
+		v.marked = nil // made again from the shortened values, should a layout ask
 		shorten(&v)
 		body, err := s.execSMS(&v)
 		if err != nil {

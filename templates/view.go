@@ -39,12 +39,11 @@ type view struct {
 	// both 0 unless the order has several parcels.
 	ParcelsDelivered int
 	ParcelsTotal     int
-}
 
-// page is the dot of a layout: the view plus what only layouts need. Its T
-// method gives layouts the catalog.
-type page struct {
-	view
+	// What layouts need besides (catalog strings may use them too). One
+	// flat struct, not a view embedded in a page: text/template looks a
+	// field up by name on every use, and a field of an embedded struct
+	// takes a slow search (a fifth of a render's time).
 	Lang    string // BCP 47 tag, for <html lang>
 	Dir     string // "ltr" or "rtl", for <html dir>
 	Subject string // set for email before the layouts run
@@ -53,6 +52,10 @@ type page struct {
 	cat    *catalog
 	marked *view // the view for H, made on its first call
 }
+
+// page is the dot of a layout; its T and H methods give layouts the
+// catalog.
+type page = view
 
 // Longest value, in characters, kept for each kind of field; longer values
 // are cut and end with "…". Generous for real data, small enough that a
@@ -107,7 +110,8 @@ func newPage(c *catalog, status string, d Data) *page {
 	if d.ItemsTotal > 0 && d.ItemsShipped > 0 && d.ItemsShipped < d.ItemsTotal {
 		v.ItemsShipped, v.ItemsTotal = d.ItemsShipped, d.ItemsTotal
 	}
-	return &page{view: v, Lang: c.locale, Dir: c.dir, cat: c}
+	v.Lang, v.Dir, v.cat = c.locale, c.dir, c
+	return &v
 }
 
 // place is where the latest scan was: the carrier's free text, else city,
@@ -142,7 +146,7 @@ func (p *page) T(key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return e.render(&p.view)
+	return e.render(p)
 }
 
 // H is T for HTML: the text escaped, and every value that came with the
@@ -157,7 +161,7 @@ func (p *page) H(key string) (htmltemplate.HTML, error) {
 		return "", err
 	}
 	if p.marked == nil {
-		p.marked = p.view.marked()
+		p.marked = p.withMarks()
 	}
 	s, err := e.render(p.marked)
 	if err != nil {
@@ -191,10 +195,10 @@ const (
 
 var bdi = strings.NewReplacer(string(markOpen), "<bdi>", string(markClose), "</bdi>")
 
-// marked returns a copy of v with every non-empty display value between
+// withMarks returns a copy of v with every non-empty display value between
 // markOpen and markClose. Status, Subtag and CarrierSlug, which catalogs
 // compare, are left as they are.
-func (v view) marked() *view {
+func (v view) withMarks() *view {
 	for _, f := range []*string{&v.TrackingNumber, &v.Carrier, &v.OrderNumber, &v.Title, &v.CustomerName,
 		&v.ShopName, &v.SubtagMessage, &v.CheckpointMessage, &v.CheckpointLocation, &v.CheckpointDate,
 		&v.ExpectedDate, &v.TrackingURL, &v.UnsubscribeURL} {

@@ -6,74 +6,104 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // RescueSuffix ends the task id of a rescued copy (Rescuer).
 const RescueSuffix = "+rescued"
 
 // Rescuer puts the notifications a dead worker was sending back in the
-// queue as soon as its lease on them has run out.
+// queue soon after it died.
 //
 // asynq leases each active task to its worker for 30 seconds and extends
-// the lease while the worker lives. When the worker dies, asynq's own
-// recoverer takes the task back only once the lease has been expired for
-// another 30 seconds, and looks only once a minute, so the work of a killed
-// process waits up to two minutes (a constant in asynq; hibiken/asynq#1030).
-// The rescuer looks every few seconds and, for each task whose lease has
-// run out, queues a copy under its own id (the original's plus
-// RescueSuffix); the copy goes out at once. The original is recovered by
-// asynq later and, the notification being in the ledger by then, sends
-// nothing: the handler's ledger check, keyed by the notification and not by
-// the task, makes the copy and the original one delivery. Every worker runs
-// a rescuer; the copy's fixed id makes them agree.
+// the lease to 30 seconds from now at every heartbeat, every 5 seconds,
+// while the worker lives. When the worker dies, asynq's own recoverer takes
+// the task back only once the lease has been expired for another 30
+// seconds, and looks only once a minute, so the work of a killed process
+// waits up to two minutes (a constant in asynq; hibiken/asynq#1030).
+//
+// The rescuer looks every few seconds for leases that have not been
+// extended for Silence (12 seconds: two heartbeats missed and more), which
+// no live worker lets happen, and queues a copy of each such task under its
+// own id (the original's plus RescueSuffix); the copy goes out at once, 7 to
+// 15 seconds after the kill. The original is recovered by asynq later and,
+// the notification being in the ledger by then, sends nothing: the
+// handler's ledger check, keyed by the notification and not by the task,
+// makes the copy and the original one delivery. Every worker runs a
+// rescuer; the copy's fixed id makes them agree. A worker alive but
+// starved of CPU for longer than Silence would have its task copied while
+// it still runs: the ledger keeps the two from both sending unless they
+// race, which is the at-least-once bound the README documents.
+//
+// It reads the queue's lease set, asynq's key "asynq:{<queue>}:lease"
+// (member: task id, score: the lease's end in Unix seconds), which asynq's
+// inspector does not show; the rescuer's tests fail if asynq changes it.
 type Rescuer struct {
+	rdb    redis.UniversalClient
 	insp   *asynq.Inspector
 	client *asynq.Client
 	log    *slog.Logger
+	now    func() time.Time
 }
 
-// NewRescuer returns a rescuer over the notify queues.
-func NewRescuer(insp *asynq.Inspector, client *asynq.Client, log *slog.Logger) *Rescuer {
+// Silence is how long a lease goes without being extended before the
+// rescuer takes its worker for dead.
+const Silence = 12 * time.Second
+
+// leaseDuration is asynq's lease (internal/rdb.LeaseDuration).
+const leaseDuration = 30 * time.Second
+
+// NewRescuer returns a rescuer over the notify queues in rdb, asynq's
+// Redis. now is the clock the leases are compared with (nil: time.Now);
+// asynq writes them from the worker's clock.
+func NewRescuer(rdb redis.UniversalClient, now func() time.Time, log *slog.Logger) *Rescuer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Rescuer{insp: insp, client: client, log: log}
+	if now == nil {
+		now = time.Now
+	}
+	return &Rescuer{rdb: rdb, insp: asynq.NewInspectorFromRedisClient(rdb), client: asynq.NewClientFromRedisClient(rdb), log: log, now: now}
 }
 
-// Rescue queues a copy of every notify task whose worker's lease ran out.
+// Close releases the rescuer's asynq client (not rdb).
+func (r *Rescuer) Close() error { return r.client.Close() }
+
+// Rescue queues a copy of every notify task whose lease has not been
+// extended for Silence.
 // It returns how many copies it queued (a copy another rescuer queued
 // first is not counted).
 func (r *Rescuer) Rescue(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
+	// A lease that ends sooner than this was last extended more than
+	// Silence ago.
+	cutoff := r.now().Add(leaseDuration - Silence).Unix()
 	for _, q := range []string{QueueEmail, QueueSMS} {
-		for page := 1; ; page++ {
-			tasks, err := r.insp.ListActiveTasks(q, asynq.PageSize(500), asynq.Page(page))
+		ids, err := r.rdb.ZRangeByScore(ctx, "asynq:{"+q+"}:lease", &redis.ZRangeBy{
+			Min: "-inf", Max: strconv.FormatInt(cutoff, 10),
+		}).Result()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("leases of %s: %w", q, err))
+			continue
+		}
+		for _, id := range ids {
+			t, err := r.insp.GetTaskInfo(q, id)
+			if err != nil || t.State != asynq.TaskStateActive {
+				continue // gone or handed back meanwhile
+			}
+			ok, err := r.copy(ctx, t)
 			if err != nil {
-				if !errors.Is(err, asynq.ErrQueueNotFound) {
-					errs = append(errs, fmt.Errorf("list active tasks of %s: %w", q, err))
-				}
-				break
+				errs = append(errs, err)
+				continue
 			}
-			for _, t := range tasks {
-				if !t.IsOrphaned {
-					continue
-				}
-				ok, err := r.copy(ctx, t)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				if ok {
-					n++
-					r.log.Info("rescued a notification its worker left when it died", "task_id", t.ID, "queue", q)
-				}
-			}
-			if len(tasks) < 500 {
-				break
+			if ok {
+				n++
+				r.log.Info("rescued a notification its worker left when it died", "task_id", t.ID, "queue", q)
 			}
 		}
 	}

@@ -41,24 +41,29 @@ func TestRescuerQueuesACopyOfWhatADeadWorkerLeft(t *testing.T) {
 	rdb := rs.Client()
 	client := asynq.NewClientFromRedisClient(rdb)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	r := dispatcher.NewRescuer(insp, client, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC) // the leases below are written for this instant
+	r := dispatcher.NewRescuer(rdb, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 
 	dead := notification(dispatcher.ChannelEmail, "ana@example.com", "de")
 	alive := notification(dispatcher.ChannelEmail, "bo@example.com", "de")
-	for _, n := range []dispatcher.Notification{dead, alive} {
+	late := notification(dispatcher.ChannelEmail, "cy@example.com", "de")
+	for _, n := range []dispatcher.Notification{dead, alive, late} {
 		if _, err := client.Enqueue(task(t, n)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// One worker died ten seconds after its lease was last extended; the
-	// other still holds a live lease.
-	leaveActive(t, rdb, dispatcher.QueueEmail, dead.ID(), time.Now().Add(-time.Second))
-	leaveActive(t, rdb, dispatcher.QueueEmail, alive.ID(), time.Now().Add(25*time.Second))
+	// asynq's leases run 30 s from their last extension, every 5 s while
+	// the worker lives. One was last extended 15 s ago (its worker died:
+	// longer than Silence), one 3 s ago (alive), one 10 s ago (two
+	// heartbeats late: not yet taken for dead).
+	leaveActive(t, rdb, dispatcher.QueueEmail, dead.ID(), now.Add(15*time.Second))
+	leaveActive(t, rdb, dispatcher.QueueEmail, alive.ID(), now.Add(27*time.Second))
+	leaveActive(t, rdb, dispatcher.QueueEmail, late.ID(), now.Add(20*time.Second))
 
 	n, err := r.Rescue(ctx)
 	if err != nil || n != 1 {
-		t.Fatalf("Rescue: %d, %v; want the one task whose lease ran out", n, err)
+		t.Fatalf("Rescue: %d, %v; want the one task whose lease went unextended for longer than Silence", n, err)
 	}
 	copyID := dead.ID() + dispatcher.RescueSuffix
 	info, err := insp.GetTaskInfo(dispatcher.QueueEmail, copyID)
@@ -68,8 +73,10 @@ func TestRescuerQueuesACopyOfWhatADeadWorkerLeft(t *testing.T) {
 	if info.State != asynq.TaskStatePending || string(info.Payload) != string(task(t, dead).Payload()) || info.Type != dispatcher.TypeEmail {
 		t.Fatalf("copy %+v: want the same notification, pending", info)
 	}
-	if _, err := insp.GetTaskInfo(dispatcher.QueueEmail, alive.ID()+dispatcher.RescueSuffix); !errors.Is(err, asynq.ErrTaskNotFound) {
-		t.Fatalf("the task of a live worker was copied: %v", err)
+	for _, n := range []dispatcher.Notification{alive, late} {
+		if _, err := insp.GetTaskInfo(dispatcher.QueueEmail, n.ID()+dispatcher.RescueSuffix); !errors.Is(err, asynq.ErrTaskNotFound) {
+			t.Fatalf("the task of a live worker was copied: %v", err)
+		}
 	}
 	if !r.Rescued(dispatcher.QueueEmail, dead.ID()) || r.Rescued(dispatcher.QueueEmail, alive.ID()) {
 		t.Fatal("Rescued does not tell the rescued task from the other")
@@ -84,7 +91,7 @@ func TestRescuerQueuesACopyOfWhatADeadWorkerLeft(t *testing.T) {
 func TestRescuerWithNothingQueued(t *testing.T) {
 	rs := redistest.Start(t)
 	rdb := rs.Client()
-	r := dispatcher.NewRescuer(asynq.NewInspectorFromRedisClient(rdb), asynq.NewClientFromRedisClient(rdb), nil)
+	r := dispatcher.NewRescuer(rdb, nil, nil)
 	if n, err := r.Rescue(context.Background()); err != nil || n != 0 {
 		t.Fatalf("Rescue on empty queues: %d, %v", n, err)
 	}

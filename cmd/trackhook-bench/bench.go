@@ -40,6 +40,7 @@ type options struct {
 	profile  bool
 	// Section 5: through providers far away.
 	relay         time.Duration // measured window per run
+	resume        time.Duration // SMTP answer time during the resume run; 0: skip it
 	smtpLatency   time.Duration
 	twilioLatency time.Duration
 }
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.bin, "bin", "", "trackhook binary to measure (default: go build ./cmd/trackhook)")
 	fs.BoolVar(&o.profile, "profile", true, "capture a CPU profile of trackhook during ingest (TRACKHOOK_PPROF_ADDR)")
 	fs.DurationVar(&o.relay, "relay", 8*time.Second, "through a relay: measured window of each run (0: skip section 5)")
+	fs.DurationVar(&o.resume, "resume", time.Second, "resume after SIGKILL: how long the SMTP server takes to answer the end of DATA meanwhile (0: skip section 6)")
 	fs.DurationVar(&o.smtpLatency, "smtp-latency", 100*time.Millisecond, "through a relay: how long the SMTP server takes to answer the end of DATA")
 	fs.DurationVar(&o.twilioLatency, "sms-latency", 200*time.Millisecond, "through a relay: how long the Twilio-speaking server takes to answer a send")
 	if err := fs.Parse(args); err != nil {
@@ -220,6 +222,7 @@ type report struct {
 	e2e     e2eResult
 	// relayMail and relaySMS: section 5 (zero when skipped).
 	relayMail, relaySMS relayResult
+	resume              resumeResult // section 6
 	rss                 []rssResult
 	profiles            []profileResult
 	notes               []string
@@ -332,6 +335,19 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 
 	// 5. Memory.
 	rep.rss = append(rep.rss, b.peak(srv, "trackhook serve (dispatch + end to end)"))
+
+	// 6. A crash in the middle of sending.
+	if b.opts.resume > 0 {
+		b.progress("resume: SIGKILL trackhook serve while it sends through an SMTP server answering after %v, start another", b.opts.resume)
+		var next *child
+		rep.resume, next, err = b.resumeAfterKill(ctx, "http://"+addr+webhookPath, srv, func() (*child, error) {
+			return startChild(ctx, b.bin, "serve", b.env(addr, ""), b.path("-serve-restarted.log"))
+		}, b.opts.resume)
+		srv = next
+		if err != nil {
+			return nil, err
+		}
+	}
 	err = srv.stop()
 	srv = nil
 	if err != nil {

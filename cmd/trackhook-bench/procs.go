@@ -171,6 +171,14 @@ func (c *child) peakRSS() (int64, error) {
 	return vmHWM(c.cmd.Process.Pid)
 }
 
+// kill ends the process with SIGKILL, as a crash or the OOM killer would,
+// and waits for it.
+func (c *child) kill() {
+	defer c.log.Close()
+	_ = c.cmd.Process.Kill()
+	<-c.done
+}
+
 // stop sends SIGTERM (a graceful shutdown) and waits; it kills the process
 // if it is not gone after 30s.
 func (c *child) stop() error {

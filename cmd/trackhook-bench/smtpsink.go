@@ -112,6 +112,17 @@ func (s *smtpSink) watch() {
 	s.mu.Unlock()
 }
 
+// snapshot returns a copy of what watch has recorded so far.
+func (s *smtpSink) snapshot() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]time.Time, len(s.watching))
+	for k, v := range s.watching {
+		m[k] = v
+	}
+	return m
+}
+
 // unwatch stops recording and returns what was recorded.
 func (s *smtpSink) unwatch() map[string]time.Time {
 	s.mu.Lock()

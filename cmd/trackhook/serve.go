@@ -286,9 +286,8 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 		text = d
 		log.Warn("TRACKHOOK_TWILIO_* is not set: SMS are written as text files, not sent", "dir", cfg.OutboxDir)
 	}
-	rescueClient := asynq.NewClientFromRedisClient(rdb)
-	closers = append(closers, rescueClient.Close)
-	rescuer := dispatcher.NewRescuer(asynq.NewInspectorFromRedisClient(rdb), rescueClient, log)
+	rescuer := dispatcher.NewRescuer(rdb, nil, log)
+	closers = append(closers, rescuer.Close)
 	h, err := dispatcher.NewHandler(dispatcher.Config{
 		Rescuer:   rescuer,
 		Templates: tmpl, Email: email, SMS: text, Ledger: notify, Gate: notify.Gate(store), DeliveryLog: notify, UnsubscribeURL: optOut.UnsubscribeURL,

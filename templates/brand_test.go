@@ -3,8 +3,10 @@ package templates
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBrandInEveryEmail(t *testing.T) {
@@ -175,5 +177,41 @@ func TestSMSSegmentLimit(t *testing.T) {
 	}
 	if _, err := New(Options{SMSMaxSegments: 11}); err == nil {
 		t.Error("a limit of 11 segments was accepted")
+	}
+}
+
+// A text names its sender: the shop's name is dropped only when no text
+// that keeps it fits the segment limit (a link from nobody reads like the
+// parcel scams everyone has seen). With a 22-character number and a
+// 60-character link, a GSM-7 text keeps a 21-character name, and a UCS-2
+// one (70 characters a segment) a 9-character one, but for a few long
+// sentences of Polish, Czech, Turkish and Hebrew.
+func TestSMSKeepsTheShopName(t *testing.T) {
+	s := newSet(t, Options{})
+	for _, l := range s.Locales() {
+		d := realData(l)
+		d.ShopName = "Nordic Outdoor Supply"
+		if !slices.Contains(gsm7Languages, l) {
+			d.ShopName = "Nordlicht"
+		}
+		for _, st := range s.Statuses() {
+			m := render(t, s, KindSMS, st, l, d)
+			if strings.Contains(m.Text, d.ShopName) {
+				continue
+			}
+			// Dropped: only right if even the compact form with it is
+			// over the limit.
+			email := render(t, s, KindEmail, st, l, d)
+			heading := email.Text[:strings.Index(email.Text, "\n")]
+			compact := d.ShopName + ": " + heading + ": " + d.TrackingNumber + " "
+			if st == "NewDate" || st == "Late" {
+				day, _ := time.Parse(time.DateOnly, d.ExpectedDelivery)
+				compact += s.catalogs[l].cal.Day(day) + " "
+			}
+			compact += d.TrackingURL
+			if _, n := SMSSegments(compact); n <= 2 {
+				t.Errorf("%s %s: no shop name in %d segments, though %q takes %d: %s", l, st, m.Segments, compact, n, m.Text)
+			}
+		}
 	}
 }

@@ -265,44 +265,42 @@ func (s *Set) renderEmail(p *page) (Message, error) {
 // comes first; when it takes more than one segment, shorter ones are tried
 // in this order: without the order number (the tracking number and the link
 // already identify the parcel), without the expected delivery day, without
-// both, without the carrier too, without the shop's name in front, and last
-// the compact form "<heading>: <tracking number> <link>". The first that
-// fits one segment is taken, else the first within the limit, else the
-// compact form (a link longer than the limit allows is still sent whole).
-// The tracking number and the link are in every one; the delivery day stays
-// in messages about it (NewDate, Late).
+// both, and without the carrier too. The first that fits one segment is
+// taken, else the fullest within the limit. When none of those is within
+// the limit, the compact "<shop>: <heading>: <tracking number> <link>";
+// only then does the shop's name go (a text with a link and no sender reads
+// like the parcel scams everyone has seen): the full text without it, and
+// last the compact form without it. The tracking number and the link are in
+// every one (a link longer than the limit allows is still sent whole); the
+// delivery day stays in messages about it (NewDate, Late).
 func (s *Set) renderSMS(p *page) (Message, error) {
 	keepDate := p.Status == "NewDate" || p.Status == "Late"
-	variants := []func(*page){
-		func(*page) {},
-		func(v *page) { v.OrderNumber = "" },
-		func(v *page) {
-			if !keepDate {
+	drop := func(order, date, carrier, shop bool) func(*page) {
+		return func(v *page) {
+			if order {
+				v.OrderNumber = ""
+			}
+			if date && !keepDate {
 				v.ExpectedDate = ""
 			}
-		},
-		func(v *page) {
-			v.OrderNumber = ""
-			if !keepDate {
-				v.ExpectedDate = ""
+			if carrier {
+				v.Carrier = ""
 			}
-		},
-		func(v *page) {
-			v.OrderNumber, v.Carrier = "", ""
-			if !keepDate {
-				v.ExpectedDate = ""
+			if shop {
+				v.ShopName = ""
 			}
-		},
-		func(v *page) {
-			v.OrderNumber, v.Carrier, v.ShopName = "", "", ""
-			if !keepDate {
-				v.ExpectedDate = ""
-			}
-		},
+		}
 	}
-	var within *Message
+	withShop := []func(*page){
+		drop(false, false, false, false),
+		drop(true, false, false, false),
+		drop(false, true, false, false),
+		drop(true, true, false, false),
+		drop(true, true, true, false),
+	}
+	var rendered []Message
 	seen := map[string]bool{}
-	for _, shorten := range variants {
+	render := func(shorten func(*page)) (Message, error) {
 		v := *p
 		v.marked = nil // made again from the shortened values, should a layout ask
 		shorten(&v)
@@ -310,21 +308,27 @@ func (s *Set) renderSMS(p *page) (Message, error) {
 		if err != nil {
 			return Message{}, err
 		}
-		if seen[body] {
+		gsm7, n := SMSSegments(body)
+		return Message{Locale: p.cat.locale, Text: body, Segments: n, GSM7: gsm7}, nil
+	}
+	for _, shorten := range withShop {
+		m, err := render(shorten)
+		if err != nil {
+			return Message{}, err
+		}
+		if seen[m.Text] {
 			continue
 		}
-		seen[body] = true
-		gsm7, n := SMSSegments(body)
-		m := Message{Locale: p.cat.locale, Text: body, Segments: n, GSM7: gsm7}
-		if n <= 1 {
+		seen[m.Text] = true
+		if m.Segments <= 1 {
 			return m, nil
 		}
-		if n <= s.smsMax && within == nil {
-			within = &m
-		}
+		rendered = append(rendered, m)
 	}
-	if within != nil {
-		return *within, nil
+	for _, m := range rendered {
+		if m.Segments <= s.smsMax {
+			return m, nil
+		}
 	}
 	heading, err := p.T("heading")
 	if err != nil {
@@ -337,9 +341,23 @@ func (s *Set) renderSMS(p *page) (Message, error) {
 	if p.TrackingURL != "" {
 		parts = append(parts, p.TrackingURL)
 	}
-	body := collapseSpace(strings.Join(parts, " "))
-	gsm7, n := SMSSegments(body)
-	return Message{Locale: p.cat.locale, Text: body, Segments: n, GSM7: gsm7}, nil
+	compact := func(prefix string) Message {
+		body := collapseSpace(prefix + strings.Join(parts, " "))
+		if p.Dir == "rtl" {
+			body = rlm + body
+		}
+		gsm7, n := SMSSegments(body)
+		return Message{Locale: p.cat.locale, Text: body, Segments: n, GSM7: gsm7}
+	}
+	if p.ShopName != "" {
+		if m := compact(p.ShopName + ": "); m.Segments <= s.smsMax {
+			return m, nil
+		}
+	}
+	if m, err := render(drop(true, true, true, true)); err != nil || m.Segments <= s.smsMax {
+		return m, err
+	}
+	return compact(""), nil
 }
 
 func (s *Set) execSMS(p *page) (string, error) {

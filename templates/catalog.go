@@ -225,19 +225,91 @@ type catalog struct {
 type entry struct {
 	file, key string
 	line      int                    // of the key in file
-	tmpl      *texttemplate.Template // nil for the format.* keys
-	raw       string
+	tmpl      *texttemplate.Template // nil for static text and the format.* keys
+	// marked is tmpl with every value it prints passed through mark, for
+	// H: the same logic on the same values, the output marked.
+	marked *texttemplate.Template
+	raw    string
 }
 
 func (e entry) render(v *view) (string, error) {
-	if e.tmpl == nil {
+	return e.exec(e.tmpl, v)
+}
+
+// renderMarked renders e with each value it prints between markOpen and
+// markClose.
+func (e entry) renderMarked(v *view) (string, error) {
+	return e.exec(e.marked, v)
+}
+
+func (e entry) exec(t *texttemplate.Template, v *view) (string, error) {
+	if t == nil {
 		return e.raw, nil
 	}
 	var b strings.Builder
-	if err := e.tmpl.Execute(&b, v); err != nil {
+	if err := t.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("%s:%d: key %q: %w", e.file, e.line, e.key, err)
 	}
 	return b.String(), nil
+}
+
+// markValue is the function mark of marked catalog templates: text is
+// marked, a count (digits keep their order in any direction) is not.
+func markValue(v any) string {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return fmt.Sprint(v)
+	}
+	return string(markOpen) + s + string(markClose)
+}
+
+// markOutputs makes every action in list that prints a value of the
+// shipment ({{.TrackingNumber}}, {{.}} inside {{with}}, {{or .CustomerName
+// "…"}}) pass it through mark, as html/template adds its escapers. Actions
+// that print catalog text ({{plural …}}) are left alone.
+func markOutputs(list *parse.ListNode) {
+	if list == nil {
+		return
+	}
+	for _, n := range list.Nodes {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) == 0 && printsValue(n.Pipe) {
+				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos,
+					Args: []parse.Node{parse.NewIdentifier("mark").SetTree(nil).SetPos(n.Pos)}})
+			}
+		case *parse.IfNode:
+			markOutputs(n.List)
+			markOutputs(n.ElseList)
+		case *parse.WithNode:
+			markOutputs(n.List)
+			markOutputs(n.ElseList)
+		case *parse.RangeNode:
+			markOutputs(n.List)
+			markOutputs(n.ElseList)
+		}
+	}
+}
+
+// printsValue reports whether a pipeline's output is data rather than
+// catalog text: it mentions a field, the dot or a variable, and does not
+// start with plural.
+func printsValue(p *parse.PipeNode) bool {
+	if len(p.Cmds) == 0 {
+		return false
+	}
+	if id, ok := p.Cmds[0].Args[0].(*parse.IdentifierNode); ok && id.Ident == "plural" {
+		return false
+	}
+	for _, c := range p.Cmds {
+		for _, a := range c.Args {
+			switch a.(type) {
+			case *parse.FieldNode, *parse.DotNode, *parse.VariableNode, *parse.ChainNode:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Set) parseCatalogs(locales map[string][]file) error {
@@ -321,6 +393,9 @@ func (c *catalog) parse(f file) error {
 	c.file = f.name
 	return decodeFlat(f, func(key, val string) error {
 		e := entry{file: f.name, key: key, raw: val, line: keyLine(f.data, key)}
+		if strings.ContainsAny(val, string([]rune{markOpen, markClose})) {
+			return fmt.Errorf("templates: %s:%d: key %q: U+E000 and U+E001 are reserved (they mark values in HTML)", f.name, e.line, key)
+		}
 		if !strings.HasPrefix(key, "format.") {
 			t, err := texttemplate.New(key).Option("missingkey=error").
 				Funcs(texttemplate.FuncMap{"plural": c.plurals.choose}).Parse(val)
@@ -333,6 +408,13 @@ func (c *catalog) parse(f file) error {
 				e.raw = text
 			} else {
 				e.tmpl = t
+				m, err := texttemplate.New(key).Option("missingkey=error").
+					Funcs(texttemplate.FuncMap{"plural": c.plurals.choose, "mark": markValue}).Parse(val)
+				if err != nil {
+					return fmt.Errorf("templates: %s:%d: key %q: %w", f.name, e.line, key, err)
+				}
+				markOutputs(m.Tree.Root)
+				e.marked = m
 			}
 		}
 		c.entries[key] = e

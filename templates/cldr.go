@@ -104,7 +104,7 @@ func newCalendar(tag language.Tag, datetime string) calendar {
 	c := calendar{datetime: datetime}
 	if mk, ok := cldrLocales[tag.String()]; ok { // pt is Portugal's Portuguese here, as the catalogs are
 		c.tr = mk()
-	} else if _, i, conf := cldrMatcher.Match(tag); conf >= language.High {
+	} else if m, i, conf := cldrMatcher.Match(tag); conf >= language.High && sameLanguage(tag, m) {
 		c.tr = cldrLocales[cldrTags[i]]()
 	}
 	return c
@@ -121,13 +121,24 @@ func (c calendar) Day(t time.Time) string {
 
 // DateTime is a date and a time of day in the language's medium date, its
 // short time, and the catalog's pattern that joins them: "20.11.2026, 09:15
-// Uhr", "Nov 20, 2026 at 9:15 AM". t is shown in its own location.
+// Uhr", "Nov 20, 2026, 9:15 am" (go-playground/locales writes the English
+// day periods in lower case). t is shown in its own location.
 func (c calendar) DateTime(t time.Time) string {
 	date, clock := t.Format(time.DateOnly), t.Format("15:04")
 	if c.tr != nil {
 		date, clock = c.tr.FmtDateMedium(t), c.tr.FmtTimeShort(t)
 	}
 	return strings.NewReplacer("{date}", date, "{time}", clock).Replace(c.datetime)
+}
+
+// sameLanguage reports whether a and b are one language (de-AT and de; no
+// and nb), not merely one its readers understand (the matcher offers
+// Russian for Armenian, Spanish for Basque): a language without CLDR data
+// here gets ISO dates, not another language's month names.
+func sameLanguage(a, b language.Tag) bool {
+	ba, _ := a.Base()
+	bb, _ := b.Base()
+	return ba == bb || (ba.String() == "no" && bb.String() == "nb")
 }
 
 // checkDateTimePattern refuses a format.datetime without both placeholders.

@@ -27,6 +27,9 @@ func TestCalendarDay(t *testing.T) {
 		{"ar", "5 يناير 2026"},
 		{"he", "5 בינואר 2026"},
 		{"kl", "2026-01-05"}, // Greenlandic: no CLDR data compiled in, ISO 8601
+		{"hy", "2026-01-05"}, // Armenian: not Russian month names, though its readers may read Russian
+		{"eu", "2026-01-05"}, // Basque: not Spanish ones
+		{"no", "5. januar 2026"},
 	} {
 		if got := newCalendar(language.MustParse(tc.tag), "{date} {time}").Day(day); got != tc.want {
 			t.Errorf("%s: Day = %q, want %q", tc.tag, got, tc.want)

@@ -163,3 +163,33 @@ func TestHostileDataIsShownEscaped(t *testing.T) {
 		})
 	}
 }
+
+// The marks that H turns into <bdi> cannot come from a webhook's link nor
+// from a catalog.
+func TestMarksCannotBeSmuggledIn(t *testing.T) {
+	if got := webURL("https://a.example/t?x=\ue001y"); got != "" {
+		t.Errorf("webURL kept a mark: %q", got)
+	}
+	_, err := New(Options{OverrideDir: writeFiles(t, map[string]string{"locales/fr.json": "{\"button\": \"Suivre\ue001\"}"})})
+	if err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("a catalog with a mark: %v", err)
+	}
+}
+
+// A catalog's logic sees the same values in the HTML part as in the text
+// part: the <bdi> marks are added to what it prints, not to what it reads.
+func TestCatalogLogicSeesPlainValuesInHTML(t *testing.T) {
+	s := newSet(t, Options{OverrideDir: writeFiles(t, map[string]string{"locales/en.json": `{
+  "intro.InTransit": "{{if eq .Carrier \"DHL Paket\"}}Yellow van.{{end}} Number {{slice .TrackingNumber 0 3}}, {{len .OrderNumber}} digits, {{or .CustomerName \"friend\"}}."
+}`})})
+	d := realData("en")
+	d.CustomerName = ""
+	m := render(t, s, KindEmail, "InTransit", "en", d)
+	if !strings.Contains(m.Text, "Yellow van. Number JJD, 6 digits, friend.") {
+		t.Errorf("text: %s", m.Text)
+	}
+	// (the preheader repeats the intro as plain text; the paragraph is H's)
+	if !strings.Contains(m.HTML, `<p style="margin:0;">Yellow van. Number <bdi>JJD</bdi>, 6 digits, <bdi>friend</bdi>.</p>`) {
+		t.Errorf("HTML: %s", excerpt(m.HTML, `<p style="margin:0;">`))
+	}
+}

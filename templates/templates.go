@@ -302,7 +302,6 @@ func (s *Set) renderSMS(p *page) (Message, error) {
 	seen := map[string]bool{}
 	render := func(shorten func(*page)) (Message, error) {
 		v := *p
-		v.marked = nil // made again from the shortened values, should a layout ask
 		shorten(&v)
 		body, err := s.execSMS(&v)
 		if err != nil {

@@ -49,8 +49,7 @@ type view struct {
 	Subject string // set for email before the layouts run
 	Brand   Brand  // the shop's logo, colour and contact details, checked by New
 
-	cat    *catalog
-	marked *view // the view for H, made on its first call
+	cat *catalog
 }
 
 // page is the dot of a layout; its T and H methods give layouts the
@@ -160,10 +159,7 @@ func (p *page) H(key string) (htmltemplate.HTML, error) {
 	if err != nil {
 		return "", err
 	}
-	if p.marked == nil {
-		p.marked = p.withMarks()
-	}
-	s, err := e.render(p.marked)
+	s, err := e.renderMarked(p)
 	if err != nil {
 		return "", err
 	}
@@ -185,29 +181,16 @@ func (p *page) entry(key string) (entry, error) {
 	return entry{}, fmt.Errorf("%s: no key %q (nor %q)", p.cat.file, key, key+"."+p.Status)
 }
 
-// While a catalog string renders for H, each value is wrapped in these two
-// private-use characters, which become <bdi> and </bdi> after escaping.
-// oneLine removes them from everything a webhook sends.
+// While a catalog string renders for H, each value it prints is wrapped in
+// these two private-use characters (entry.marked), which become <bdi> and
+// </bdi> after escaping. oneLine and webURL keep them out of everything a
+// webhook sends, and catalogs may not contain them.
 const (
 	markOpen  = '\ue000'
 	markClose = '\ue001'
 )
 
 var bdi = strings.NewReplacer(string(markOpen), "<bdi>", string(markClose), "</bdi>")
-
-// withMarks returns a copy of v with every non-empty display value between
-// markOpen and markClose. Status, Subtag and CarrierSlug, which catalogs
-// compare, are left as they are.
-func (v view) withMarks() *view {
-	for _, f := range []*string{&v.TrackingNumber, &v.Carrier, &v.OrderNumber, &v.Title, &v.CustomerName,
-		&v.ShopName, &v.SubtagMessage, &v.CheckpointMessage, &v.CheckpointLocation, &v.CheckpointDate,
-		&v.ExpectedDate, &v.TrackingURL, &v.UnsubscribeURL} {
-		if *f != "" {
-			*f = string(markOpen) + *f + string(markClose)
-		}
-	}
-	return &v
-}
 
 // oneLine makes untrusted text safe to show on one line: invalid UTF-8 and
 // control characters (CR, LF, tab, NUL, …) become spaces, bidirectional
@@ -254,7 +237,7 @@ func webURL(u string) string {
 		return ""
 	}
 	for _, r := range u {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError || r == markOpen || r == markClose {
 			return ""
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -30,6 +31,10 @@ type TestMessage struct {
 	Language   string   `json:"language"`              // the locale to render in, as negotiated by the API
 	TrackingID string   `json:"tracking_id,omitempty"` // "": sample data
 	Shipment   Shipment `json:"shipment"`
+	// ParcelsDelivered of ParcelsTotal parcels of the order, as the
+	// preview showed them.
+	ParcelsDelivered int `json:"parcels_delivered,omitempty"`
+	ParcelsTotal     int `json:"parcels_total,omitempty"`
 }
 
 // TestPrefix marks the subject of a test email and the start of a test SMS.
@@ -71,11 +76,18 @@ func (h *Handler) ProcessTest(ctx context.Context, t *asynq.Task) error {
 		kind = templates.KindSMS
 	}
 	data := m.Shipment.TemplateData(m.Status, h.cfg.ShopName)
+	data.ParcelsDelivered, data.ParcelsTotal = m.ParcelsDelivered, m.ParcelsTotal
 	msg, err := h.cfg.Templates.Render(kind, m.Status, m.Language, data)
 	var id string
 	if err == nil {
 		if m.Channel == ChannelSMS {
-			id, err = h.cfg.SMS.Send(ctx, SMS{To: m.To, Body: TestPrefix + msg.Text})
+			// After a right-to-left mark, so the text keeps its direction.
+			body, rtl := strings.CutPrefix(msg.Text, "\u200f")
+			body = TestPrefix + body
+			if rtl {
+				body = "\u200f" + body
+			}
+			id, err = h.cfg.SMS.Send(ctx, SMS{To: m.To, Body: body})
 		} else {
 			id = fmt.Sprintf("test-%d@%s", h.cfg.Now().UnixNano(), h.cfg.MessageIDDomain)
 			err = h.cfg.Email.Send(ctx, Email{From: h.cfg.From, To: m.To, Subject: TestPrefix + msg.Subject, Text: msg.Text,

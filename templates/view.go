@@ -61,6 +61,7 @@ type page = view
 // hostile webhook cannot turn a notification into a novel.
 const (
 	maxShort   = 80  // numbers, names, slugs
+	maxShop    = 100 // TRACKHOOK_SHOP_NAME's limit
 	maxMessage = 300 // free text from the carrier
 	maxURL     = 2048
 )
@@ -72,7 +73,7 @@ func newPage(c *catalog, status string, d Data) *page {
 		OrderNumber:        oneLine(d.OrderNumber, maxShort),
 		Title:              oneLine(d.Title, maxMessage),
 		CustomerName:       oneLine(d.CustomerName, maxShort),
-		ShopName:           oneLine(d.ShopName, maxShort),
+		ShopName:           oneLine(d.ShopName, maxShop),
 		Status:             status,
 		SubtagMessage:      oneLine(d.SubtagMessage, maxMessage),
 		CheckpointMessage:  oneLine(d.CheckpointMessage, maxMessage),

@@ -72,13 +72,22 @@ func TestEndToEndPreviewAndTestMessages(t *testing.T) {
 	if last.To != "+4915112345699" || !strings.HasPrefix(last.Body, "[TEST] Nordlicht: ") || !strings.Contains(last.Body, "PREVIEW00001") {
 		t.Errorf("test sms to %s: %q", last.To, last.Body)
 	}
+	// An Arabic test text keeps its right-to-left mark in front.
+	if code, env := a.api("POST", "/messages/test", map[string]any{"message": map[string]any{
+		"channel": "sms", "status": "Delivered", "language": "ar", "to": "+4915112345699"}}); code != http.StatusAccepted {
+		t.Fatalf("arabic test sms: %d %v", code, env)
+	}
+	texts = a.twilio.WaitForMessages(t, 3, 10*time.Second)
+	if body := texts[len(texts)-1].Body; !strings.HasPrefix(body, "\u200f[TEST] Nordlicht: ") {
+		t.Errorf("arabic test sms: %q", body)
+	}
 	a.quiet()
 
 	// The delivery logs: the sample test in its own log, the other in the
 	// tracking's, both marked.
 	code, env = a.api("GET", "/messages/test/deliveries", nil)
 	log := env["data"].(map[string]any)["deliveries"].([]any)
-	if code != 200 || len(log) != 1 || log[0].(map[string]any)["test"] != true || log[0].(map[string]any)["outcome"] != "sent" {
+	if code != 200 || len(log) != 2 || log[0].(map[string]any)["test"] != true || log[0].(map[string]any)["outcome"] != "sent" {
 		t.Errorf("test log: %d %v", code, log)
 	}
 	found := false
@@ -89,6 +98,20 @@ func TestEndToEndPreviewAndTestMessages(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the tracking's log has no test entry: %v", a.deliveries(id))
+	}
+
+	// The order's message with sample data counts its parcels.
+	code, env = a.api("POST", "/messages/preview", map[string]any{"message": map[string]any{"channel": "sms", "status": "OrderDelivered", "language": "en"}})
+	if p := env["data"].(map[string]any)["messages"].([]any)[0].(map[string]any); code != 200 || !strings.Contains(p["sms"].(string), "All 3 parcels") {
+		t.Errorf("OrderDelivered preview: %d %v", code, p)
+	}
+	// Someone who opted out gets no test either.
+	if code, env := a.api("POST", "/suppressions/add", map[string]any{"suppression": map[string]any{"emails": []string{"gone@example.com"}}}); code != 200 {
+		t.Fatalf("suppress: %d %v", code, env)
+	}
+	code, env = a.api("POST", "/messages/test", map[string]any{"message": map[string]any{"channel": "email", "status": "Delivered", "to": "gone@example.com"}})
+	if code != http.StatusBadRequest || !strings.Contains(env["meta"].(map[string]any)["message"].(string), "opted out") {
+		t.Errorf("test to a suppressed address: %d %v", code, env["meta"])
 	}
 
 	// Bad input: clear errors, nothing queued.
@@ -102,6 +125,8 @@ func TestEndToEndPreviewAndTestMessages(t *testing.T) {
 		{"/messages/test", map[string]any{"status": "Delivered", "channel": "email"}, "message.to"},
 		{"/messages/test", map[string]any{"status": "Delivered", "channel": "email", "to": "not-an-address"}, "message.to"},
 		{"/messages/test", map[string]any{"status": "Delivered", "channel": "sms", "to": "12"}, "message.to"},
+		{"/messages/preview", map[string]any{"status": "Delivered", "language": "not a language!"}, "message.language"},
+		{"/messages/preview", map[string]any{"status": 5}, "`status`"},
 	} {
 		code, env := a.api("POST", tc.path, map[string]any{"message": tc.msg})
 		if code != http.StatusBadRequest || !strings.Contains(env["meta"].(map[string]any)["message"].(string), tc.want) {

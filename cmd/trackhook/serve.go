@@ -146,10 +146,16 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 		return fmt.Errorf("templates: %w", err)
 	}
 	stops = append(stops, reloadOnHangup(tmpl, log))
+	if cfg.ShopName == "" {
+		log.Warn("no shop name (TRACKHOOK_SHOP_NAME, or a display name in TRACKHOOK_MAIL_FROM): emails and texts name no sender")
+	}
 
 	if roles&roleWorker != 0 {
 		stop, err := startWorker(cfg, now, rdb, store, notify, optOut, op, log, tmpl)
 		if err != nil {
+			for _, s := range stops {
+				s()
+			}
 			return err
 		}
 		stops = append(stops, stop)

@@ -46,6 +46,7 @@ type Notifications interface {
 	Unsuppress(ctx context.Context, c dispatcher.Channel, recipient string) (bool, error)
 	Suppressions(ctx context.Context) ([]state.Suppression, error)
 	Deliveries(ctx context.Context, trackingID string) ([]dispatcher.Delivery, error)
+	Suppressed(ctx context.Context, c dispatcher.Channel, recipient string) (bool, error)
 }
 
 // Config wires an API.

@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/hibiken/asynq"
+	"golang.org/x/text/language"
 
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/redact"
@@ -54,6 +54,9 @@ type messageRequest struct {
 	tracking *tracking.Tracking // nil: sample data
 	to       string             // normalized address or E.164 number; "" for a preview without one
 	ship     dispatcher.Shipment
+	// parcelsDelivered of parcelsTotal: the order's progress shown (sample
+	// values).
+	parcelsDelivered, parcelsTotal int
 }
 
 func (a *API) messageRequest(r *http.Request, w http.ResponseWriter, needTo bool) (messageRequest, error) {
@@ -66,8 +69,8 @@ func (a *API) messageRequest(r *http.Request, w http.ResponseWriter, needTo bool
 		return req, err
 	}
 	var b messageBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return req, errInvalidJSON(err.Error())
+	if err := decodeJSON(body, &b); err != nil {
+		return req, err
 	}
 	if b.Message == nil {
 		return req, errBadRequest("`message` object is required.")
@@ -99,6 +102,22 @@ func (a *API) messageRequest(r *http.Request, w http.ResponseWriter, needTo bool
 		if req.to, err = recipientFor(req.channels[0], m.To); err != nil {
 			return req, errInvalidValue("message.to", m.To, err.Error())
 		}
+		if needTo {
+			// A test goes to whoever the admin names, but not to someone
+			// who opted out of everything: STOP means stop.
+			off, err := a.notify.Suppressed(r.Context(), req.channels[0], req.to)
+			if err != nil {
+				return req, err
+			}
+			if off {
+				return req, errInvalidValue("message.to", m.To, "this recipient opted out of every message; lift it with POST /suppressions/remove first")
+			}
+		}
+	}
+	if m.Language != "" {
+		if _, err := language.Parse(m.Language); err != nil {
+			return req, errInvalidValue("message.language", m.Language, "a BCP 47 language tag, like de or pt-BR")
+		}
 	}
 	country := ""
 	if m.TrackingID != "" {
@@ -107,7 +126,7 @@ func (a *API) messageRequest(r *http.Request, w http.ResponseWriter, needTo bool
 		}
 		t, err := a.store.Get(r.Context(), m.TrackingID)
 		if err != nil {
-			return req, storeError(err)
+			return req, err
 		}
 		req.tracking = &t
 		req.ship = a.messages.Shipment(&t)
@@ -123,6 +142,20 @@ func (a *API) messageRequest(r *http.Request, w http.ResponseWriter, needTo bool
 		lang = req.tracking.LanguageFor(req.channels[0], req.to)
 	}
 	req.locale = a.messages.Templates.Locale(lang, country)
+	// What the message is about but the tracking may not say: a preview of
+	// "new delivery date" needs a date, one of "all parcels delivered" a
+	// count. Sample values stand in.
+	sample := templates.SampleData()
+	if (req.status == "NewDate" || req.status == "Late") && req.ship.ExpectedDelivery == "" {
+		req.ship.ExpectedDelivery = sample.ExpectedDelivery
+	}
+	req.parcelsDelivered, req.parcelsTotal = sample.ParcelsDelivered, sample.ParcelsTotal
+	if req.status == "OrderDelivered" {
+		req.parcelsDelivered = req.parcelsTotal
+	}
+	if req.tracking != nil && req.status != "OrderDelivered" {
+		req.parcelsDelivered, req.parcelsTotal = 0, 0 // a tracking's order progress is the worker's to tell
+	}
 	return req, nil
 }
 
@@ -163,10 +196,11 @@ type previewJSON struct {
 func (a *API) PreviewMessage(w http.ResponseWriter, r *http.Request) {
 	req, err := a.messageRequest(r, w, false)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	data := req.ship.TemplateData(req.status, a.messages.ShopName)
+	data.ParcelsDelivered, data.ParcelsTotal = req.parcelsDelivered, req.parcelsTotal
 	var out []previewJSON
 	for _, c := range req.channels {
 		kind := templates.KindEmail
@@ -198,15 +232,17 @@ func (a *API) PreviewMessage(w http.ResponseWriter, r *http.Request) {
 // PreviewMessage is sent to message.to by the worker, its subject (or text)
 // starting with "[TEST] ", and recorded as a test in the delivery log: the
 // tracking's when tracking_id is given, else GET /messages/test/deliveries.
-// It is nobody's status change: no ledger, no suppression list, no quiet
-// hours.
+// It is nobody's status change: no ledger, no quiet hours; a recipient on
+// the suppression list is refused. Every API key can send them (the API's
+// rate limit applies): keys are admin secrets.
 func (a *API) SendTestMessage(w http.ResponseWriter, r *http.Request) {
 	req, err := a.messageRequest(r, w, true)
 	if err != nil {
-		writeError(w, err)
+		a.fail(w, r, err)
 		return
 	}
-	m := dispatcher.TestMessage{Channel: req.channels[0], To: req.to, Status: req.status, Language: req.locale, Shipment: req.ship}
+	m := dispatcher.TestMessage{Channel: req.channels[0], To: req.to, Status: req.status, Language: req.locale, Shipment: req.ship,
+		ParcelsDelivered: req.parcelsDelivered, ParcelsTotal: req.parcelsTotal}
 	log := "/messages/test/deliveries"
 	if req.tracking != nil {
 		m.TrackingID = req.tracking.ID

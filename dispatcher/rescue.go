@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,18 +27,26 @@ const RescueSuffix = "+rescued"
 // seconds, and looks only once a minute, so the work of a killed process
 // waits up to two minutes (a constant in asynq; hibiken/asynq#1030).
 //
-// The rescuer looks every few seconds for leases that have not been
-// extended for Silence (12 seconds: two heartbeats missed and more), which
-// no live worker lets happen, and queues a copy of each such task under its
-// own id (the original's plus RescueSuffix); the copy goes out at once, 7 to
-// 15 seconds after the kill. The original is recovered by asynq later and,
-// the notification being in the ledger by then, sends nothing: the
-// handler's ledger check, keyed by the notification and not by the task,
-// makes the copy and the original one delivery. Every worker runs a
-// rescuer; the copy's fixed id makes them agree. A worker alive but
-// starved of CPU for longer than Silence would have its task copied while
-// it still runs: the ledger keeps the two from both sending unless they
-// race, which is the at-least-once bound the README documents.
+// The rescuer looks every few seconds at the leases of the active tasks and
+// remembers, by its own clock, since when each has kept its end: a lease
+// that has not been extended for Silence (12 seconds: two heartbeats missed
+// and more), which no live worker lets happen, is a dead worker's. It
+// queues a copy of each such task under its own id (the original's plus
+// RescueSuffix); the copy goes out at once, 12 to 17 seconds after the
+// kill. The original is recovered by asynq later and, the notification
+// being in the ledger by then, sends nothing: the handler's ledger check,
+// keyed by the notification and not by the task, makes the copy and the
+// original one delivery. Every worker runs a rescuer; the copy's fixed id
+// makes them agree.
+//
+// Watching for a change rather than comparing a lease's end with the clock
+// keeps the rescuer right when hosts' clocks differ; and when the rescuer
+// cannot read Redis it forgets what it saw, so an outage (during which no
+// worker can extend a lease either) is not taken for the death of every
+// worker. A worker alive but unable to reach Redis, or starved of CPU, for
+// longer than Silence while the rescuer can would have its task copied
+// while it still runs: the ledger keeps the two from both sending unless
+// they race, which is the at-least-once bound the README documents.
 //
 // It reads the queue's lease set, asynq's key "asynq:{<queue>}:lease"
 // (member: task id, score: the lease's end in Unix seconds), which asynq's
@@ -48,14 +57,21 @@ type Rescuer struct {
 	client *asynq.Client
 	log    *slog.Logger
 	now    func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]leaseSeen // by queue + "/" + task id
+}
+
+// leaseSeen is a lease's end as the rescuer last saw it, and since when (by
+// the rescuer's clock) it has been that.
+type leaseSeen struct {
+	end   float64
+	since time.Time
 }
 
 // Silence is how long a lease goes without being extended before the
 // rescuer takes its worker for dead.
 const Silence = 12 * time.Second
-
-// leaseDuration is asynq's lease (internal/rdb.LeaseDuration).
-const leaseDuration = 30 * time.Second
 
 // NewRescuer returns a rescuer over the notify queues in rdb, asynq's
 // Redis. now is the clock the leases are compared with (nil: time.Now);
@@ -67,36 +83,50 @@ func NewRescuer(rdb redis.UniversalClient, now func() time.Time, log *slog.Logge
 	if now == nil {
 		now = time.Now
 	}
-	return &Rescuer{rdb: rdb, insp: asynq.NewInspectorFromRedisClient(rdb), client: asynq.NewClientFromRedisClient(rdb), log: log, now: now}
+	return &Rescuer{rdb: rdb, insp: asynq.NewInspectorFromRedisClient(rdb), client: asynq.NewClientFromRedisClient(rdb), log: log, now: now,
+		seen: map[string]leaseSeen{}}
 }
 
 // Close releases the rescuer's asynq client (not rdb).
 func (r *Rescuer) Close() error { return r.client.Close() }
 
-// Rescue queues a copy of every notify task whose lease has not been
-// extended for Silence.
+// Rescue queues a copy of every notify task whose lease it has seen go
+// unextended for Silence.
 // It returns how many copies it queued (a copy another rescuer queued
 // first is not counted).
 func (r *Rescuer) Rescue(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	n := 0
 	var errs []error
-	// A lease that ends sooner than this was last extended more than
-	// Silence ago.
-	cutoff := r.now().Add(leaseDuration - Silence).Unix()
+	now := r.now()
 	for _, q := range []string{QueueEmail, QueueSMS} {
-		ids, err := r.rdb.ZRangeByScore(ctx, "asynq:{"+q+"}:lease", &redis.ZRangeBy{
-			Min: "-inf", Max: strconv.FormatInt(cutoff, 10),
-		}).Result()
+		leases, err := r.rdb.ZRangeWithScores(ctx, "asynq:{"+q+"}:lease", 0, -1).Result()
 		if err != nil {
+			// No worker can extend its lease while Redis is out of reach
+			// either: start watching afresh once it is back.
+			clear(r.seen)
 			errs = append(errs, fmt.Errorf("leases of %s: %w", q, err))
 			continue
 		}
-		for _, id := range ids {
+		current := make(map[string]bool, len(leases))
+		for _, l := range leases {
+			id, _ := l.Member.(string)
+			key := q + "/" + id
+			current[key] = true
+			prev, ok := r.seen[key]
+			if !ok || prev.end != l.Score {
+				r.seen[key] = leaseSeen{end: l.Score, since: now}
+				continue
+			}
+			if now.Sub(prev.since) < Silence {
+				continue
+			}
 			t, err := r.insp.GetTaskInfo(q, id)
 			if err != nil || t.State != asynq.TaskStateActive {
 				continue // gone or handed back meanwhile
 			}
-			ok, err := r.copy(ctx, t)
+			ok, err = r.copy(ctx, t)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -104,6 +134,11 @@ func (r *Rescuer) Rescue(ctx context.Context) (int, error) {
 			if ok {
 				n++
 				r.log.Info("rescued a notification its worker left when it died", "task_id", t.ID, "queue", q)
+			}
+		}
+		for key := range r.seen {
+			if strings.HasPrefix(key, q+"/") && !current[key] {
+				delete(r.seen, key)
 			}
 		}
 	}

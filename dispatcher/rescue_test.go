@@ -41,7 +41,7 @@ func TestRescuerQueuesACopyOfWhatADeadWorkerLeft(t *testing.T) {
 	rdb := rs.Client()
 	client := asynq.NewClientFromRedisClient(rdb)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC) // the leases below are written for this instant
+	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC) // the rescuer's clock, moved by hand
 	r := dispatcher.NewRescuer(rdb, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 
@@ -54,13 +54,33 @@ func TestRescuerQueuesACopyOfWhatADeadWorkerLeft(t *testing.T) {
 		}
 	}
 	// asynq's leases run 30 s from their last extension, every 5 s while
-	// the worker lives. One was last extended 15 s ago (its worker died:
-	// longer than Silence), one 3 s ago (alive), one 10 s ago (two
-	// heartbeats late: not yet taken for dead).
-	leaveActive(t, rdb, dispatcher.QueueEmail, dead.ID(), now.Add(15*time.Second))
-	leaveActive(t, rdb, dispatcher.QueueEmail, alive.ID(), now.Add(27*time.Second))
-	leaveActive(t, rdb, dispatcher.QueueEmail, late.ID(), now.Add(20*time.Second))
-
+	// the worker lives. The rescuer watches them by its own clock (here 40
+	// s ahead of the workers': it does not matter) and takes a lease that
+	// stays unextended for Silence for a dead worker's.
+	workers := now.Add(-40 * time.Second)
+	for _, n := range []dispatcher.Notification{dead, alive, late} {
+		leaveActive(t, rdb, dispatcher.QueueEmail, n.ID(), workers.Add(30*time.Second))
+	}
+	if n, err := r.Rescue(ctx); err != nil || n != 0 {
+		t.Fatalf("first look: %d, %v; want nothing rescued before Silence has passed", n, err)
+	}
+	extend := func(n dispatcher.Notification, at time.Time) {
+		if err := rdb.ZAdd(ctx, "asynq:{"+dispatcher.QueueEmail+"}:lease", redis.Z{Score: float64(at.Add(30 * time.Second).Unix()), Member: n.ID()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 10 s on: the live worker extended its lease twice; the others have
+	// not, but not for long enough.
+	now = now.Add(10 * time.Second)
+	extend(alive, workers.Add(10*time.Second))
+	if n, err := r.Rescue(ctx); err != nil || n != 0 {
+		t.Fatalf("after 10 s: %d, %v; want nothing", n, err)
+	}
+	// 13 s on: the live worker extended again, the late one at last; the
+	// dead one never.
+	now = now.Add(3 * time.Second)
+	extend(alive, workers.Add(13*time.Second))
+	extend(late, workers.Add(13*time.Second))
 	n, err := r.Rescue(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("Rescue: %d, %v; want the one task whose lease went unextended for longer than Silence", n, err)
@@ -98,5 +118,38 @@ func TestRescuerWithNothingQueued(t *testing.T) {
 	rs.Stop()
 	if _, err := r.Rescue(context.Background()); err == nil {
 		t.Fatal("Rescue with Redis down reported no error")
+	}
+}
+
+// While the rescuer cannot read Redis no worker can extend a lease either:
+// it forgets what it saw and watches afresh, rather than taking every
+// worker for dead when Redis is back.
+func TestRescuerForgetsAcrossAnOutage(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := rs.Client()
+	client := asynq.NewClientFromRedisClient(rdb)
+	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	r := dispatcher.NewRescuer(rdb, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+	n := notification(dispatcher.ChannelEmail, "ana@example.com", "de")
+	if _, err := client.Enqueue(task(t, n)); err != nil {
+		t.Fatal(err)
+	}
+	leaveActive(t, rdb, dispatcher.QueueEmail, n.ID(), now.Add(30*time.Second))
+	if got, err := r.Rescue(ctx); err != nil || got != 0 {
+		t.Fatalf("first look: %d, %v", got, err)
+	}
+	out, cancel := context.WithCancel(ctx)
+	cancel() // Redis out of reach
+	if _, err := r.Rescue(out); err == nil {
+		t.Fatal("Rescue without Redis reported no error")
+	}
+	now = now.Add(13 * time.Second)
+	if got, err := r.Rescue(ctx); err != nil || got != 0 {
+		t.Fatalf("just after the outage: %d, %v; want nothing (watching afresh)", got, err)
+	}
+	now = now.Add(13 * time.Second)
+	if got, err := r.Rescue(ctx); err != nil || got != 1 {
+		t.Fatalf("Silence after the outage: %d, %v; want the task rescued", got, err)
 	}
 }

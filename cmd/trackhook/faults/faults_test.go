@@ -473,10 +473,15 @@ func redisFault(e *env, l *load, f form, fr *faultReport) {
 	fr.downFrom = time.Now()
 	probe := make(chan int, 1)
 	go func() {
-		// Halfway through: readiness must say Redis is gone.
-		sleepUntil(fr.downFrom.Add(f.redisDown / 2))
+		// Soon after the kill: readiness must say Redis is gone. /readyz
+		// takes up to 2 s to give up on Redis (go-redis retries a refused
+		// dial), so the probe starts early and waits long enough for that
+		// answer to come before Redis is back (the short form's outage is
+		// 3 s; under the full suite's load a probe sent halfway through
+		// with half the outage to wait sometimes got no answer).
+		sleepUntil(fr.downFrom.Add(200 * time.Millisecond))
 		code := 0
-		if resp, err := (&http.Client{Timeout: f.redisDown / 2}).Get(e.base + "/readyz"); err == nil {
+		if resp, err := (&http.Client{Timeout: f.redisDown - 300*time.Millisecond}).Get(e.base + "/readyz"); err == nil {
 			resp.Body.Close()
 			code = resp.StatusCode
 		}

@@ -59,6 +59,11 @@ func (a *API) ListDeliveries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	writeDeliveries(w, list)
+}
+
+// writeDeliveries answers a delivery log: {"deliveries": [...]}, never null.
+func writeDeliveries(w http.ResponseWriter, list []dispatcher.Delivery) {
 	out := make([]deliveryJSON, 0, len(list))
 	for _, d := range list {
 		out = append(out, deliveryOf(d))

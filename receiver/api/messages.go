@@ -271,9 +271,5 @@ func (a *API) ListTestDeliveries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]deliveryJSON, 0, len(list))
-	for _, d := range list {
-		out = append(out, deliveryOf(d))
-	}
-	writeData(w, http.StatusOK, map[string]any{"deliveries": out})
+	writeDeliveries(w, list)
 }

@@ -117,14 +117,16 @@ type child struct {
 }
 
 // startChild runs `bin role` with exactly env (nothing is inherited but
-// PATH, HOME and TMPDIR), its log in logPath, and waits for /readyz.
+// PATH, HOME, TMPDIR and the Go runtime's GOGC, GOMEMLIMIT and GODEBUG,
+// for trying the runtime's settings), its log in logPath, and waits for
+// /readyz.
 func startChild(ctx context.Context, bin, role string, env map[string]string, logPath string) (*child, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, role)
-	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOGC", "GOMEMLIMIT", "GODEBUG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

@@ -324,3 +324,16 @@ func TestBrandSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryLimitDefaultsUnlessGOMEMLIMITIsSet(t *testing.T) {
+	unset := func(string) (string, bool) { return "", false }
+	if limit, ok := memoryLimit(unset); !ok || limit != 64<<20 {
+		t.Errorf("GOMEMLIMIT unset: limit %d, %v; want 64 MiB", limit, ok)
+	}
+	for _, v := range []string{"off", "1GiB", ""} {
+		set := func(k string) (string, bool) { return v, k == "GOMEMLIMIT" }
+		if _, ok := memoryLimit(set); ok {
+			t.Errorf("GOMEMLIMIT=%q: trackhook sets a limit of its own; want the runtime's", v)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	// SMS quiet hours need the recipients' time zones, also on a host (a
@@ -29,6 +30,9 @@ import (
 var version = "dev"
 
 func main() {
+	if limit, ok := memoryLimit(os.LookupEnv); ok {
+		debug.SetMemoryLimit(limit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -39,6 +43,23 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// is not set. Without one the heap grows to twice what is live before a
+// collection, and the pages it freed stay resident a while: under a burst
+// `trackhook serve` peaked at 100 MB RSS with 26 MB live (make bench). With
+// it the collector runs earlier near the limit and the runtime hands freed
+// pages back sooner; it is soft, so a process that needs more takes more.
+const defaultMemoryLimit = 64 << 20
+
+// memoryLimit returns the memory limit to set: defaultMemoryLimit unless
+// GOMEMLIMIT is set (the runtime has read it already; "off" lifts the limit).
+func memoryLimit(lookup func(string) (string, bool)) (int64, bool) {
+	if _, set := lookup("GOMEMLIMIT"); set {
+		return 0, false
+	}
+	return defaultMemoryLimit, true
 }
 
 const usage = `usage: trackhook <command> [flags]

@@ -44,10 +44,10 @@ const (
 const shutdownTimeout = 15 * time.Second
 
 // enqueuers is how many goroutines of a receiver hand the jobs of answered
-// webhooks over to asynq (receiver.Config.Enqueuers): enough to keep up
-// with a few thousand status changes a second (each enqueue is a round trip
-// of asynq's own), few enough not to crowd Redis with connections.
-const enqueuers = 8
+// webhooks over to asynq (receiver.Config.Enqueuers): their enqueues and
+// acks share the webhooks' pipelines (groupcommit), so they cost no
+// connections, and the more wait at once the fewer round trips they take.
+const enqueuers = 32
 
 // The sweeper looks every sweepInterval (with jitter, up to 1.5×) for the
 // jobs of webhooks whose receiver died before it handed them to asynq, and
@@ -206,7 +206,10 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	if len(sources) == 0 {
 		log.Warn("no webhook source has a secret: every /webhooks/{source} answers 404 (set e.g. TRACKHOOK_AFTERSHIP_SECRET)")
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
+	// asynq's Client enqueues a task in one EVALSHA and waits for it: on
+	// batch's client those of concurrent webhooks share pipelines.
+	queueConn := batch.Client()
+	client := asynq.NewClientFromRedisClient(queueConn)
 	adminAPI, err := api.New(api.Config{Store: store, Notifications: notify, Carriers: carriers, MaxRecipients: cfg.MaxRecipients, Logger: log, Now: now,
 		DeadLetters: dispatcher.NewDeadLetters(asynq.NewInspectorFromRedisClient(rdb)),
 		Messages: &api.Messages{Templates: tmpl, Queue: client, ShopName: cfg.ShopName,
@@ -251,7 +254,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 		srv.Close() // hand over the jobs of the webhooks answered
 		stopSweep()
 		<-sweepDone
-		_ = client.Close()
+		_ = queueConn.Close()
 	}, nil
 }
 

@@ -27,6 +27,7 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 
@@ -258,5 +259,47 @@ func (b *Batcher) exec(ctx context.Context, cmds []redis.Cmder) {
 func fail(cmds []redis.Cmder, err error) {
 	for _, c := range cmds {
 		c.SetErr(err)
+	}
+}
+
+// Client returns a client whose commands go through b, each as a step of
+// its own, instead of on a connection of its own: a library that sends one
+// command at a time and waits for it (asynq's Client enqueues a task in one
+// EVALSHA) then shares pipelines with every other caller of b. It is for
+// commands that answer at once (a blocking one, BLPOP, would hold up every
+// step in its pipeline), and it has no connections: its pipelines and
+// transactions fail with ErrSingleCommands. Close it when done.
+func (b *Batcher) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{
+		Addr: "groupcommit", // never dialled
+		Dialer: func(context.Context, string, string) (net.Conn, error) {
+			return nil, ErrSingleCommands
+		},
+		MaxRetries: -1,
+	})
+	c.AddHook(hook{b})
+	return c
+}
+
+// ErrSingleCommands is the error of a pipeline sent on Batcher.Client.
+var ErrSingleCommands = errors.New("groupcommit: this client sends single commands only (its pipelines would not be batched)")
+
+type hook struct{ b *Batcher }
+
+func (hook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h hook) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := h.b.Submit(cmd).Wait(ctx); err != nil {
+			cmd.SetErr(err)
+		}
+		return cmd.Err()
+	}
+}
+
+func (hook) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(_ context.Context, cmds []redis.Cmder) error {
+		fail(cmds, ErrSingleCommands)
+		return ErrSingleCommands
 	}
 }

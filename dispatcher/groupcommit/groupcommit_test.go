@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/trackhook/trackhook/dispatcher/groupcommit"
@@ -232,5 +233,86 @@ func (f onPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		f(cmds)
 		return next(ctx, cmds)
+	}
+}
+
+// asynq's Client sends one EVALSHA per task and waits for it: through Hook,
+// concurrent enqueues share pipelines, each still told its own outcome.
+func TestHookBatchesAsynqEnqueues(t *testing.T) {
+	srv := redistest.Start(t, "--enable-debug-command", "local")
+	rdb := srv.Client()
+	count := &countPipelines{}
+	rdb.AddHook(count)
+	b := groupcommit.New(rdb, groupcommit.Options{Flushers: 1})
+	defer b.Close()
+
+	// The library's client: every command goes through b.
+	lib := b.Client()
+	defer lib.Close()
+	client := asynq.NewClientFromRedisClient(lib)
+	defer client.Close()
+
+	slow := b.Submit(redis.NewCmd(context.Background(), "debug", "sleep", "0.05"))
+	const tasks = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*tasks)
+	for i := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			task := asynq.NewTask("t", []byte("x"), asynq.TaskID(fmt.Sprintf("id-%d", i)))
+			if _, err := client.Enqueue(task); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	if err := slow.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// One pipeline for the sleep, a few for the enqueues (asynq's first
+	// SADD of the queue's name, the scripts' first EVAL after NOSCRIPT).
+	if p := count.pipelines.Load(); p > 10 {
+		t.Errorf("%d enqueues took %d pipelines; want them to share a few", tasks, p)
+	}
+	n, err := rdb.LLen(context.Background(), "asynq:{default}:pending").Result()
+	if err != nil || n != tasks {
+		t.Fatalf("pending = %d, %v; want %d", n, err, tasks)
+	}
+	// A task id already queued is still a conflict, as without the hook.
+	_, err = client.Enqueue(asynq.NewTask("t", []byte("x"), asynq.TaskID("id-7")))
+	if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		t.Fatalf("enqueue of a queued id: %v; want ErrTaskIDConflict", err)
+	}
+	// It has no connection of its own: a pipeline says so.
+	if _, err := lib.Pipelined(context.Background(), func(p redis.Pipeliner) error {
+		p.Get(context.Background(), "k")
+		return nil
+	}); !errors.Is(err, groupcommit.ErrSingleCommands) {
+		t.Fatalf("pipeline on Client: %v; want ErrSingleCommands", err)
+	}
+}
+
+// With Redis gone, an enqueue through Hook fails with the step's error,
+// within the caller's context.
+func TestHookReportsRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	b := groupcommit.New(rdb, groupcommit.Options{})
+	defer b.Close()
+	lib := b.Client()
+	defer lib.Close()
+	client := asynq.NewClientFromRedisClient(lib)
+	defer client.Close()
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := client.EnqueueContext(ctx, asynq.NewTask("t", nil)); err == nil {
+		t.Fatal("enqueue with Redis down succeeded")
 	}
 }

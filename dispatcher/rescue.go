@@ -32,8 +32,9 @@ const RescueSuffix = "+rescued"
 // that has not been extended for Silence (12 seconds: two heartbeats missed
 // and more), which no live worker lets happen, is a dead worker's. It
 // queues a copy of each such task under its own id (the original's plus
-// RescueSuffix); the copy goes out at once, 12 to 17 seconds after the
-// kill. The original is recovered by asynq later and, the notification
+// RescueSuffix) at the head of the queue (its notification was due
+// before whatever was queued since): the copy goes out 12 to 17 seconds
+// after the kill, however long the backlog. The original is recovered by asynq later and, the notification
 // being in the ledger by then, sends nothing: the handler's ledger check,
 // keyed by the notification and not by the task, makes the copy and the
 // original one delivery. Every worker runs a rescuer; the copy's fixed id
@@ -148,7 +149,8 @@ func (r *Rescuer) Rescue(ctx context.Context) (int, error) {
 // copy queues t's copy; false if it is queued (or was) already.
 func (r *Rescuer) copy(ctx context.Context, t *asynq.TaskInfo) (bool, error) {
 	// A copy that is itself left behind gets a copy of its own.
-	task, err := RebuildTask(t.Type, t.ID+RescueSuffix, t.Payload)
+	id := t.ID + RescueSuffix
+	task, err := RebuildTask(t.Type, id, t.Payload)
 	if err != nil {
 		// Not a notify task of ours: leave it to asynq's recoverer.
 		return false, nil
@@ -160,8 +162,27 @@ func (r *Rescuer) copy(ctx context.Context, t *asynq.TaskInfo) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("rescue %s: %w", t.ID, err)
 	}
+	// The copy is at the back of the queue; its notification was due
+	// before everything queued since. Put it first: a dead worker's
+	// messages then go out within seconds of the rescue, not after the
+	// backlog. A failure here only leaves the copy where it is.
+	if err := jumpQueue.Run(ctx, r.rdb, []string{"asynq:{" + t.Queue + "}:pending"}, id).Err(); err != nil {
+		r.log.Warn("rescued copy stays at the back of the queue", "task_id", t.ID, "err", err)
+	}
 	return true, nil
 }
+
+// jumpQueue moves a pending task to the end of asynq's pending list that
+// its workers take from next (asynq pushes on the left, and its dequeue
+// pops from the right), if it is still pending there.
+//
+// KEYS[1] asynq:{<queue>}:pending; ARGV[1] the task id.
+var jumpQueue = redis.NewScript(`
+if redis.call("LREM", KEYS[1], 1, ARGV[1]) == 1 then
+  return redis.call("RPUSH", KEYS[1], ARGV[1])
+end
+return 0
+`)
 
 // Rescued reports whether the task with this id was rescued: its copy is
 // queued, running or done. The original, recovered by asynq after its

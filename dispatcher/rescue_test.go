@@ -153,3 +153,70 @@ func TestRescuerForgetsAcrossAnOutage(t *testing.T) {
 		t.Fatalf("Silence after the outage: %d, %v; want the task rescued", got, err)
 	}
 }
+
+// A rescued copy goes out before the backlog queued after its original:
+// its workers take it next.
+func TestRescuedCopyJumpsTheQueue(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := rs.Client()
+	client := asynq.NewClientFromRedisClient(rdb)
+	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	r := dispatcher.NewRescuer(rdb, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+
+	dead := notification(dispatcher.ChannelEmail, "ana@example.com", "de")
+	if _, err := client.Enqueue(task(t, dead)); err != nil {
+		t.Fatal(err)
+	}
+	leaveActive(t, rdb, dispatcher.QueueEmail, dead.ID(), now.Add(30*time.Second))
+	var backlog []string
+	for _, to := range []string{"bo@example.com", "cy@example.com", "di@example.com"} {
+		n := notification(dispatcher.ChannelEmail, to, "de")
+		if _, err := client.Enqueue(task(t, n)); err != nil {
+			t.Fatal(err)
+		}
+		backlog = append(backlog, n.ID())
+	}
+	if _, err := r.Rescue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(dispatcher.Silence)
+	if n, err := r.Rescue(ctx); err != nil || n != 1 {
+		t.Fatalf("Rescue: %d, %v; want 1", n, err)
+	}
+	// A worker takes tasks off the right end of asynq's pending list.
+	next, err := rdb.LIndex(ctx, "asynq:{"+dispatcher.QueueEmail+"}:pending", -1).Result()
+	if err != nil || next != dead.ID()+dispatcher.RescueSuffix {
+		t.Fatalf("next task: %q, %v; want the rescued copy ahead of %v", next, err, backlog)
+	}
+	// And a real worker does take it first.
+	got := make(chan string, 4)
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 1, Queues: map[string]int{dispatcher.QueueEmail: 1},
+		Logger: quietAsynq{}})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(dispatcher.TypeEmail, func(ctx context.Context, _ *asynq.Task) error {
+		id, _ := asynq.GetTaskID(ctx)
+		got <- id
+		return nil
+	})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	select {
+	case id := <-got:
+		if id != dead.ID()+dispatcher.RescueSuffix {
+			t.Fatalf("first task processed: %s; want the rescued copy", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no task processed")
+	}
+}
+
+type quietAsynq struct{}
+
+func (quietAsynq) Debug(...any) {}
+func (quietAsynq) Info(...any)  {}
+func (quietAsynq) Warn(...any)  {}
+func (quietAsynq) Error(...any) {}
+func (quietAsynq) Fatal(...any) {}

@@ -125,11 +125,7 @@ func TestRescuerWithNothingQueued(t *testing.T) {
 // it forgets what it saw and watches afresh, rather than taking every
 // worker for dead when Redis is back.
 func TestRescuerForgetsAcrossAnOutage(t *testing.T) {
-	rs := redistest.Start(t)
-	rdb := rs.Client()
-	client := asynq.NewClientFromRedisClient(rdb)
-	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	r := dispatcher.NewRescuer(rdb, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rdb, client, r, now := deadWorker(t)
 	ctx := context.Background()
 	n := notification(dispatcher.ChannelEmail, "ana@example.com", "de")
 	if _, err := client.Enqueue(task(t, n)); err != nil {
@@ -144,11 +140,11 @@ func TestRescuerForgetsAcrossAnOutage(t *testing.T) {
 	if _, err := r.Rescue(out); err == nil {
 		t.Fatal("Rescue without Redis reported no error")
 	}
-	now = now.Add(13 * time.Second)
+	*now = now.Add(13 * time.Second)
 	if got, err := r.Rescue(ctx); err != nil || got != 0 {
 		t.Fatalf("just after the outage: %d, %v; want nothing (watching afresh)", got, err)
 	}
-	now = now.Add(13 * time.Second)
+	*now = now.Add(13 * time.Second)
 	if got, err := r.Rescue(ctx); err != nil || got != 1 {
 		t.Fatalf("Silence after the outage: %d, %v; want the task rescued", got, err)
 	}
@@ -157,11 +153,7 @@ func TestRescuerForgetsAcrossAnOutage(t *testing.T) {
 // A rescued copy goes out before the backlog queued after its original:
 // its workers take it next.
 func TestRescuedCopyJumpsTheQueue(t *testing.T) {
-	rs := redistest.Start(t)
-	rdb := rs.Client()
-	client := asynq.NewClientFromRedisClient(rdb)
-	now := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	r := dispatcher.NewRescuer(rdb, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rdb, client, r, now := deadWorker(t)
 	ctx := context.Background()
 
 	dead := notification(dispatcher.ChannelEmail, "ana@example.com", "de")
@@ -180,7 +172,7 @@ func TestRescuedCopyJumpsTheQueue(t *testing.T) {
 	if _, err := r.Rescue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(dispatcher.Silence)
+	*now = now.Add(dispatcher.Silence)
 	if n, err := r.Rescue(ctx); err != nil || n != 1 {
 		t.Fatalf("Rescue: %d, %v; want 1", n, err)
 	}
@@ -220,3 +212,15 @@ func (quietAsynq) Info(...any)  {}
 func (quietAsynq) Warn(...any)  {}
 func (quietAsynq) Error(...any) {}
 func (quietAsynq) Fatal(...any) {}
+
+// deadWorker starts Redis with an asynq client and a rescuer whose clock is
+// *now (moved by hand), for tasks left active as a killed worker leaves
+// them (leaveActive).
+func deadWorker(t *testing.T) (*redis.Client, *asynq.Client, *dispatcher.Rescuer, *time.Time) {
+	rs := redistest.Start(t)
+	rdb := rs.Client()
+	now := new(time.Time)
+	*now = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	r := dispatcher.NewRescuer(rdb, func() time.Time { return *now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return rdb, asynq.NewClientFromRedisClient(rdb), r, now
+}

@@ -125,6 +125,12 @@ func TestRedisDownFailsTheStepNotTheBatcher(t *testing.T) {
 	if err := b.Do(ctx, cmd); err == nil || cmd.Err() == nil {
 		t.Fatal("a step with Redis down succeeded")
 	}
+	// So does a command of the batcher's Client (asynq's enqueue).
+	lib := b.Client()
+	defer lib.Close()
+	if _, err := asynq.NewClientFromRedisClient(lib).EnqueueContext(ctx, asynq.NewTask("t", nil)); err == nil {
+		t.Fatal("enqueue through Client with Redis down succeeded")
+	}
 	srv.Restart()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -236,9 +242,9 @@ func (f onPipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-// asynq's Client sends one EVALSHA per task and waits for it: through Hook,
+// asynq's Client sends one EVALSHA per task and waits for it: on Client,
 // concurrent enqueues share pipelines, each still told its own outcome.
-func TestHookBatchesAsynqEnqueues(t *testing.T) {
+func TestClientBatchesAsynqEnqueues(t *testing.T) {
 	srv := redistest.Start(t, "--enable-debug-command", "local")
 	rdb := srv.Client()
 	count := &countPipelines{}
@@ -294,25 +300,5 @@ func TestHookBatchesAsynqEnqueues(t *testing.T) {
 		return nil
 	}); !errors.Is(err, groupcommit.ErrSingleCommands) {
 		t.Fatalf("pipeline on Client: %v; want ErrSingleCommands", err)
-	}
-}
-
-// With Redis gone, an enqueue through Hook fails with the step's error,
-// within the caller's context.
-func TestHookReportsRedisDown(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	defer rdb.Close()
-	b := groupcommit.New(rdb, groupcommit.Options{})
-	defer b.Close()
-	lib := b.Client()
-	defer lib.Close()
-	client := asynq.NewClientFromRedisClient(lib)
-	defer client.Close()
-	srv.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := client.EnqueueContext(ctx, asynq.NewTask("t", nil)); err == nil {
-		t.Fatal("enqueue with Redis down succeeded")
 	}
 }

@@ -32,12 +32,13 @@ const RescueSuffix = "+rescued"
 // that has not been extended for Silence (12 seconds: two heartbeats missed
 // and more), which no live worker lets happen, is a dead worker's. It
 // queues a copy of each such task under its own id (the original's plus
-// RescueSuffix) at the head of the queue (its notification was due
-// before whatever was queued since): the copy goes out 12 to 17 seconds
-// after the kill, however long the backlog. The original is recovered by asynq later and, the notification
-// being in the ledger by then, sends nothing: the handler's ledger check,
-// keyed by the notification and not by the task, makes the copy and the
-// original one delivery. Every worker runs a rescuer; the copy's fixed id
+// RescueSuffix) at the head of the queue, since its notification was due
+// before whatever was queued after it: 12 to 17 seconds after the kill the
+// copy is the next task a worker takes, whatever the backlog. The original
+// is recovered by asynq later and, the notification being in the ledger by
+// then, sends nothing: the handler's ledger check, keyed by the
+// notification and not by the task, makes the copy and the original one
+// delivery. Every worker runs a rescuer; the copy's fixed id
 // makes them agree.
 //
 // Watching for a change rather than comparing a lease's end with the clock

@@ -124,3 +124,22 @@ func TestParcelsProgressAgrees(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinDateTime(t *testing.T) {
+	for _, c := range []struct{ pattern, want string }{
+		{"{date}, {time}", "20.11.2026, 09:15"},
+		{"{date} um {time} Uhr", "20.11.2026 um 09:15 Uhr"},
+		{"{time} {date}", "09:15 20.11.2026"},
+		{"{date}", "20.11.2026"},
+		{"{ {date}{time}{x} {", "{ 20.11.202609:15{x} {"},
+		{"", ""},
+	} {
+		// As strings.NewReplacer("{date}", d, "{time}", t) does it.
+		if got := joinDateTime(c.pattern, "20.11.2026", "09:15"); got != c.want {
+			t.Errorf("joinDateTime(%q) = %q; want %q", c.pattern, got, c.want)
+		}
+		if want := strings.NewReplacer("{date}", "20.11.2026", "{time}", "09:15").Replace(c.pattern); want != c.want {
+			t.Errorf("case %q: the Replacer gives %q", c.pattern, want)
+		}
+	}
+}

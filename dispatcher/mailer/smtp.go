@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -138,6 +139,9 @@ func (s *SMTP) dialer(c *conn) gomail.DialContextFunc {
 		if err != nil {
 			return nil, err
 		}
+		if dialed != nil {
+			raw = dialed(raw)
+		}
 		c.mu.Lock()
 		if c.aborted {
 			c.mu.Unlock()
@@ -182,9 +186,35 @@ func (s *SMTP) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, err
 	}
+	// go-mail writes through textproto's 4 KB buffer, so a 30 KB email
+	// went out in eight writes, each a TLS record and a system call, and
+	// the server read it in as many pieces. With a buffer the size of a
+	// typical message, each command and the whole message with its final
+	// dot are one write (TLS cuts that into records of 16 KB). Set after
+	// STARTTLS, which gives the client a new writer.
+	sc.Text.Writer.W = bufio.NewWriterSize(flushThrough{sc.Text.Writer.W}, sendBuffer)
 	c.client, c.sc = client, sc
 	return c, nil
 }
+
+// sendBuffer is the write buffer of one pooled connection.
+const sendBuffer = 64 << 10
+
+// flushThrough hands what the large buffer flushes to the connection's own
+// writer and flushes that at once, so a flush of the large buffer (after
+// each command, and at the end of DATA) reaches the server.
+type flushThrough struct{ w *bufio.Writer }
+
+func (f flushThrough) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = f.w.Flush()
+	}
+	return n, err
+}
+
+// dialed, when set by a test, wraps each TCP connection the pool opens.
+var dialed func(net.Conn) net.Conn
 
 // Send delivers e. See the package documentation for what its errors mean.
 func (s *SMTP) Send(ctx context.Context, e dispatcher.Email) error {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -611,4 +612,43 @@ func TestEndToEndAPISubscribersAndOptOut(t *testing.T) {
 	if s := len(a.twilio.Messages()); s != 1 {
 		t.Fatalf("SMS after STOP: %d", s)
 	}
+}
+
+// Email and SMS have worker pools of their own: a text provider that does
+// not answer holds up texts, not emails, even with one worker per pool.
+func TestEndToEndStuckSMSProviderDoesNotHoldUpEmail(t *testing.T) {
+	got := make(chan struct{}, 1)
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+		select { // no answer until the test ends (the client gives up after 10s)
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(stuck.Close)
+	a := startApp(t, func(env map[string]string) {
+		env["TRACKHOOK_WORKER_CONCURRENCY"] = "1"
+		env["TRACKHOOK_TWILIO_BASE_URL"] = stuck.URL
+	})
+	t.Cleanup(func() { close(release) }) // before the app shuts down (cleanups run last first)
+
+	if code, body := a.postSigned(webhook("evt-stuck-sms", "STUCKSMS1", "InTransit", time.Now(), func(m map[string]any) { m["emails"] = nil })); code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	select {
+	case <-got:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the text never reached the SMS provider")
+	}
+	if code, body := a.postSigned(webhook("evt-email-meanwhile", "EMAIL1", "InTransit", time.Now(), func(m map[string]any) { m["smses"] = nil })); code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	// Well within the 10s the SMS client waits for its answer: with one
+	// pool for both, the only worker would still be waiting for it.
+	a.smtp.WaitForMessages(t, 1, 5*time.Second)
 }

@@ -152,7 +152,7 @@ func runServer(ctx context.Context, now func() time.Time, getenv func(string) st
 	}
 
 	if roles&roleWorker != 0 {
-		stop, err := startWorker(cfg, now, rdb, store, notify, optOut, op, log, tmpl)
+		stop, err := startWorker(cfg, now, rdb, target, batch, store, notify, optOut, op, log, tmpl)
 		if err != nil {
 			for _, s := range stops {
 				s()
@@ -259,7 +259,7 @@ func startReceiver(ctx context.Context, cfg *config, now func() time.Time, rdb r
 	}, nil
 }
 
-func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, tmpl *templates.Live) (func(), error) {
+func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, target *redisTarget, batch *groupcommit.Batcher, store *tracking.Store, notify *state.Store, optOut *optout.Handler, op ops, log *slog.Logger, tmpl *templates.Live) (func(), error) {
 	var closers []func() error
 	var email dispatcher.EmailSender
 	if cfg.SMTP != nil {
@@ -313,8 +313,17 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, s
 	// order, one Lua call each, and so made about two calls to find each
 	// email while no SMS was due (a third of the worker's Redis calls);
 	// and a slow SMS provider could hold every worker, email's too.
+	//
+	// The servers find each task in one Lua call and mark it done in
+	// another, and wait for each: on a client of their own whose single
+	// commands go through batch, those of concurrent workers (and of the
+	// ledger's steps) share pipelines. The client keeps connections of
+	// its own for the servers' subscription to cancellations.
+	serverConn := target.newClient()
+	serverConn.AddHook(batch.Hook())
+	closers = append(closers, serverConn.Close)
 	newServer := func(queues map[string]int) *asynq.Server {
-		return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		return asynq.NewServerFromRedisClient(serverConn, asynq.Config{
 			Concurrency:    cfg.Concurrency,
 			Queues:         queues,
 			RetryDelayFunc: dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),

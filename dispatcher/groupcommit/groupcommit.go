@@ -277,14 +277,25 @@ func (b *Batcher) Client() *redis.Client {
 		},
 		MaxRetries: -1,
 	})
-	c.AddHook(hook{b})
+	c.AddHook(hook{b: b})
 	return c
 }
+
+// Hook returns a hook that sends the single commands of the client it is
+// added to through b, as Client does, while the client keeps its own
+// connections for what cannot go through b: its pipelines and transactions,
+// and Pub/Sub. It is for a library that also subscribes (asynq's Server
+// listens for cancellations) on a client of its own; the same caution about
+// blocking commands applies.
+func (b *Batcher) Hook() redis.Hook { return hook{b: b, own: true} }
 
 // ErrSingleCommands is the error of a pipeline sent on Batcher.Client.
 var ErrSingleCommands = errors.New("groupcommit: this client sends single commands only (its pipelines would not be batched)")
 
-type hook struct{ b *Batcher }
+type hook struct {
+	b   *Batcher
+	own bool // the client has connections of its own (Hook)
+}
 
 func (hook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
@@ -297,7 +308,10 @@ func (h hook) ProcessHook(redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-func (hook) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	if h.own {
+		return next
+	}
 	return func(_ context.Context, cmds []redis.Cmder) error {
 		fail(cmds, ErrSingleCommands)
 		return ErrSingleCommands

@@ -302,3 +302,86 @@ func TestClientBatchesAsynqEnqueues(t *testing.T) {
 		t.Fatalf("pipeline on Client: %v; want ErrSingleCommands", err)
 	}
 }
+
+func TestHookRoutesAnAsynqServersCommandsAndKeepsItsSubscription(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	count := &countPipelines{}
+	rdb.AddHook(count)
+	b := groupcommit.New(rdb, groupcommit.Options{})
+	defer b.Close()
+
+	// The server's own client, its single commands routed through b.
+	lib := srv.Client()
+	lib.AddHook(b.Hook())
+	const tasks = 200
+	var done atomic.Int64
+	cancelled := make(chan struct{})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc("t", func(context.Context, *asynq.Task) error {
+		done.Add(1)
+		return nil
+	})
+	mux.HandleFunc("block", func(ctx context.Context, _ *asynq.Task) error {
+		<-ctx.Done() // until the inspector cancels it, over Pub/Sub
+		close(cancelled)
+		return ctx.Err()
+	})
+	server := asynq.NewServerFromRedisClient(lib, asynq.Config{
+		Concurrency: 20, Queues: map[string]int{"q": 1}, TaskCheckInterval: 10 * time.Millisecond,
+		LogLevel: asynq.FatalLevel,
+	})
+	if err := server.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Shutdown()
+
+	queue := redis.NewClient(&redis.Options{Addr: srv.Addr()}) // not counted
+	defer queue.Close()
+	client := asynq.NewClientFromRedisClient(queue)
+	for i := range tasks {
+		if _, err := client.Enqueue(asynq.NewTask("t", nil, asynq.Queue("q"), asynq.TaskID(fmt.Sprint(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for done.Load() < tasks && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := done.Load(); n != tasks {
+		t.Fatalf("%d of %d tasks processed", n, tasks)
+	}
+	// Each task was found (a Lua call) and marked done (another) through
+	// b, on rdb: without the hook the server's client sends them itself.
+	if got := count.cmds.Load(); got < 2*tasks {
+		t.Errorf("b sent %d commands for %d tasks; want at least %d (the server's commands go through it)", got, tasks, 2*tasks)
+	}
+
+	// Pub/Sub keeps the client's own connection: a cancellation arrives.
+	info, err := client.Enqueue(asynq.NewTask("block", nil, asynq.Queue("q")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspectorFromRedisClient(queue)
+	for time.Now().Before(deadline) {
+		if active, err := insp.ListActiveTasks("q"); err == nil && len(active) == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := insp.CancelProcessing(info.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cancellation never reached the handler: the server's subscription is broken")
+	}
+	// And so do its pipelines.
+	if _, err := lib.Pipelined(context.Background(), func(p redis.Pipeliner) error {
+		p.Get(context.Background(), "k")
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		t.Fatalf("pipeline on a hooked client: %v", err)
+	}
+}

@@ -135,7 +135,7 @@ func TestDeliveryLogCountsAttemptsUnderAsynq(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency: 1, Queues: dispatcher.Queues(),
+		Concurrency: 1, Queues: map[string]int{dispatcher.QueueEmail: 1, dispatcher.QueueSMS: 1},
 		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond },
 		TaskCheckInterval:        20 * time.Millisecond,
 		DelayedTaskCheckInterval: 50 * time.Millisecond,

@@ -17,14 +17,12 @@ const (
 	TypeSMS   = "notify:sms"
 )
 
-// Queues, one per channel, so a slow SMS provider does not hold up email.
+// Queues, one per channel, each with a worker pool of its own (cmd/trackhook),
+// so a slow SMS provider does not hold up email.
 const (
 	QueueEmail = "email"
 	QueueSMS   = "sms"
 )
-
-// Queues is the queue priority map for an asynq server running both handlers.
-func Queues() map[string]int { return map[string]int{QueueEmail: 1, QueueSMS: 1} }
 
 // Channel is how a notification reaches a customer. The receiver decides
 // which are due; this is the one declaration of the vocabulary.

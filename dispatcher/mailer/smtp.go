@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/textproto"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +28,8 @@ import (
 // Send checks out an idle connection, or dials one while fewer than PoolSize
 // are open, or waits (honouring ctx) for one to come back. A connection is
 // recycled after MaxMessagesPerConn messages and closed after IdleTimeout
-// without use. After the server refuses a message (a reply to MAIL FROM,
+// without use. To a server that offers PIPELINING, MAIL FROM, RCPT TO and
+// DATA go out in one write (RFC 2920). After the server refuses a message (a reply to MAIL FROM,
 // RCPT TO or DATA) the session is reset with RSET and the connection kept;
 // after anything else (421, EOF, broken pipe, timeout) it is closed. A
 // message whose MAIL FROM fails on a reused connection that turns out to be
@@ -110,6 +115,11 @@ type conn struct {
 	sc       *smtp.Client
 	sent     int // transactions started on this connection
 	lastUsed time.Time
+	// pipeline is set when the server offers PIPELINING (RFC 2920): MAIL
+	// FROM, RCPT TO and DATA then go out together. mailParams is what
+	// go-mail would add to MAIL FROM on this connection.
+	pipeline   bool
+	mailParams string
 
 	mu      sync.Mutex
 	raw     net.Conn // the TCP connection under TLS and SMTP
@@ -194,6 +204,14 @@ func (s *SMTP) dial(ctx context.Context) (*conn, error) {
 	// STARTTLS, which gives the client a new writer.
 	sc.Text.Writer.W = bufio.NewWriterSize(flushThrough{sc.Text.Writer.W}, sendBuffer)
 	c.client, c.sc = client, sc
+	c.pipeline, _ = sc.Extension("PIPELINING")
+	// The parameters go-mail's Mail adds (it sets no DSN here).
+	if ok, _ := sc.Extension("8BITMIME"); ok {
+		c.mailParams += " BODY=8BITMIME"
+	}
+	if ok, _ := sc.Extension("SMTPUTF8"); ok {
+		c.mailParams += " SMTPUTF8"
+	}
 	return c, nil
 }
 
@@ -304,17 +322,14 @@ func (s *SMTP) transact(ctx context.Context, c *conn, msg *gomail.Msg) (delivere
 	if err := c.sc.UpdateDeadline(s.cfg.Timeout); err != nil {
 		return false, stageMail, err
 	}
-	if err := c.sc.Mail(from); err != nil {
-		return false, stageMail, err
+	var w io.WriteCloser
+	if c.pipeline {
+		w, failed, err = c.open(from, rcpts)
+	} else {
+		w, failed, err = c.openInTurn(from, rcpts)
 	}
-	for _, r := range rcpts {
-		if err := c.sc.Rcpt(r); err != nil {
-			return false, stageRcpt, err
-		}
-	}
-	w, err := c.sc.Data()
 	if err != nil {
-		return false, stageData, err
+		return false, failed, err
 	}
 	if _, err := msg.WriteTo(w); err != nil {
 		return false, stageWrite, err
@@ -333,6 +348,111 @@ func (s *SMTP) transact(ctx context.Context, c *conn, msg *gomail.Msg) (delivere
 		return false, stageDataClose, err
 	}
 	return true, 0, nil
+}
+
+// openInTurn starts a transaction one command at a time, each waiting for
+// its reply, and returns the writer for the message.
+func (c *conn) openInTurn(from string, rcpts []string) (io.WriteCloser, stage, error) {
+	if err := c.sc.Mail(from); err != nil {
+		return nil, stageMail, err
+	}
+	for _, r := range rcpts {
+		if err := c.sc.Rcpt(r); err != nil {
+			return nil, stageRcpt, err
+		}
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return nil, stageData, err
+	}
+	return w, 0, nil
+}
+
+// open starts a transaction the way RFC 2920 allows when the server offers
+// PIPELINING: MAIL FROM, every RCPT TO and DATA in one write, then their
+// replies in order: one round trip instead of three. The first refusal is
+// what failed; every reply is still read, so that the session stays in step
+// for RSET. A server that answers DATA with 354 although it refused the
+// sender or every recipient (RFC 2920 says it must not) now waits for a
+// message: the connection is closed, so nothing can be delivered, and the
+// caller's RSET fails and drops it.
+func (c *conn) open(from string, rcpts []string) (io.WriteCloser, stage, error) {
+	for _, addr := range append([]string{from}, rcpts...) {
+		if strings.ContainsAny(addr, "\r\n") {
+			return nil, stageMail, errors.New("smtp: an address must not contain CR or LF")
+		}
+	}
+	bw := c.sc.Text.Writer.W
+	_, _ = bw.WriteString("MAIL FROM:" + from + c.mailParams + "\r\n")
+	for _, r := range rcpts {
+		_, _ = bw.WriteString("RCPT TO:" + r + "\r\n")
+	}
+	_, _ = bw.WriteString("DATA\r\n")
+	if err := bw.Flush(); err != nil {
+		return nil, stageMail, err
+	}
+
+	var failed stage
+	var refused error // the first refusal
+	// reply reads the next reply; ok is false for a refusal, err is set
+	// when the connection failed (then nothing more can be read).
+	reply := func(st stage, expect int) (ok bool, err error) {
+		_, _, err = c.sc.Text.ReadResponse(expect)
+		var te *textproto.Error
+		switch {
+		case err == nil:
+			return true, nil
+		case !errors.As(err, &te):
+			return false, err
+		case refused == nil:
+			failed, refused = st, err
+		}
+		return false, nil
+	}
+	// broken is a connection that failed while reading the replies: the
+	// first refusal, when there was one, says more (421 at MAIL FROM is
+	// how a server closes an idle session, and marks it stale).
+	broken := func(st stage, err error) (io.WriteCloser, stage, error) {
+		if refused != nil {
+			c.abort()
+			return nil, failed, refused
+		}
+		return nil, st, err
+	}
+	if _, err := reply(stageMail, 250); err != nil {
+		return broken(stageMail, err)
+	}
+	for range rcpts {
+		if _, err := reply(stageRcpt, 25); err != nil {
+			return broken(stageRcpt, err)
+		}
+	}
+	dataOK, err := reply(stageData, 354)
+	if err != nil {
+		return broken(stageData, err)
+	}
+	if refused != nil {
+		if dataOK {
+			c.abort() // DATA accepted after a refusal: see above
+		}
+		return nil, failed, refused
+	}
+	return &dataWriter{c: c, WriteCloser: c.sc.Text.DotWriter()}, 0, nil
+}
+
+// dataWriter is the message's writer after a pipelined DATA; Close ends DATA
+// with the final dot and reads the server's reply.
+type dataWriter struct {
+	c *conn
+	io.WriteCloser
+}
+
+func (d *dataWriter) Close() error {
+	if err := d.WriteCloser.Close(); err != nil {
+		return err
+	}
+	_, _, err := d.c.sc.Text.ReadResponse(250)
+	return err
 }
 
 // checkout returns an idle connection (reused=true) or dials a new one. The

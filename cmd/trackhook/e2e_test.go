@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -651,4 +652,57 @@ func TestEndToEndStuckSMSProviderDoesNotHoldUpEmail(t *testing.T) {
 	// Well within the 10s the SMS client waits for its answer: with one
 	// pool for both, the only worker would still be waiting for it.
 	a.smtp.WaitForMessages(t, 1, 5*time.Second)
+}
+
+// The email pool is served by several asynq servers that share
+// TRACKHOOK_WORKER_CONCURRENCY: each finds its tasks one Lua call at a
+// time, so one alone caps a process at about a thousand emails a second
+// under load whatever the concurrency. The queue dashboard lists each.
+func TestEndToEndEmailPoolIsSharedByFetchers(t *testing.T) {
+	a := startApp(t, func(env map[string]string) { env["TRACKHOOK_WORKER_CONCURRENCY"] = "6" })
+	insp := asynq.NewInspectorFromRedisClient(a.redis.Client())
+	var email, other []int
+	waitFor(t, 10*time.Second, "the worker's servers registered", func() bool {
+		servers, err := insp.Servers()
+		if err != nil {
+			return false
+		}
+		email, other = nil, nil
+		for _, s := range servers {
+			if len(s.Queues) == 1 && s.Queues[dispatcher.QueueEmail] > 0 {
+				email = append(email, s.Concurrency)
+			} else {
+				other = append(other, s.Concurrency)
+			}
+		}
+		return len(email)+len(other) >= 5
+	})
+	slices.Sort(email)
+	if !slices.Equal(email, []int{1, 1, 2, 2}) {
+		t.Errorf("email servers' concurrency = %v, want [1 1 2 2] (6 shared by 4)", email)
+	}
+	if !slices.Equal(other, []int{6}) {
+		t.Errorf("SMS and rules servers' concurrency = %v, want [6]", other)
+	}
+	// They all deliver.
+	if code, body := a.postSigned(webhook("evt-fetchers", "FETCH1", "InTransit", time.Now(), func(m map[string]any) { m["smses"] = nil })); code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	a.smtp.WaitForMessages(t, 1, 10*time.Second)
+}
+
+func TestSplitPool(t *testing.T) {
+	for _, tc := range []struct {
+		size, n int
+		want    []int
+	}{
+		{20, 4, []int{5, 5, 5, 5}},
+		{22, 4, []int{6, 6, 5, 5}},
+		{3, 4, []int{1, 1, 1}},
+		{1, 4, []int{1}},
+	} {
+		if got := splitPool(tc.size, tc.n); !slices.Equal(got, tc.want) {
+			t.Errorf("splitPool(%d, %d) = %v, want %v", tc.size, tc.n, got, tc.want)
+		}
+	}
 }

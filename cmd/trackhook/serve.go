@@ -322,9 +322,9 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 	serverConn := target.newClient()
 	serverConn.AddHook(batch.Hook())
 	closers = append(closers, serverConn.Close)
-	newServer := func(queues map[string]int) *asynq.Server {
+	newServer := func(queues map[string]int, concurrency int) *asynq.Server {
 		return asynq.NewServerFromRedisClient(serverConn, asynq.Config{
-			Concurrency:    cfg.Concurrency,
+			Concurrency:    concurrency,
 			Queues:         queues,
 			RetryDelayFunc: dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
 			IsFailure:      dispatcher.IsFailure,
@@ -338,10 +338,17 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 			LogLevel:                 asynq.WarnLevel,
 		})
 	}
-	srv := workers{
-		newServer(map[string]int{dispatcher.QueueEmail: 1}),
-		newServer(map[string]int{dispatcher.QueueSMS: 1, receiver.QueueRules: 1}),
+	// asynq's server finds tasks one at a time, each waiting for its
+	// Lua call, so one server takes at most one task per Redis round
+	// trip; under load, with that call in a pipeline behind others, about
+	// a thousand a second, whatever its concurrency. The email pool is
+	// therefore served by a few servers that share its concurrency and
+	// look for tasks side by side.
+	var srv workers
+	for _, n := range splitPool(cfg.Concurrency, emailFetchers) {
+		srv = append(srv, newServer(map[string]int{dispatcher.QueueEmail: 1}, n))
 	}
+	srv = append(srv, newServer(map[string]int{dispatcher.QueueSMS: 1, receiver.QueueRules: 1}, cfg.Concurrency))
 	mux := asynq.NewServeMux()
 	dispatcher.Register(mux, h)
 	ruleClient := asynq.NewClientFromRedisClient(rdb)
@@ -388,6 +395,23 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 // workers are the asynq servers of one worker process, each polling its own
 // queues with its own pool of TRACKHOOK_WORKER_CONCURRENCY.
 type workers []*asynq.Server
+
+// emailFetchers is how many asynq servers share the email pool.
+const emailFetchers = 4
+
+// splitPool shares a pool of size tasks among at most n servers, as evenly
+// as it goes: each gets at least one.
+func splitPool(size, n int) []int {
+	n = max(1, min(n, size))
+	out := make([]int, n)
+	for i := range out {
+		out[i] = size / n
+		if i < size%n {
+			out[i]++
+		}
+	}
+	return out
+}
 
 // start starts every server on mux; if one fails, those started are shut
 // down.

@@ -161,7 +161,12 @@ func (s *Set) parseLayouts(layouts map[string]file) error {
 		var err error
 		if name == layoutEmailHTML {
 			var h *htmltemplate.Template
-			h, err = htmltemplate.New(base).Option("missingkey=error").Parse(string(f.data))
+			h, err = htmltemplate.New(base).Option("missingkey=error").Funcs(catalogFuncs).Parse(string(f.data))
+			if err == nil {
+				for _, t := range h.Templates() {
+					bindCatalog(t.Tree.Root)
+				}
+			}
 			l = layout{file: f.name, tmpl: h, size: new(atomic.Int64)}
 		} else {
 			l, err = parseText(base, f)
@@ -186,9 +191,12 @@ func (s *Set) layout(name, status, locale string) layout {
 }
 
 func parseText(name string, f file) (layout, error) {
-	t, err := texttemplate.New(name).Option("missingkey=error").Parse(string(f.data))
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(catalogFuncs).Parse(string(f.data))
 	if err != nil {
 		return layout{}, err
+	}
+	for _, t := range t.Templates() {
+		bindCatalog(t.Tree.Root)
 	}
 	return layout{file: f.name, tmpl: t, size: new(atomic.Int64)}, nil
 }

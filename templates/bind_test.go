@@ -1,0 +1,180 @@
+package templates
+
+import (
+	htmltemplate "html/template"
+	"strings"
+	"testing"
+	texttemplate "text/template"
+	"text/template/parse"
+)
+
+// asWritten parses a layout as its file says, without bindCatalog: the
+// layout's {{.T}} and {{.H}} calls stay method calls.
+func asWritten(t *testing.T, name string, f file) interface {
+	Execute(w interface{ Write([]byte) (int, error) }, data any) error
+} {
+	t.Helper()
+	if name == layoutEmailHTML {
+		h, err := htmltemplate.New(name).Option("missingkey=error").Parse(string(f.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return htmlExec{h}
+	}
+	tt, err := texttemplate.New(name).Option("missingkey=error").Parse(string(f.data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return textExec{tt}
+}
+
+type htmlExec struct{ *htmltemplate.Template }
+
+func (h htmlExec) Execute(w interface{ Write([]byte) (int, error) }, data any) error {
+	return h.Template.Execute(w, data)
+}
+
+type textExec struct{ *texttemplate.Template }
+
+func (x textExec) Execute(w interface{ Write([]byte) (int, error) }, data any) error {
+	return x.Template.Execute(w, data)
+}
+
+// hasMethodCall reports whether any command under n still calls .T or .H
+// (or $.T, $.H) as a method.
+func hasMethodCall(n parse.Node) bool {
+	found := false
+	var walk func(parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Cmds {
+				for i, a := range c.Args {
+					switch a := a.(type) {
+					case *parse.FieldNode:
+						if i == 0 && (a.Ident[len(a.Ident)-1] == "T" || a.Ident[len(a.Ident)-1] == "H") {
+							found = true
+						}
+					case *parse.VariableNode:
+						if i == 0 && len(a.Ident) > 1 && (a.Ident[len(a.Ident)-1] == "T" || a.Ident[len(a.Ident)-1] == "H") {
+							found = true
+						}
+					case *parse.PipeNode:
+						walk(a)
+					}
+				}
+			}
+		}
+	}
+	walk(n)
+	return found
+}
+
+// Every layout, embedded or an operator's, prints exactly what it printed
+// with its catalog calls made as methods, in every language and status, and
+// none of its calls is left a method call.
+func TestBoundLayoutsPrintWhatTheirMethodsWould(t *testing.T) {
+	override := map[string]string{
+		// An operator's layout with the other spellings: a variable other
+		// than $, a parenthesised call, a call in a template it defines,
+		// and one inside a range.
+		"layouts/email.txt.Delivered.tmpl": `{{define "sign"}}{{.T "signoff"}}{{end -}}
+{{$p := .}}{{$p.T "heading"}}
+{{printf "%s!" (.T "intro")}}
+{{with .Carrier}}{{$.T "label.carrier"}}{{$.T "format.colon"}}{{.}}{{end}}
+{{range 2}}{{$p.T "button"}}{{end}}
+{{template "sign" .}}
+`,
+		"layouts/email.html.Delivered.de.tmpl": `<p title="{{.T "heading"}}">{{$x := .}}{{$x.H "intro"}}</p><a href="{{.TrackingURL}}">{{(.T "button")}}</a>`,
+	}
+	files, err := loadFiles(writeFiles(t, override))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSet(t, Options{OverrideDir: writeFiles(t, override), Brand: Brand{SupportEmail: "help@shop.example", SupportURL: "https://shop.example/help"}})
+
+	for key, l := range s.layouts {
+		var tree *parse.Tree
+		switch tmpl := l.tmpl.(type) {
+		case *htmltemplate.Template:
+			tree = tmpl.Tree
+		case *texttemplate.Template:
+			tree = tmpl.Tree
+		}
+		if hasMethodCall(tree.Root) {
+			t.Errorf("layout %+v still calls the catalog as a method", key)
+		}
+	}
+
+	compared := 0
+	for key, l := range s.layouts {
+		base := key.name
+		if key.status != "" {
+			base = strings.TrimSuffix(base, ".tmpl") + "." + key.status
+			if key.locale != "" {
+				base += "." + key.locale
+			}
+			base += ".tmpl"
+		}
+		f, ok := files.layouts[base]
+		if !ok {
+			t.Fatalf("no file for layout %+v (%s)", key, base)
+		}
+		written := asWritten(t, key.name, f)
+		statuses := s.statuses
+		if key.status != "" {
+			statuses = []string{key.status}
+		}
+		locales := s.locales
+		if key.locale != "" {
+			locales = []string{key.locale}
+		}
+		for _, status := range statuses {
+			for _, locale := range locales {
+				for _, d := range []Data{realData(locale), {TrackingNumber: "1Z999", Subtag: status + "_001"}} {
+					p := newPage(s.catalogs[locale], status, d)
+					p.Brand = s.brand
+					p.Subject = "Subject <&> \"quoted\""
+					var want strings.Builder
+					errWant := written.Execute(&want, p)
+					got, errGot := l.execute(p)
+					if (errWant == nil) != (errGot == nil) {
+						t.Fatalf("%+v %s %s: error %v, as written %v", key, status, locale, errGot, errWant)
+					}
+					if got != want.String() {
+						t.Fatalf("%+v %s %s: printed\n%s\nas written it prints\n%s", key, status, locale, got, want.String())
+					}
+					compared++
+				}
+			}
+		}
+	}
+	if compared < 2*3*len(s.statuses)*len(s.locales) {
+		t.Errorf("compared %d renders, want at least every layout in every status and language", compared)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -68,6 +69,14 @@ const StatusOrderDelivered = "OrderDelivered"
 // for the admin API's delivery log.
 type DeliveryLog interface {
 	Record(ctx context.Context, trackingID string, d Delivery) error
+}
+
+// SentRecorder is a Ledger that is also the DeliveryLog and records a sent
+// notification in both in one step: one round trip to Redis instead of two
+// after every send (the state store is one). markErr is MarkDelivered's
+// error, recordErr Record's.
+type SentRecorder interface {
+	MarkDeliveredAndRecord(ctx context.Context, trackingID, key string, d Delivery) (markErr, recordErr error)
 }
 
 // Config wires a Handler.
@@ -135,6 +144,7 @@ type Handler struct {
 	cfg     Config
 	log     *slog.Logger
 	inDoubt chan struct{} // Commit's slots; nil without a bound
+	both    SentRecorder  // the Ledger, when it is also the DeliveryLog and a SentRecorder
 }
 
 // NewHandler checks cfg and returns a handler.
@@ -170,6 +180,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cfg.OrderWait = DefaultOrderWait
 	}
 	h := &Handler{cfg: cfg, log: log}
+	if both, ok := cfg.Ledger.(SentRecorder); ok && same(cfg.Ledger, cfg.DeliveryLog) {
+		h.both = both
+	}
 	if cfg.MaxInDoubt > 0 {
 		h.inDoubt = make(chan struct{}, cfg.MaxInDoubt)
 	}
@@ -330,14 +343,17 @@ func (h *Handler) process(ctx context.Context, t *asynq.Task, channel Channel, s
 		h.cfg.Observer.Notification(channel, e.Outcome)
 		return nil
 	}
-	err = h.deliver(ctx, n, log, last, send, &e)
+	var recorded bool
+	err = h.deliver(ctx, n, log, last, send, &e, &recorded)
 	if e.Outcome == OutcomeInvalid { // waiting for an earlier message: no attempt
 		return err
 	}
 	if e.Outcome.Settled() && e.Outcome != OutcomeSent {
 		h.settle(ctx, n, log)
 	}
-	h.record(ctx, n.TrackingID, e, log)
+	if !recorded {
+		h.record(ctx, n.TrackingID, e, log)
+	}
 	h.cfg.Observer.Notification(channel, e.Outcome)
 	return err
 }
@@ -382,7 +398,7 @@ func (h *Handler) rescued(ctx context.Context) bool {
 
 // deliver sends n unless it was sent already or may no longer be, and fills
 // in the outcome of the attempt. last says a failure will not be retried.
-func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger, last bool, send sendFunc, e *Delivery) error {
+func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger, last bool, send sendFunc, e *Delivery, recorded *bool) error {
 	fail := func(err error) error {
 		e.Error = err.Error()
 		if last {
@@ -465,7 +481,7 @@ func (h *Handler) deliver(ctx context.Context, n Notification, log *slog.Logger,
 		return fail(err)
 	}
 	e.Outcome, e.ProviderMessageID, e.Reason = OutcomeSent, providerID, note
-	if err := h.markDelivered(ctx, n); err != nil {
+	if err := h.markDelivered(ctx, n, e, recorded, log); err != nil {
 		// The message is out. Failing the task now would send it again.
 		log.Error("notification sent but not recorded in the ledger", "err", err)
 	}
@@ -496,6 +512,13 @@ func (h *Handler) check(ctx context.Context, n Notification) (delivered, ok bool
 	return false, ok, reason, nil
 }
 
+// same reports whether a and b are one value (a pointer to one store),
+// without panicking on values Go cannot compare.
+func same(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+}
+
 // ledgerRetryFor bounds how long a worker keeps trying to record a sent
 // notification while Redis is unreachable.
 const ledgerRetryFor = 30 * time.Second
@@ -505,9 +528,28 @@ const ledgerRetryFor = 30 * time.Second
 // the message: without the record, any later run of the task sends it again,
 // and a task whose completion asynq could not write (Redis down at that
 // moment) does run again once its lease expires.
-func (h *Handler) markDelivered(ctx context.Context, n Notification) error {
+//
+// When the Ledger is a SentRecorder and the DeliveryLog too, the first try
+// writes e to the delivery log in the same step, and sets *recorded when
+// that entry is written (else the caller records it as usual).
+func (h *Handler) markDelivered(ctx context.Context, n Notification, e *Delivery, recorded *bool, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ledgerRetryFor)
 	defer cancel()
+	if h.both != nil {
+		rctx, rcancel := context.WithTimeout(ctx, recordTimeout)
+		markErr, recordErr := h.both.MarkDeliveredAndRecord(rctx, n.TrackingID, n.Key, *e)
+		rcancel()
+		if recordErr == nil {
+			*recorded = true
+		} else if markErr == nil {
+			// Only the log entry failed: it is not tried again.
+			*recorded = true
+			log.Error("delivery attempt not recorded in the delivery log", "outcome", e.Outcome.String(), "err", recordErr)
+		}
+		if markErr == nil {
+			return nil
+		}
+	}
 	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
 		err := h.cfg.Ledger.MarkDelivered(ctx, n.TrackingID, n.Key)
 		if err == nil {

@@ -76,3 +76,82 @@ func TestSentNotificationIsRecordedThroughARedisOutage(t *testing.T) {
 		t.Fatalf("sent %d times, want once", sent)
 	}
 }
+
+// sentRecorder is a Ledger that is its own DeliveryLog and records a send in
+// both at once (as the state store does); markErr and recordErr make that
+// step fail in part.
+type sentRecorder struct {
+	memLedger
+	log                  memLog
+	markErr, recordErr   error
+	both, marks, records int
+}
+
+func (l *sentRecorder) MarkDeliveredAndRecord(ctx context.Context, id, key string, d dispatcher.Delivery) (error, error) {
+	l.both++
+	if l.markErr == nil {
+		_ = l.memLedger.MarkDelivered(ctx, id, key)
+	}
+	if l.recordErr == nil {
+		_ = l.log.Record(ctx, id, d)
+	}
+	return l.markErr, l.recordErr
+}
+
+func (l *sentRecorder) MarkDelivered(ctx context.Context, id, key string) error {
+	l.marks++
+	return l.memLedger.MarkDelivered(ctx, id, key)
+}
+
+func (l *sentRecorder) Record(ctx context.Context, id string, d dispatcher.Delivery) error {
+	l.records++
+	return l.log.Record(ctx, id, d)
+}
+
+// A sent notification's ledger entry and delivery-log entry are one step
+// when the ledger can take both; a part that failed is handled as before:
+// the ledger's entry is tried again, the log's is not.
+func TestSentNotificationIsRecordedInOneStep(t *testing.T) {
+	tmpl, err := templates.New(templates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name                            string
+		markErr, recordErr              error
+		wantBoth, wantMarks, wantRecord int
+		wantLogged                      int
+	}{
+		{"both written", nil, nil, 1, 0, 0, 1},
+		{"the log failed: not tried again", nil, errors.New("record delivery: timeout"), 1, 0, 0, 0},
+		{"the ledger failed: tried again", errors.New("connection refused"), nil, 1, 1, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &sentRecorder{markErr: tc.markErr, recordErr: tc.recordErr}
+			h, err := dispatcher.NewHandler(dispatcher.Config{
+				Templates: tmpl, Email: noEmail{}, Ledger: l, Gate: l, DeliveryLog: l,
+				From: "Shop <noreply@shop.example>", UnsubscribeURL: func(context.Context, string, dispatcher.Channel, string) (string, error) {
+					return "https://shop.example/u", nil
+				},
+				SMS: smsFunc(func(context.Context, dispatcher.SMS) (string, error) { return "SM1", nil }),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := notification(dispatcher.ChannelSMS, "+4915112345678", "de")
+			if err := h.ProcessSMS(context.Background(), task(t, n)); err != nil {
+				t.Fatal(err)
+			}
+			if l.both != tc.wantBoth || l.marks != tc.wantMarks || l.records != tc.wantRecord {
+				t.Errorf("MarkDeliveredAndRecord %d, MarkDelivered %d, Record %d times; want %d, %d, %d",
+					l.both, l.marks, l.records, tc.wantBoth, tc.wantMarks, tc.wantRecord)
+			}
+			if ok, _ := l.Delivered(context.Background(), n.TrackingID, n.Key); !ok {
+				t.Error("the send is not in the ledger")
+			}
+			if len(l.log.entries) != tc.wantLogged {
+				t.Errorf("delivery log has %d entries, want %d", len(l.log.entries), tc.wantLogged)
+			}
+		})
+	}
+}

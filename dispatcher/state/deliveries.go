@@ -50,8 +50,21 @@ return 1
 // for a tracking that does not exist is not recorded, and that is no
 // error: its log went with it, and there is nobody to show the entry to.
 func (s *Store) Record(ctx context.Context, trackingID string, d dispatcher.Delivery) error {
+	cmd, err := s.recordCmd(ctx, trackingID, d)
+	if err == nil {
+		err = s.b.Do(ctx, cmd)
+	}
+	if err != nil {
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	return nil
+}
+
+// recordCmd is the command that appends d to the tracking's delivery log
+// (Record).
+func (s *Store) recordCmd(ctx context.Context, trackingID string, d dispatcher.Delivery) (redis.Cmder, error) {
 	if !d.Outcome.Valid() {
-		return fmt.Errorf("record delivery: invalid outcome %d", uint8(d.Outcome))
+		return nil, fmt.Errorf("invalid outcome %d", uint8(d.Outcome))
 	}
 	now := s.opts.Now()
 	if d.At.IsZero() {
@@ -62,19 +75,15 @@ func (s *Store) Record(ctx context.Context, trackingID string, d dispatcher.Deli
 	d.Error = clip(d.Error, maxDeliveryError)
 	b, err := json.Marshal(d)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keys := []string{deliveriesKey(trackingID)}
 	if s.opts.TrackingKey != nil && trackingID != dispatcher.TestLog { // the test log belongs to no tracking
 		keys = append(keys, s.opts.TrackingKey(trackingID))
 	}
-	err = s.b.Do(ctx, recordDeliveryScript.Cmd(ctx, keys,
+	return recordDeliveryScript.Cmd(ctx, keys,
 		d.At.UnixMicro(), b, now.Add(-s.opts.DeliveryRetention).UnixMicro(), MaxDeliveries,
-		s.opts.DeliveryRetention.Milliseconds()))
-	if err != nil {
-		return fmt.Errorf("record delivery: %w", err)
-	}
-	return nil
+		s.opts.DeliveryRetention.Milliseconds()), nil
 }
 
 // Deliveries returns a tracking's delivery log, newest first, without the

@@ -2,9 +2,11 @@ package state
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/dispatcher/groupcommit"
 )
 
@@ -36,6 +38,24 @@ func (s *Store) MarkDelivered(ctx context.Context, trackingID, key string) error
 	return s.b.Do(ctx, addScript.Cmd(ctx, []string{sentKey(trackingID)}, key, s.opts.Retention.Milliseconds()))
 }
 
+// MarkDeliveredAndRecord is MarkDelivered and Record in one step
+// (dispatcher.SentRecorder): the ledger's entry and the delivery log's, one
+// round trip after each send.
+func (s *Store) MarkDeliveredAndRecord(ctx context.Context, trackingID, key string, d dispatcher.Delivery) (markErr, recordErr error) {
+	mark := addScript.Cmd(ctx, []string{sentKey(trackingID)}, key, s.opts.Retention.Milliseconds())
+	record, err := s.recordCmd(ctx, trackingID, d)
+	if err != nil {
+		return s.b.Do(ctx, mark), fmt.Errorf("record delivery: %w", err)
+	}
+	if err := s.b.Submit(mark, record).Wait(ctx); err != nil {
+		return err, fmt.Errorf("record delivery: %w", err)
+	}
+	if err := record.Err(); err != nil {
+		recordErr = fmt.Errorf("record delivery: %w", err)
+	}
+	return mark.Err(), recordErr
+}
+
 // BeginSend records that an attempt is about to hand the notification to the
 // provider and reports whether an earlier attempt did (see
 // dispatcher.Ledger).
@@ -57,3 +77,4 @@ func (s *Store) BeginSend(ctx context.Context, trackingID, key string) (again bo
 func (s *Store) Settle(ctx context.Context, trackingID, key string) error {
 	return s.b.Do(ctx, addScript.Cmd(ctx, []string{settledKey(trackingID)}, key, s.opts.Retention.Milliseconds()))
 }
+var _ dispatcher.SentRecorder = (*Store)(nil)

@@ -90,3 +90,64 @@ func TestReadsWhatEarlierVersionsWrote(t *testing.T) {
 		t.Errorf("TrackingKeys = %v", keys)
 	}
 }
+
+// pipelines counts the pipelines and single commands a client sends.
+type pipelines struct{ pipes, cmds, singles int }
+
+func (p *pipelines) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (p *pipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { p.singles++; return next(ctx, cmd) }
+}
+func (p *pipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		p.pipes++
+		p.cmds += len(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+// After a send, the ledger's entry and the delivery log's go to Redis in one
+// step; a tracking deleted meanwhile still gets its ledger entry, and no log.
+func TestMarkDeliveredAndRecordIsOneStep(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	count := &pipelines{}
+	rdb.AddHook(count)
+	s := state.New(rdb, state.Options{TrackingKey: func(id string) string { return "tracking:{" + id + "}" }})
+	rdb.Set(ctx, "tracking:{abc}", "x", 0)
+
+	d := dispatcher.Delivery{Status: "InTransit", Channel: dispatcher.ChannelEmail, Recipient: "kim@example.com", Attempt: 1,
+		Outcome: dispatcher.OutcomeSent, ProviderMessageID: "n-1@shop.example"}
+	// The first call loads the scripts into Redis.
+	if _, err := s.MarkDeliveredAndRecord(ctx, "warm", "k", d); err != nil {
+		t.Fatal(err)
+	}
+	before := *count
+	markErr, recordErr := s.MarkDeliveredAndRecord(ctx, "abc", "InTransit|email|kim@example.com", d)
+	if markErr != nil || recordErr != nil {
+		t.Fatalf("MarkDeliveredAndRecord = %v, %v", markErr, recordErr)
+	}
+	if got := *count; got.pipes-before.pipes != 1 || got.cmds-before.cmds != 2 || got.singles != before.singles {
+		t.Errorf("sent %d pipelines (%d commands) and %d single commands, want one pipeline of two",
+			got.pipes-before.pipes, got.cmds-before.cmds, got.singles-before.singles)
+	}
+	if ok, err := s.Delivered(ctx, "abc", "InTransit|email|kim@example.com"); !ok || err != nil {
+		t.Errorf("Delivered = %v, %v", ok, err)
+	}
+	ds, err := s.Deliveries(ctx, "abc")
+	if err != nil || len(ds) != 1 || ds[0].Recipient != "k***@example.com" || ds[0].ProviderMessageID != "n-1@shop.example" {
+		t.Errorf("Deliveries = %+v, %v", ds, err)
+	}
+
+	markErr, recordErr = s.MarkDeliveredAndRecord(ctx, "gone", "InTransit|email|kim@example.com", d)
+	if markErr != nil || recordErr != nil {
+		t.Fatalf("for a deleted tracking: %v, %v", markErr, recordErr)
+	}
+	if ok, _ := s.Delivered(ctx, "gone", "InTransit|email|kim@example.com"); !ok {
+		t.Error("a deleted tracking's send is not in the ledger")
+	}
+	if n := rdb.Exists(ctx, "trackhook:{gone}:deliveries").Val(); n != 0 {
+		t.Error("a deleted tracking got a delivery log")
+	}
+}

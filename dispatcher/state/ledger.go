@@ -77,4 +77,5 @@ func (s *Store) BeginSend(ctx context.Context, trackingID, key string) (again bo
 func (s *Store) Settle(ctx context.Context, trackingID, key string) error {
 	return s.b.Do(ctx, addScript.Cmd(ctx, []string{settledKey(trackingID)}, key, s.opts.Retention.Milliseconds()))
 }
+
 var _ dispatcher.SentRecorder = (*Store)(nil)

@@ -2,6 +2,7 @@ package templates
 
 import (
 	htmltemplate "html/template"
+	"io"
 	"strings"
 	"testing"
 	texttemplate "text/template"
@@ -11,7 +12,7 @@ import (
 // asWritten parses a layout as its file says, without bindCatalog: the
 // layout's {{.T}} and {{.H}} calls stay method calls.
 func asWritten(t *testing.T, name string, f file) interface {
-	Execute(w interface{ Write([]byte) (int, error) }, data any) error
+	Execute(w io.Writer, data any) error
 } {
 	t.Helper()
 	if name == layoutEmailHTML {
@@ -19,25 +20,13 @@ func asWritten(t *testing.T, name string, f file) interface {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return htmlExec{h}
+		return h
 	}
 	tt, err := texttemplate.New(name).Option("missingkey=error").Parse(string(f.data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return textExec{tt}
-}
-
-type htmlExec struct{ *htmltemplate.Template }
-
-func (h htmlExec) Execute(w interface{ Write([]byte) (int, error) }, data any) error {
-	return h.Template.Execute(w, data)
-}
-
-type textExec struct{ *texttemplate.Template }
-
-func (x textExec) Execute(w interface{ Write([]byte) (int, error) }, data any) error {
-	return x.Template.Execute(w, data)
+	return tt
 }
 
 // hasMethodCall reports whether any command under n still calls .T or .H

@@ -531,11 +531,16 @@ const ledgerRetryFor = 30 * time.Second
 //
 // When the Ledger is a SentRecorder and the DeliveryLog too, the first try
 // writes e to the delivery log in the same step, and sets *recorded when
-// that entry is written (else the caller records it as usual).
+// that entry is written (else the caller records it as usual). e's time is
+// fixed first: a step that timed out may still have run, and the caller's
+// second try then writes the very same entry, not a second one.
 func (h *Handler) markDelivered(ctx context.Context, n Notification, e *Delivery, recorded *bool, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ledgerRetryFor)
 	defer cancel()
 	if h.both != nil {
+		if e.At.IsZero() {
+			e.At = h.cfg.Now().UTC()
+		}
 		rctx, rcancel := context.WithTimeout(ctx, recordTimeout)
 		markErr, recordErr := h.both.MarkDeliveredAndRecord(rctx, n.TrackingID, n.Key, *e)
 		rcancel()

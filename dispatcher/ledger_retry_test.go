@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/trackhook/trackhook/dispatcher"
 	"github.com/trackhook/trackhook/templates"
@@ -85,10 +86,12 @@ type sentRecorder struct {
 	log                  memLog
 	markErr, recordErr   error
 	both, marks, records int
+	at                   []time.Time // each entry's time, as handed over
 }
 
 func (l *sentRecorder) MarkDeliveredAndRecord(ctx context.Context, id, key string, d dispatcher.Delivery) (error, error) {
 	l.both++
+	l.at = append(l.at, d.At)
 	if l.markErr == nil {
 		_ = l.memLedger.MarkDelivered(ctx, id, key)
 	}
@@ -105,6 +108,7 @@ func (l *sentRecorder) MarkDelivered(ctx context.Context, id, key string) error 
 
 func (l *sentRecorder) Record(ctx context.Context, id string, d dispatcher.Delivery) error {
 	l.records++
+	l.at = append(l.at, d.At)
 	return l.log.Record(ctx, id, d)
 }
 
@@ -125,6 +129,9 @@ func TestSentNotificationIsRecordedInOneStep(t *testing.T) {
 		{"both written", nil, nil, 1, 0, 0, 1},
 		{"the log failed: not tried again", nil, errors.New("record delivery: timeout"), 1, 0, 0, 0},
 		{"the ledger failed: tried again", errors.New("connection refused"), nil, 1, 1, 0, 1},
+		// Both failed (a timeout: the step may still have run): the log's
+		// entry is written again, with the same time, so the same entry.
+		{"both failed: the same entry again", errors.New("i/o timeout"), errors.New("i/o timeout"), 1, 1, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := &sentRecorder{markErr: tc.markErr, recordErr: tc.recordErr}
@@ -151,6 +158,12 @@ func TestSentNotificationIsRecordedInOneStep(t *testing.T) {
 			}
 			if len(l.log.entries) != tc.wantLogged {
 				t.Errorf("delivery log has %d entries, want %d", len(l.log.entries), tc.wantLogged)
+			}
+			for _, at := range l.at {
+				if at.IsZero() || !at.Equal(l.at[0]) {
+					t.Errorf("entries handed over with times %v, want one time, set", l.at)
+					break
+				}
 			}
 		})
 	}

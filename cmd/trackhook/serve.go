@@ -328,9 +328,10 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 			Queues:         queues,
 			RetryDelayFunc: dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
 			IsFailure:      dispatcher.IsFailure,
-			// An idle worker looks for new tasks this often: the latency a
+			// An idle server looks for new tasks this often: the latency a
 			// notification queued into an empty queue waits, for a Lua call
-			// 40 times a second while there is nothing to do.
+			// 40 times a second per server while there is nothing to do
+			// (five servers: 200 a second, a few milliseconds of Redis).
 			TaskCheckInterval:        25 * time.Millisecond,
 			DelayedTaskCheckInterval: time.Second,
 			ShutdownTimeout:          shutdownTimeout,

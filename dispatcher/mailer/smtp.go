@@ -205,7 +205,9 @@ func (s *SMTP) dial(ctx context.Context) (*conn, error) {
 	sc.Text.Writer.W = bufio.NewWriterSize(flushThrough{sc.Text.Writer.W}, sendBuffer)
 	c.client, c.sc = client, sc
 	c.pipeline, _ = sc.Extension("PIPELINING")
-	// The parameters go-mail's Mail adds (it sets no DSN here).
+	// The parameters go-mail's Mail adds, for the options s.opts sets (no
+	// DSN, SMTPUTF8 not skipped): an option added there that changes
+	// MAIL FROM must be reflected here.
 	if ok, _ := sc.Extension("8BITMIME"); ok {
 		c.mailParams += " BODY=8BITMIME"
 	}

@@ -140,6 +140,19 @@ func TestMarkDeliveredAndRecordIsOneStep(t *testing.T) {
 		t.Errorf("Deliveries = %+v, %v", ds, err)
 	}
 
+	// A step that timed out may still have run; the handler's second try
+	// with the same entry (its time fixed) leaves one entry.
+	d.At = time.Now().UTC().Add(-time.Minute)
+	if _, err := s.MarkDeliveredAndRecord(ctx, "abc", "InTransit|email|kim@example.com", d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, "abc", d); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.Deliveries(ctx, "abc"); err != nil || len(ds) != 2 {
+		t.Errorf("after a repeated entry: %d entries (%v), want 2 (the first and the repeated one once)", len(ds), err)
+	}
+
 	markErr, recordErr = s.MarkDeliveredAndRecord(ctx, "gone", "InTransit|email|kim@example.com", d)
 	if markErr != nil || recordErr != nil {
 		t.Fatalf("for a deleted tracking: %v, %v", markErr, recordErr)

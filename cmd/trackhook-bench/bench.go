@@ -316,10 +316,13 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	// 3. End to end, on the same process.
 	b.progress("end to end: %.0f webhooks/s for %v through trackhook serve", b.opts.e2eRate, b.opts.e2e)
 	cpu = b.cpuWindow(srv.pid(), 0)
+	rstats := b.redisWindow(0)
+	profiled = b.profile(ctx, rep, pprofAddr, "`trackhook serve` end to end (receiver and worker)", "-e2e.cpu.pprof", b.opts.e2e/4, b.opts.e2e/2)
 	if rep.e2e, err = b.endToEnd(ctx, "http://"+addr+webhookPath, b.opts.e2eRate, b.opts.e2e); err != nil {
 		return nil, err
 	}
-	rep.e2e.cpu = cpu()
+	rep.e2e.cpu, rep.e2e.redis = cpu(), rstats()
+	profiled()
 
 	// 4. Through providers far away.
 	if b.opts.relay > 0 {

@@ -212,16 +212,20 @@ func (b *bench) redisWindow(delay time.Duration) func() redisUse {
 	}()
 	return func() redisUse {
 		end := commandStats(b.rdb)
-		start := <-first
-		d := redisUse{calls: map[string]int64{}, usec: map[string]int64{}}
-		for name, c := range end.calls {
-			if c -= start.calls[name]; c > 0 {
-				d.calls[name] = c
-				d.usec[name] = end.usec[name] - start.usec[name]
-			}
-		}
-		return d
+		return end.since(<-first)
 	}
+}
+
+// since is what Redis ran between the snapshots start and u.
+func (u redisUse) since(start redisUse) redisUse {
+	d := redisUse{calls: map[string]int64{}, usec: map[string]int64{}}
+	for name, c := range u.calls {
+		if c -= start.calls[name]; c > 0 {
+			d.calls[name] = c
+			d.usec[name] = u.usec[name] - start.usec[name]
+		}
+	}
+	return d
 }
 
 // commandStats parses INFO commandstats: "cmdstat_get:calls=1,usec=2,...".

@@ -25,6 +25,7 @@ type sendResult struct {
 	conns  int64 // SMTP connections opened
 	note   string
 	cpu    cpuUse
+	redis  redisUse // what Redis ran in the window (the worker's drain only)
 }
 
 func (r sendResult) rate() float64 {
@@ -272,6 +273,7 @@ func (b *bench) drainWorker(ctx context.Context, rdb redis.UniversalClient, pid 
 	var t0 time.Time
 	var c0 int64
 	var cpu0 cpuSnap
+	var redis0 redisUse
 	deadline := time.Now().Add(dur + 10*time.Second)
 	var end time.Time
 	for ctx.Err() == nil && time.Now().Before(deadline) {
@@ -279,6 +281,7 @@ func (b *bench) drainWorker(ctx context.Context, rdb redis.UniversalClient, pid 
 		if t0.IsZero() && n > accepted0 {
 			t0, c0 = time.Now(), n
 			cpu0 = cpuNow(pid, b.redis.cmd.Process.Pid)
+			redis0 = commandStats(b.rdb)
 			deadline = t0.Add(dur)
 		}
 		qi, err := insp.GetQueueInfo(dispatcher.QueueEmail)
@@ -294,6 +297,7 @@ func (b *bench) drainWorker(ctx context.Context, rdb redis.UniversalClient, pid 
 	c1 := b.sink.accepted.Load()
 	if !t0.IsZero() {
 		r.cpu = cpuBetween(cpu0, cpuNow(pid, b.redis.cmd.Process.Pid))
+		r.redis = commandStats(b.rdb).since(redis0)
 	}
 	if end.IsZero() {
 		end = time.Now()

@@ -16,7 +16,8 @@ type e2eResult struct {
 	arrived  int
 	negative int // accepted before the client saw the 2xx (counted as 0)
 	lat      []time.Duration
-	cpu      cpuUse // from the first webhook until the last email arrived
+	cpu      cpuUse   // from the first webhook until the last email arrived
+	redis    redisUse // what Redis ran meanwhile
 }
 
 // How long section 3 waits for the emails after the load: until none has

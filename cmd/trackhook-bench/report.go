@@ -101,6 +101,9 @@ func (b *bench) render(w io.Writer, rep *report) {
 	row(fmt.Sprintf("dispatcher handler + SMTP pool (%d) in the bench process, %d goroutines, max in doubt %d; no asynq, no Redis", pool, workers, inDoubt), rep.inproc)
 	row(fmt.Sprintf("`trackhook serve` worker: asynq, ledger + gate in Redis, templates, pool (%d), %d workers, max in doubt %d; %s", pool, workers, inDoubt, rep.worker.note), rep.worker)
 	p("\n")
+	if ops := float64(rep.worker.sent); ops > 0 && rep.worker.redis.total() > 0 {
+		p("Redis commands per email while the worker drained: %.1f; by Redis's time: %s.\n\n", float64(rep.worker.redis.total())/ops, rep.worker.redis.top(ops, 10))
+	}
 
 	// 3. End to end.
 	e := rep.e2e
@@ -118,6 +121,9 @@ func (b *bench) render(w io.Writer, rep *report) {
 		fmtDur(percentile(e.lat, .5)), fmtDur(percentile(e.lat, .99)), fmtDur(maxLat), e.cpu)
 	p("Half of these webhooks are status changes with two subscribers: they cause %s emails/s, which the\n", fmtRate(o.e2eRate))
 	p("worker has to sustain (section 2: %s emails/s while draining); below that the queue, and so the latency, grows for as long as the run lasts.\n\n", fmtRate(rep.worker.rate()))
+	if ops := float64(e.hooks.ok); ops > 0 && e.redis.total() > 0 {
+		p("Redis commands per webhook (with its emails): %.1f; by Redis's time: %s.\n\n", float64(e.redis.total())/ops, e.redis.top(ops, 10))
+	}
 	if e.hooks.late > 100*time.Millisecond {
 		p("The load generator fell up to %s behind its schedule (trackhook answered too slowly, or the CPUs were busy).\n\n", fmtDur(e.hooks.late))
 	}

@@ -57,13 +57,12 @@ func (s *Store) index(ctx context.Context, id string, created time.Time) error {
 // commit writes t if its stored version is still version. It reports false
 // on a version conflict.
 func (s *Store) commit(ctx context.Context, t *Tracking, version string) (bool, error) {
-	state, err := json.Marshal(t)
+	now := s.opts.Now()
+	args, err := s.applyArgs(version, t, "", now, now)
 	if err != nil {
 		return false, err
 	}
-	now := s.opts.Now()
-	res, err := applyScript.Run(ctx, s.rdb, []string{stateKey(t.ID), seenKey(t.ID), outboxKey(t.ID)},
-		version, state, "", now.UnixMilli(), now.UnixMilli(), s.opts.Retention.Milliseconds()).Int()
+	res, err := applyScript.Run(ctx, s.rdb, []string{stateKey(t.ID), seenKey(t.ID), outboxKey(t.ID)}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("write tracking: %w", err)
 	}
@@ -277,25 +276,31 @@ func (s *Store) Subscribed(ctx context.Context, trackingID string, c dispatcher.
 // dispatcher.ReasonSuperseded when the tracking has entered a later
 // notifying status since n was planned (Tracking.Seq above n.Seq).
 func (s *Store) SubscribedCmd(ctx context.Context, n dispatcher.Notification) (redis.Cmder, func() (bool, string, error)) {
-	cmd := redis.NewStringCmd(ctx, "hget", stateKey(n.TrackingID), "d")
+	key := stateKey(n.TrackingID)
+	cmd := redis.NewSliceCmd(ctx, "hmget", key, "v", "s")
 	return cmd, func() (bool, string, error) {
-		raw, err := cmd.Bytes()
-		if errors.Is(err, redis.Nil) {
-			return false, "tracking was deleted", nil
-		}
+		vals, err := cmd.Result()
 		if err != nil {
 			return false, "", fmt.Errorf("check recipient: %w", err)
 		}
-		// Only the subscribers and the sequence: decoding the whole
-		// tracking (up to a hundred checkpoints) for every send cost more
-		// than the rest of the check.
-		var t struct {
-			Emails []string `json:"emails"`
-			SMSes  []string `json:"smses"`
-			Seq    int      `json:"seq"`
+		v, _ := vals[0].(string)
+		if v == "" {
+			return false, "tracking was deleted", nil
 		}
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return false, "", fmt.Errorf("decode tracking %s: %w", n.TrackingID, err)
+		var t subscribers
+		raw, _ := vals[1].(string)
+		if rest, ok := strings.CutPrefix(raw, v+":"); ok {
+			err = json.Unmarshal([]byte(rest), &t)
+		} else {
+			// Written by a trackhook before "s" (or whose "s" is not of
+			// this version): the subscribers are in the whole tracking.
+			err = s.subscribersOf(ctx, key, &t)
+			if errors.Is(err, redis.Nil) {
+				return false, "tracking was deleted", nil
+			}
+		}
+		if err != nil {
+			return false, "", fmt.Errorf("check recipient of tracking %s: %w", n.TrackingID, err)
 		}
 		list := t.Emails
 		if n.Channel == dispatcher.ChannelSMS {
@@ -309,6 +314,17 @@ func (s *Store) SubscribedCmd(ctx context.Context, n dispatcher.Notification) (r
 		}
 		return true, "", nil
 	}
+}
+
+// subscribersOf reads the subscribers out of the whole tracking stored at
+// key (its "d"), for a state hash without a current "s" (subscribers).
+func (s *Store) subscribersOf(ctx context.Context, key string, t *subscribers) error {
+	raw, err := s.rdb.HGet(ctx, key, "d").Bytes()
+	if err != nil {
+		return err
+	}
+	// The tracking's fields of the same names.
+	return json.Unmarshal(raw, t)
 }
 
 // Secret returns the shared secret called name, creating 32 random bytes the

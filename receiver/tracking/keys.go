@@ -6,7 +6,8 @@ package tracking
 
 const keyPrefix = "trackhook:"
 
-// stateKey is a hash: "v" the version (CAS counter), "d" the Tracking as JSON.
+// stateKey is a hash: "v" the version (CAS counter), "d" the Tracking as
+// JSON, "s" its subscribers as "<v>:<JSON>" (see subscribers).
 func stateKey(id string) string { return keyPrefix + "{" + id + "}:state" }
 
 // StateKey is the key whose existence says the tracking exists: the

@@ -132,7 +132,8 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 // ARGV[4] now (ms)
 // ARGV[5] seen cutoff (ms): ids older than this are forgotten
 // ARGV[6] retention (ms) for all three keys
-// ARGV[7], ARGV[8], … outbox field, value pairs
+// ARGV[7] the new state's subscribers JSON (see subscribers)
+// ARGV[8], ARGV[9], … outbox field, value pairs
 // Returns 1 committed, 0 version conflict (read again), 2 duplicate event id.
 var applyScript = groupcommit.NewScript(`
 if ARGV[3] ~= "" and redis.call("ZSCORE", KEYS[2], ARGV[3]) then
@@ -142,21 +143,50 @@ local v = redis.call("HGET", KEYS[1], "v") or "0"
 if v ~= ARGV[1] then
   return 0
 end
-redis.call("HSET", KEYS[1], "v", tostring(tonumber(v) + 1), "d", ARGV[2])
+local next = tostring(tonumber(v) + 1)
+redis.call("HSET", KEYS[1], "v", next, "d", ARGV[2], "s", next .. ":" .. ARGV[7])
 redis.call("PEXPIRE", KEYS[1], ARGV[6])
 if ARGV[3] ~= "" then
   redis.call("ZADD", KEYS[2], ARGV[4], ARGV[3])
   redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", "(" .. ARGV[5])
   redis.call("PEXPIRE", KEYS[2], ARGV[6])
 end
-if #ARGV > 6 then
-  for i = 7, #ARGV, 2 do
+if #ARGV > 7 then
+  for i = 8, #ARGV, 2 do
     redis.call("HSET", KEYS[3], ARGV[i], ARGV[i + 1])
   end
   redis.call("PEXPIRE", KEYS[3], ARGV[6])
 end
 return 1
 `)
+
+// subscribers is what a send-time check needs of a tracking (SubscribedCmd):
+// who is subscribed and how many notifying statuses it has entered.
+// applyScript keeps it in the state hash beside the whole tracking, as
+// field "s": "<version>:<JSON>", written in the same HSET as "v" and "d".
+// A check then reads a few dozen bytes instead of the whole tracking with
+// its hundred checkpoints. The version ties it to the "d" it was made
+// from: a tracking written by an earlier trackhook (whose script knows no
+// "s") has a newer "v" than its "s", and the check reads "d" instead.
+type subscribers struct {
+	Emails []string `json:"emails,omitempty"`
+	SMSes  []string `json:"smses,omitempty"`
+	Seq    int      `json:"seq,omitempty"`
+}
+
+// applyArgs is applyScript's ARGV up to the outbox pairs: the expected
+// version, t, the seen member and its clock, and t's subscribers.
+func (s *Store) applyArgs(version string, t *Tracking, seen string, now, seenCutoff time.Time) ([]any, error) {
+	state, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := json.Marshal(subscribers{Emails: t.Emails, SMSes: t.SMSes, Seq: t.Seq})
+	if err != nil {
+		return nil, err
+	}
+	return []any{version, state, seen, now.UnixMilli(), seenCutoff.UnixMilli(), s.opts.Retention.Milliseconds(), subs}, nil
+}
 
 // maxApplyAttempts bounds optimistic retries when webhooks for one tracking
 // race; between attempts Apply backs off for a short random time so the
@@ -198,11 +228,10 @@ func (s *Store) Apply(ctx context.Context, ev Event, plan Planner) (Result, erro
 				return Result{}, fmt.Errorf("plan notifications: %w", err)
 			}
 		}
-		state, err := json.Marshal(next)
+		args, err := s.applyArgs(version, &next, seen, now, now.Add(-s.opts.SeenRetention))
 		if err != nil {
 			return Result{}, err
 		}
-		args := []any{version, state, seen, now.UnixMilli(), now.Add(-s.opts.SeenRetention).UnixMilli(), s.opts.Retention.Milliseconds()}
 		for _, j := range jobs {
 			b, err := json.Marshal(j)
 			if err != nil {

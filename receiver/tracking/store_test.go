@@ -2,8 +2,10 @@ package tracking_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,6 +228,82 @@ func TestAllowedAtSendTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(dispatcher.ChannelSMS, "+4915112345678", false)
+}
+
+// The send-time check reads the tracking's subscribers, kept beside it in
+// the state hash, not the whole tracking: a tracking whose document does
+// not even decode is still judged by its subscribers.
+func TestSubscribedReadsOnlyTheSubscribers(t *testing.T) {
+	ctx := context.Background()
+	s, srv := newStore(t)
+	r, err := s.Apply(ctx, event("e1", tracking.InTransit, t0), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := tracking.StateKey(r.Tracking.ID)
+	if err := srv.Client().HSet(ctx, key, "d", "{not json").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ch        dispatcher.Channel
+		recipient string
+		want      bool
+	}{{dispatcher.ChannelEmail, "kim@example.com", true}, {dispatcher.ChannelSMS, "+4915112345678", true}, {dispatcher.ChannelEmail, "eve@example.com", false}} {
+		ok, reason, err := s.Subscribed(ctx, r.Tracking.ID, c.ch, c.recipient)
+		if err != nil || ok != c.want {
+			t.Errorf("%s %s: ok %v (%s), %v; want %v", c.ch, c.recipient, ok, reason, err, c.want)
+		}
+	}
+}
+
+// A tracking last written by a trackhook that kept no subscribers beside
+// it (or one whose subscribers are of an older version) is judged by its
+// whole document, never by subscribers that may be out of date.
+func TestSubscribedFallsBackToTheTracking(t *testing.T) {
+	ctx := context.Background()
+	s, srv := newStore(t)
+	r, err := s.Apply(ctx, event("e1", tracking.InTransit, t0), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, key := srv.Client(), tracking.StateKey(r.Tracking.ID)
+	if ok, reason, err := s.Subscribed(ctx, r.Tracking.ID, dispatcher.ChannelEmail, "kim@example.com"); !ok || err != nil {
+		t.Fatalf("before: %v (%s), %v", ok, reason, err)
+	}
+	// An earlier trackhook removes kim: a new version and document, the
+	// subscribers field left as it was.
+	removed := r.Tracking
+	removed.Emails = nil
+	doc, err := json.Marshal(removed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, key, "v", "2", "d", doc).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, reason, err := s.Subscribed(ctx, r.Tracking.ID, dispatcher.ChannelEmail, "kim@example.com"); ok || err != nil || reason != "recipient was removed from the tracking" {
+		t.Fatalf("stale subscribers field trusted: %v (%s), %v", ok, reason, err)
+	}
+	if ok, _, err := s.Subscribed(ctx, r.Tracking.ID, dispatcher.ChannelSMS, "+4915112345678"); !ok || err != nil {
+		t.Fatalf("the SMS subscriber from the document: %v, %v", ok, err)
+	}
+	// No subscribers field at all.
+	if err := rdb.HDel(ctx, key, "s").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := s.Subscribed(ctx, r.Tracking.ID, dispatcher.ChannelEmail, "kim@example.com"); ok || err != nil {
+		t.Fatalf("without a subscribers field: %v, %v", ok, err)
+	}
+	// The next write brings the field back, of the new version.
+	if _, err := s.Update(ctx, r.Tracking.ID, func(t *tracking.Tracking) error { t.Emails = []string{"kim@example.com"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.HGet(ctx, key, "s").Val(); !strings.HasPrefix(got, "3:") || !strings.Contains(got, "kim@example.com") {
+		t.Fatalf("subscribers field after the update: %q", got)
+	}
+	if ok, _, err := s.Subscribed(ctx, r.Tracking.ID, dispatcher.ChannelEmail, "kim@example.com"); !ok || err != nil {
+		t.Fatalf("after the update: %v, %v", ok, err)
+	}
 }
 
 // BenchmarkSubscribed is the tracking half of the send-time gate, run for

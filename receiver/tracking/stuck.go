@@ -174,11 +174,10 @@ func (s *Store) ApplyChange(ctx context.Context, id string, change Change, plan 
 				return Result{}, fmt.Errorf("plan notifications: %w", err)
 			}
 		}
-		state, err := json.Marshal(next)
+		args, err := s.applyArgs(version, &next, "", now, now.Add(-s.opts.SeenRetention))
 		if err != nil {
 			return Result{}, err
 		}
-		args := []any{version, state, "", now.UnixMilli(), now.Add(-s.opts.SeenRetention).UnixMilli(), s.opts.Retention.Milliseconds()}
 		for _, j := range jobs {
 			b, err := json.Marshal(j)
 			if err != nil {

@@ -312,6 +312,7 @@ func (h *Handler) findEarlierSMS(ctx context.Context, n Notification, m SMS) (pr
 type sendFunc func(ctx context.Context, n Notification, locale string, data templates.Data) (providerID, note string, err error)
 
 func (h *Handler) process(ctx context.Context, t *asynq.Task, channel Channel, send sendFunc) error {
+	growStack()
 	n, err := decode(t.Payload())
 	if err != nil {
 		h.log.Error("dropping malformed notify task", "type", t.Type(), "err", err)

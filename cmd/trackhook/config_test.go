@@ -325,6 +325,19 @@ func TestBrandSettings(t *testing.T) {
 	}
 }
 
+func TestGCPercentDefaultsUnlessGOGCIsSet(t *testing.T) {
+	unset := func(string) (string, bool) { return "", false }
+	if percent, ok := gcPercent(unset); !ok || percent != 200 {
+		t.Errorf("GOGC unset: %d, %v; want 200", percent, ok)
+	}
+	for _, v := range []string{"off", "100", ""} {
+		set := func(k string) (string, bool) { return v, k == "GOGC" }
+		if _, ok := gcPercent(set); ok {
+			t.Errorf("GOGC=%q: trackhook sets one of its own; want the runtime's", v)
+		}
+	}
+}
+
 func TestMemoryLimitDefaultsUnlessGOMEMLIMITIsSet(t *testing.T) {
 	unset := func(string) (string, bool) { return "", false }
 	if limit, ok := memoryLimit(unset); !ok || limit != 64<<20 {

@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strings"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
 )
@@ -50,11 +51,45 @@ func Phone(num, country string) (string, error) {
 			return "", fmt.Errorf("%w: phone number needs a + and country code", ErrInvalid)
 		}
 	}
-	p, err := phonenumbers.Parse(num, region)
-	if err != nil || !phonenumbers.IsValidNumber(p) {
+	key := region + " " + num
+	e164, ok := phones.Get(key)
+	if !ok {
+		e164 = parsePhone(num, region)
+		phones.Add(key, e164)
+	}
+	if e164 == "" {
 		return "", fmt.Errorf("%w: not a valid phone number", ErrInvalid)
 	}
-	return phonenumbers.Format(p, phonenumbers.E164), nil
+	return e164, nil
+}
+
+// parsePhone returns num, national to region when region is set, in E.164,
+// or "" when it is not a valid number.
+func parsePhone(num, region string) string {
+	p, err := phonenumbers.Parse(num, region)
+	if err != nil || !phonenumbers.IsValidNumber(p) {
+		return ""
+	}
+	return phonenumbers.Format(p, phonenumbers.E164)
+}
+
+// phones remembers parsePhone's answers for the numbers seen last. Every
+// webhook of a shipment names its subscribers again, and phonenumbers'
+// parse and validation (regular expressions over the region's metadata)
+// was a third of decoding an AfterShip webhook. The answer depends only on
+// the number and its region, so it never goes stale; the least recently
+// used go first.
+var phones = mustLRU[string, string](phoneCacheSize)
+
+// phoneCacheSize bounds phones: ~100 bytes a number.
+const phoneCacheSize = 4096
+
+func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return c
 }
 
 // Region returns the ISO 3166-1 alpha-2 code for an alpha-2 or alpha-3

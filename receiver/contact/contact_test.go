@@ -189,3 +189,31 @@ func FuzzList(f *testing.F) {
 		}
 	})
 }
+
+// Phone remembers its answers by number and region: the same national
+// number is valid in one country and not in another, however often and in
+// whatever order it is asked, and an invalid answer is remembered as one.
+func TestPhoneRemembersByNumberAndRegion(t *testing.T) {
+	for range 3 {
+		if got, err := Phone("030 901820", "DE"); err != nil || got != "+4930901820" {
+			t.Fatalf("Phone(030 901820, DE) = %q, %v", got, err)
+		}
+		if got, err := Phone("030 901820", "US"); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Phone(030 901820, US) = %q, %v; want invalid", got, err)
+		}
+		if got, err := Phone("030 901820", "DEU"); err != nil || got != "+4930901820" {
+			t.Fatalf("Phone(030 901820, DEU) = %q, %v", got, err)
+		}
+	}
+}
+
+// BenchmarkPhone is a subscriber's number as every webhook of its shipment
+// names it again.
+func BenchmarkPhone(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Phone("+49 151 12345678", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

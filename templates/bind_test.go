@@ -158,6 +158,17 @@ func TestBoundLayoutsPrintWhatTheirMethodsWould(t *testing.T) {
 					if got != want.String() {
 						t.Fatalf("%+v %s %s: printed\n%s\nas written it prints\n%s", key, status, locale, got, want.String())
 					}
+					folded, ok := s.folded[foldKey{key, locale}]
+					if !ok {
+						t.Fatalf("%+v: no layout folded for %s", key, locale)
+					}
+					got, errGot = folded.execute(p)
+					if (errWant == nil) != (errGot == nil) {
+						t.Fatalf("%+v %s %s folded: error %v, as written %v", key, status, locale, errGot, errWant)
+					}
+					if got != want.String() {
+						t.Fatalf("%+v %s %s folded: printed\n%s\nas written it prints\n%s", key, status, locale, got, want.String())
+					}
 					compared++
 				}
 			}
@@ -165,5 +176,82 @@ func TestBoundLayoutsPrintWhatTheirMethodsWould(t *testing.T) {
 	}
 	if compared < 2*3*len(s.statuses)*len(s.locales) {
 		t.Errorf("compared %d renders, want at least every layout in every status and language", compared)
+	}
+}
+
+// Each language's copy of the embedded email layouts prints the labels, the
+// sign-off and the footer's words as text: no call to the catalog is left
+// for a key whose text is the same in every message of that language, and
+// the calls for keys with variants or values remain.
+func TestLayoutsFoldTheCatalogsFixedTexts(t *testing.T) {
+	s := newSet(t, Options{})
+	count := func(l layout, name string) (calls int, keys map[string]bool) {
+		var root *parse.ListNode
+		switch tmpl := l.tmpl.(type) {
+		case *htmltemplate.Template:
+			root = tmpl.Lookup(name).Tree.Root
+		case *texttemplate.Template:
+			root = tmpl.Lookup(name).Tree.Root
+		}
+		keys = map[string]bool{}
+		var walk func(parse.Node)
+		walk = func(n parse.Node) {
+			switch n := n.(type) {
+			case *parse.ListNode:
+				if n != nil {
+					for _, c := range n.Nodes {
+						walk(c)
+					}
+				}
+			case *parse.ActionNode:
+				walk(n.Pipe)
+			case *parse.IfNode:
+				walk(n.Pipe)
+				walk(n.List)
+				walk(n.ElseList)
+			case *parse.WithNode:
+				walk(n.Pipe)
+				walk(n.List)
+				walk(n.ElseList)
+			case *parse.RangeNode:
+				walk(n.Pipe)
+				walk(n.List)
+				walk(n.ElseList)
+			case *parse.PipeNode:
+				if n == nil {
+					return
+				}
+				for _, c := range n.Cmds {
+					if id, ok := c.Args[0].(*parse.IdentifierNode); ok && id.Ident == "T" {
+						calls++
+						if k, ok := c.Args[len(c.Args)-1].(*parse.StringNode); ok {
+							keys[k.Text] = true
+						}
+					}
+					for _, a := range c.Args {
+						if p, ok := a.(*parse.PipeNode); ok {
+							walk(p)
+						}
+					}
+				}
+			}
+		}
+		walk(root)
+		return calls, keys
+	}
+	for _, name := range []string{layoutEmailText, layoutEmailHTML} {
+		unfolded, _ := count(s.layouts[layoutKey{name: name}], name)
+		for _, locale := range s.locales {
+			calls, keys := count(s.folded[foldKey{layoutKey{name: name}, locale}], name)
+			if calls*2 > unfolded {
+				t.Errorf("%s %s: %d of %d catalog calls left", name, locale, calls, unfolded)
+			}
+			if keys["label.tracking_number"] || keys["signoff"] {
+				t.Errorf("%s %s: fixed texts still called: %v", name, locale, keys)
+			}
+			if name == layoutEmailText && !keys["intro"] {
+				t.Errorf("%s %s: intro (a value in it, a variant for each status) was folded", name, locale)
+			}
+		}
 	}
 }

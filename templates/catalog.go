@@ -142,6 +142,10 @@ type layoutKey struct{ name, status, locale string }
 // the statuses and languages.
 func (s *Set) parseLayouts(layouts map[string]file) error {
 	s.layouts = map[layoutKey]layout{}
+	s.folded = map[foldKey]layout{}
+	for _, c := range s.catalogs {
+		c.findVariants()
+	}
 	for _, base := range slices.Sorted(maps.Keys(layouts)) {
 		f := layouts[base]
 		name, parts, _ := splitLayoutName(base)
@@ -175,19 +179,67 @@ func (s *Set) parseLayouts(layouts map[string]file) error {
 			return fmt.Errorf("templates: %s: %w", f.name, err)
 		}
 		s.layouts[key] = l
+		for _, locale := range s.locales {
+			if key.locale != "" && key.locale != locale {
+				continue
+			}
+			folded, err := l.fold(base, s.catalogs[locale].static)
+			if err != nil {
+				return fmt.Errorf("templates: %s: %w", f.name, err)
+			}
+			s.folded[foldKey{key, locale}] = folded
+		}
 	}
 	return nil
+}
+
+// foldKey is a layout (layoutKey) folded for one language.
+type foldKey struct {
+	layoutKey
+	locale string
+}
+
+// fold returns a copy of l, a layout named name not yet executed, with its
+// catalog calls folded (foldCatalog) for the language static knows.
+func (l layout) fold(name string, static func(string) (string, bool)) (layout, error) {
+	out := layout{file: l.file, size: new(atomic.Int64)}
+	switch t := l.tmpl.(type) {
+	case *htmltemplate.Template:
+		c, err := t.Clone() // copies every tree, which escaping rewrites
+		if err != nil {
+			return layout{}, err
+		}
+		foldCatalog(c.Lookup(name).Tree.Root, static, true)
+		out.tmpl = c
+	case *texttemplate.Template:
+		c, err := t.Clone() // shares the trees: the main one is copied
+		if err != nil {
+			return layout{}, err
+		}
+		main := c.Lookup(name)
+		main.Tree = main.Tree.Copy()
+		foldCatalog(main.Tree.Root, static, true)
+		out.tmpl = c
+	default:
+		return l, nil
+	}
+	return out, nil
 }
 
 // layout returns the most specific layout for a message: for its status
 // and language, for its status, for its language, or the general one.
 func (s *Set) layout(name, status, locale string) layout {
-	for _, k := range []layoutKey{{name, status, locale}, {name, status, ""}, {name, "", locale}} {
-		if l, ok := s.layouts[k]; ok {
-			return l
+	k := layoutKey{name: name}
+	for _, c := range []layoutKey{{name, status, locale}, {name, status, ""}, {name, "", locale}} {
+		if _, ok := s.layouts[c]; ok {
+			k = c
+			break
 		}
 	}
-	return s.layouts[layoutKey{name: name}]
+	if l, ok := s.folded[foldKey{k, locale}]; ok {
+		return l
+	}
+	return s.layouts[k]
 }
 
 func parseText(name string, f file) (layout, error) {
@@ -240,6 +292,9 @@ type catalog struct {
 	plurals plurals
 	entries map[string]entry
 	regions display.Namer // country names in this locale (CLDR, golang.org/x/text)
+	// variants holds the keys that have a variant for a status or subtag
+	// (findVariants), for folding layouts (static).
+	variants map[string]bool
 }
 
 // entry is one parsed catalog string.

@@ -157,6 +157,7 @@ const maxSubject = 200
 // and safe for concurrent use.
 type Set struct {
 	layouts map[layoutKey]layout // html/template for email.html, else text/template
+	folded  map[foldKey]layout   // the layouts for each language, catalog calls folded (fold)
 
 	catalogs map[string]*catalog // by locale tag, e.g. "de", "pt-BR"
 	locales  []string            // sorted

@@ -29,58 +29,65 @@ func asWritten(t *testing.T, name string, f file) interface {
 	return tt
 }
 
-// hasMethodCall reports whether any command under n still calls .T or .H
-// (or $.T, $.H) as a method.
-func hasMethodCall(n parse.Node) bool {
-	found := false
-	var walk func(parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
+// eachCommand calls fn for every command under n: in actions, in the
+// pipelines and bodies of if, with and range, in template calls, and in
+// parenthesised pipelines. The tests walk trees on their own, not with the
+// code under test.
+func eachCommand(n parse.Node, fn func(*parse.CommandNode)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				eachCommand(c, fn)
 			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Cmds {
-				for i, a := range c.Args {
-					switch a := a.(type) {
-					case *parse.FieldNode:
-						if i == 0 && (a.Ident[len(a.Ident)-1] == "T" || a.Ident[len(a.Ident)-1] == "H") {
-							found = true
-						}
-					case *parse.VariableNode:
-						if i == 0 && len(a.Ident) > 1 && (a.Ident[len(a.Ident)-1] == "T" || a.Ident[len(a.Ident)-1] == "H") {
-							found = true
-						}
-					case *parse.PipeNode:
-						walk(a)
-					}
+		}
+	case *parse.ActionNode:
+		eachCommand(n.Pipe, fn)
+	case *parse.IfNode:
+		eachCommand(n.Pipe, fn)
+		eachCommand(n.List, fn)
+		eachCommand(n.ElseList, fn)
+	case *parse.WithNode:
+		eachCommand(n.Pipe, fn)
+		eachCommand(n.List, fn)
+		eachCommand(n.ElseList, fn)
+	case *parse.RangeNode:
+		eachCommand(n.Pipe, fn)
+		eachCommand(n.List, fn)
+		eachCommand(n.ElseList, fn)
+	case *parse.TemplateNode:
+		eachCommand(n.Pipe, fn)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			fn(c)
+			for _, a := range c.Args {
+				if p, ok := a.(*parse.PipeNode); ok {
+					eachCommand(p, fn)
 				}
 			}
 		}
 	}
-	walk(n)
+}
+
+// hasMethodCall reports whether any command under n still calls .T or .H
+// (or $.T, $.H) as a method.
+func hasMethodCall(n parse.Node) bool {
+	found := false
+	eachCommand(n, func(c *parse.CommandNode) {
+		switch a := c.Args[0].(type) {
+		case *parse.FieldNode:
+			if m := a.Ident[len(a.Ident)-1]; m == "T" || m == "H" {
+				found = true
+			}
+		case *parse.VariableNode:
+			if m := a.Ident[len(a.Ident)-1]; len(a.Ident) > 1 && (m == "T" || m == "H") {
+				found = true
+			}
+		}
+	})
 	return found
 }
 
@@ -194,49 +201,14 @@ func TestLayoutsFoldTheCatalogsFixedTexts(t *testing.T) {
 			root = tmpl.Lookup(name).Tree.Root
 		}
 		keys = map[string]bool{}
-		var walk func(parse.Node)
-		walk = func(n parse.Node) {
-			switch n := n.(type) {
-			case *parse.ListNode:
-				if n != nil {
-					for _, c := range n.Nodes {
-						walk(c)
-					}
-				}
-			case *parse.ActionNode:
-				walk(n.Pipe)
-			case *parse.IfNode:
-				walk(n.Pipe)
-				walk(n.List)
-				walk(n.ElseList)
-			case *parse.WithNode:
-				walk(n.Pipe)
-				walk(n.List)
-				walk(n.ElseList)
-			case *parse.RangeNode:
-				walk(n.Pipe)
-				walk(n.List)
-				walk(n.ElseList)
-			case *parse.PipeNode:
-				if n == nil {
-					return
-				}
-				for _, c := range n.Cmds {
-					if id, ok := c.Args[0].(*parse.IdentifierNode); ok && id.Ident == "T" {
-						calls++
-						if k, ok := c.Args[len(c.Args)-1].(*parse.StringNode); ok {
-							keys[k.Text] = true
-						}
-					}
-					for _, a := range c.Args {
-						if p, ok := a.(*parse.PipeNode); ok {
-							walk(p)
-						}
-					}
+		eachCommand(root, func(c *parse.CommandNode) {
+			if id, ok := c.Args[0].(*parse.IdentifierNode); ok && id.Ident == "T" {
+				calls++
+				if k, ok := c.Args[len(c.Args)-1].(*parse.StringNode); ok {
+					keys[k.Text] = true
 				}
 			}
-		}
-		walk(root)
+		})
 		return calls, keys
 	}
 	for _, name := range []string{layoutEmailText, layoutEmailHTML} {

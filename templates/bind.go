@@ -94,6 +94,65 @@ func bindCommand(c *parse.CommandNode) {
 // the text is what T returns, a string like it, escaped by html/template
 // in the same place the same way.
 
+// foldable says whether the main tree of the layout called name (among
+// trees, all its templates) may be folded: its dot and $ are the page
+// only if no template runs it with another dot ({{template "name" x}}) and
+// it never declares or assigns $ ({{$ := …}}, {{$ = …}}, {{range $ := …}}).
+// Otherwise it is left as it is, and fails as it did.
+func foldable(name string, main *parse.Tree, trees []*parse.Tree) bool {
+	ok := true
+	var walk func(n parse.Node, inMain bool)
+	walk = func(n parse.Node, inMain bool) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c, inMain)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe, inMain)
+		case *parse.IfNode:
+			walk(&n.BranchNode, inMain)
+		case *parse.RangeNode:
+			walk(&n.BranchNode, inMain)
+		case *parse.WithNode:
+			walk(&n.BranchNode, inMain)
+		case *parse.BranchNode:
+			walk(n.Pipe, inMain)
+			walk(n.List, inMain)
+			walk(n.ElseList, inMain)
+		case *parse.TemplateNode:
+			if n.Name == name {
+				ok = false
+			}
+			walk(n.Pipe, inMain)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for _, v := range n.Decl {
+				if inMain && v.Ident[0] == "$" {
+					ok = false
+				}
+			}
+			for _, c := range n.Cmds {
+				for _, a := range c.Args {
+					if p, isPipe := a.(*parse.PipeNode); isPipe {
+						walk(p, inMain)
+					}
+				}
+			}
+		}
+	}
+	for _, t := range trees {
+		if t != nil {
+			walk(t.Root, t == main)
+		}
+	}
+	return ok
+}
+
 // foldCatalog folds, in the main tree of a layout (not in the templates it
 // defines, whose dot is whatever they are given), each {{T . "key"}} with
 // the page as its dot (outside {{with}} and {{range}}) and each {{T $

@@ -227,3 +227,19 @@ func TestLayoutsFoldTheCatalogsFixedTexts(t *testing.T) {
 		}
 	}
 }
+
+// A layout that gives $ another value, or that a template runs with another
+// dot, is not folded: its catalog calls fail at start-up as they did.
+func TestLayoutsThatRebindTheirDotAreNotFolded(t *testing.T) {
+	for _, layout := range []string{
+		`{{$ = .Carrier}}{{$.T "label.carrier"}}`,
+		`{{$ := .Carrier}}{{$.T "label.carrier"}}`,
+		`{{define "again"}}{{template "sms.txt.tmpl" .Carrier}}{{end}}{{if .Brand.LogoURL}}{{template "again" .}}{{end}}{{.T "label.carrier"}}`,
+	} {
+		dir := writeFiles(t, map[string]string{"layouts/sms.txt.tmpl": layout})
+		_, err := New(Options{OverrideDir: dir, Brand: Brand{LogoURL: "https://shop.example/logo.png"}})
+		if err == nil || !strings.Contains(err.Error(), "sms.txt.tmpl") {
+			t.Errorf("%s: New = %v, want the layout's error", layout, err)
+		}
+	}
+}

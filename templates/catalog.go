@@ -209,9 +209,23 @@ func (l layout) fold(name string, static func(string) (string, bool)) (layout, e
 		if err != nil {
 			return layout{}, err
 		}
+		var trees []*parse.Tree
+		for _, x := range c.Templates() {
+			trees = append(trees, x.Tree)
+		}
+		if !foldable(name, c.Lookup(name).Tree, trees) {
+			return l, nil
+		}
 		foldCatalog(c.Lookup(name).Tree.Root, static, true)
 		out.tmpl = c
 	case *texttemplate.Template:
+		var trees []*parse.Tree
+		for _, x := range t.Templates() {
+			trees = append(trees, x.Tree)
+		}
+		if !foldable(name, t.Lookup(name).Tree, trees) {
+			return l, nil
+		}
 		c, err := t.Clone() // shares the trees: the main one is copied
 		if err != nil {
 			return layout{}, err

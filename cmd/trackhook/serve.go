@@ -331,8 +331,10 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 			// An idle server looks for new tasks this often, for a Lua call
 			// 20 times a second per server while there is nothing to do
 			// (eleven servers: 220 a second, a few milliseconds of Redis).
-			// The email servers look in turn: an email queued into an empty
-			// queue waits about 50 ms / 10 / 2 = 2.5 ms on average.
+			// Each idle server sleeps 25–75 ms between looks, on its own:
+			// with ten email servers an email queued into an empty queue
+			// waits about 5 ms on average (about 25 ms with a concurrency of
+			// 1, and for SMS, whose pool has one server).
 			TaskCheckInterval:        50 * time.Millisecond,
 			DelayedTaskCheckInterval: time.Second,
 			ShutdownTimeout:          shutdownTimeout,

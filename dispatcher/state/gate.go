@@ -20,7 +20,9 @@ type Subscriptions interface {
 // BatchedSubscriptions is Subscriptions whose question can go to Redis in
 // one step with the gate's and the ledger's: SubscribedCmd returns the
 // command to send and the function that reads its reply as Subscribed
-// would answer. The tracking store implements it.
+// would answer (that function may ask Redis once more, as the tracking
+// store does for a tracking last written by an earlier version). The
+// tracking store implements it.
 type BatchedSubscriptions interface {
 	Subscriptions
 	SubscribedCmd(ctx context.Context, n dispatcher.Notification) (redis.Cmder, func() (ok bool, reason string, err error))
@@ -49,7 +51,8 @@ func (g *Gate) Allowed(ctx context.Context, trackingID string, c dispatcher.Chan
 }
 
 // Check implements dispatcher.Checker: the ledger's question and the
-// gate's in one round trip (when the subscriptions can be batched). When
+// gate's in one round trip (when the subscriptions can be batched; see
+// BatchedSubscriptions for the exception). When
 // everything else lets n go out but the notification it must follow
 // (n.After) is neither sent nor settled, it answers not ok with
 // dispatcher.ReasonWaiting.

@@ -675,11 +675,11 @@ func TestEndToEndEmailPoolIsSharedByFetchers(t *testing.T) {
 				other = append(other, s.Concurrency)
 			}
 		}
-		return len(email)+len(other) >= 7
+		return len(email)+len(other) >= 5
 	})
 	slices.Sort(email)
-	if !slices.Equal(email, []int{1, 1, 1, 1, 1, 1}) {
-		t.Errorf("email servers' concurrency = %v, want [1 1 1 1 1 1] (6 shared by up to 10)", email)
+	if !slices.Equal(email, []int{1, 1, 2, 2}) {
+		t.Errorf("email servers' concurrency = %v, want [1 1 2 2] (6 shared by 4)", email)
 	}
 	if !slices.Equal(other, []int{6}) {
 		t.Errorf("SMS and rules servers' concurrency = %v, want [6]", other)

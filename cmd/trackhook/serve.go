@@ -328,14 +328,11 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 			Queues:         queues,
 			RetryDelayFunc: dispatcher.RetryDelay(cfg.RetryBaseDelay, time.Hour),
 			IsFailure:      dispatcher.IsFailure,
-			// An idle server looks for new tasks this often, for a Lua call
-			// 20 times a second per server while there is nothing to do
-			// (eleven servers: 220 a second, a few milliseconds of Redis).
-			// Each idle server sleeps 25–75 ms between looks, on its own:
-			// with ten email servers an email queued into an empty queue
-			// waits about 5 ms on average (about 25 ms with a concurrency of
-			// 1, and for SMS, whose pool has one server).
-			TaskCheckInterval:        50 * time.Millisecond,
+			// An idle server looks for new tasks this often: the latency a
+			// notification queued into an empty queue waits, for a Lua call
+			// 40 times a second per server while there is nothing to do
+			// (five servers: 200 a second, a few milliseconds of Redis).
+			TaskCheckInterval:        25 * time.Millisecond,
 			DelayedTaskCheckInterval: time.Second,
 			ShutdownTimeout:          shutdownTimeout,
 			Logger:                   newAsynqLogger(log),
@@ -401,12 +398,15 @@ func startWorker(cfg *config, now func() time.Time, rdb redis.UniversalClient, t
 type workers []*asynq.Server
 
 // emailFetchers is how many asynq servers share the email pool. Each has
-// one Lua call to find a task in flight at a time; under 1,000 webhooks/s
-// with their emails, four left half the pool's slots waiting for that call
-// (asynq's active list held 4–14 of 20 tasks while the queue grew by
-// thousands), and ten kept up: drain 1,250–1,510 → 1,800–1,880 emails/s,
-// end-to-end p99 1.4–2.9 → 0.5–0.6 s in the same runs.
-const emailFetchers = 10
+// one Lua call to find a task in flight at a time. Under 1,000 webhooks/s
+// with their emails four leave part of the pool waiting for that call
+// (asynq's active list held 4–14 of 20 tasks while the queue grew), and ten
+// kept up (drain 1,250–1,510 → 1,800–1,880 emails/s, end-to-end p99
+// 1.4–2.9 → 0.5–0.6 s); but ten also drained the backlog after a restart
+// so fast that more sends were in doubt at each SIGKILL, and the fault
+// suite's kill scenario duplicated 18–19 of 3,200 (bound 16). Four until
+// the in-doubt window is shorter.
+const emailFetchers = 4
 
 // splitPool shares a pool of size tasks among at most n servers, as evenly
 // as it goes: each gets at least one.
